@@ -1,0 +1,21 @@
+using SkiaSharp;
+
+namespace CovidServerless.Core.Imaging;
+
+/// <summary>
+/// A decoded scan, upright (EXIF orientation applied), as 8-bit RGBA with alpha premultiplied, i.e. any
+/// transparency composited over black. Owns its pixels.
+/// </summary>
+public sealed class DecodedScan(SKBitmap bitmap, string format) : IDisposable
+{
+    public SKBitmap Bitmap { get; } = bitmap;
+
+    /// <summary>The encoded format the scan arrived in, e.g. "png" (for diagnostics only, never a feature).</summary>
+    public string Format { get; } = format;
+
+    public int Width => Bitmap.Width;
+
+    public int Height => Bitmap.Height;
+
+    public void Dispose() => Bitmap.Dispose();
+}

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Options;
+using SkiaSharp;
+
+namespace CovidServerless.Core.Imaging;
+
+/// <summary>
+/// The project's one image decoder: validates an uploaded file and decodes it to upright RGBA pixels,
+/// or throws <see cref="ScanRejectedException"/> with a reason a person understands.
+/// </summary>
+public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
+{
+    private static readonly Dictionary<SKEncodedImageFormat, string> Supported = new()
+    {
+        [SKEncodedImageFormat.Png] = "png",
+        [SKEncodedImageFormat.Jpeg] = "jpeg",
+        [SKEncodedImageFormat.Bmp] = "bmp",
+        [SKEncodedImageFormat.Gif] = "gif",
+        [SKEncodedImageFormat.Webp] = "webp",
+    };
+
+    private readonly ImageLimitsOptions limits = options.Value;
+
+    public ScanDecoder()
+        : this(Options.Create(new ImageLimitsOptions()))
+    {
+    }
+
+    public DecodedScan Decode(ReadOnlySpan<byte> file)
+    {
+        if (file.IsEmpty)
+        {
+            throw new ScanRejectedException("The file is empty (0 bytes).");
+        }
+
+        if (file.Length > limits.MaxBytes)
+        {
+            throw new ScanRejectedException($"The file is {file.Length:N0} bytes, over the {limits.MaxBytes:N0}-byte limit.");
+        }
+
+        using var data = SKData.CreateCopy(file);
+        using var stream = new SKMemoryStream(data);
+        using var codec = SKCodec.Create(stream, out var openResult)
+            ?? throw new ScanRejectedException(
+                "The file is not a readable image: expected PNG, JPEG, BMP, GIF or WebP" +
+                (openResult == SKCodecResult.IncompleteInput ? " (the file is truncated)." : "."));
+
+        if (!Supported.TryGetValue(codec.EncodedFormat, out var format))
+        {
+            throw new ScanRejectedException(
+                $"Unsupported image format {codec.EncodedFormat.ToString().ToUpperInvariant()}: expected PNG, JPEG, BMP, GIF or WebP.");
+        }
+
+        CheckDeclaredSize(codec.Info.Width, codec.Info.Height);
+        var bitmap = DecodePixels(codec);
+        return new DecodedScan(ExifOrientation.ApplyUpright(bitmap, codec.EncodedOrigin), format);
+    }
+
+    private void CheckDeclaredSize(int width, int height)
+    {
+        if (width > limits.MaxSide || height > limits.MaxSide || (long)width * height > limits.MaxPixels)
+        {
+            throw new ScanRejectedException(
+                $"The image declares {width}x{height} pixels, over the limit of {limits.MaxSide} pixels a side " +
+                $"and {limits.MaxPixels:N0} pixels in all; it was not decoded.");
+        }
+
+        if (width < limits.MinSide || height < limits.MinSide)
+        {
+            throw new ScanRejectedException(
+                $"The image is only {width}x{height} pixels; at least {limits.MinSide}x{limits.MinSide} is needed to screen it.");
+        }
+    }
+
+    private static SKBitmap DecodePixels(SKCodec codec)
+    {
+        // Premultiplied RGBA composites any transparency over black; greyscale, palette and 16-bit sources
+        // all arrive as 8-bit RGB. GIFs decode their first frame.
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
+        var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result == SKCodecResult.Success)
+        {
+            return bitmap;
+        }
+
+        bitmap.Dispose();
+        throw new ScanRejectedException(result switch
+        {
+            SKCodecResult.IncompleteInput => "The image file is truncated: its pixel data ends early.",
+            SKCodecResult.ErrorInInput => "The image file is corrupt: its pixel data cannot be decoded.",
+            _ => $"The image could not be decoded ({result}).",
+        });
+    }
+}
