@@ -8,6 +8,7 @@ const string Usage = """
       covidserverless-train train --modality chest|ct --arch vgg16|resnet50|inceptionv3|xception [options]
       covidserverless-train train-all [options]          (all eight models, then both ensembles)
       covidserverless-train ensemble --modality chest|ct [--out models] [--data DIR]
+      covidserverless-train teacher-probe --modality chest|ct   (linear probe on the ImageNet teacher's features)
     options: --width 0.25 --resolution 112 --epochs 40 --patience 10 --batch 32 --lr 0.001 --seed 42
              --teacher-weight 1 (0 = from scratch) --out models --data ../shared/data (or $COVIDSERVERLESS_DATA)
     """;
@@ -66,6 +67,11 @@ try
             var ensembleModality = options.String("modality", "ct");
             options.EnsureAllUsed();
             EnsembleCommand.Run(ensembleModality, dataRoot, outDirectory, Log);
+            break;
+        case "teacher-probe":
+            var probeModality = options.String("modality", "ct");
+            options.EnsureAllUsed();
+            TeacherProbeCommand.Run(probeModality, dataRoot, Log);
             break;
         default:
             Console.Error.WriteLine($"Unknown command '{command}'.\n{Usage}");
