@@ -29,10 +29,10 @@ public class EnsembleScoringTests
         Assert.Equal(ModelFolder.ArchitectureNames, score.Models.Select(m => m.Name));
         for (var i = 0; i < 4; i++)
         {
-            Assert.Equal(Expected(name, i, mean), score.Models[i].PCovid, 3); // ReduceMean sums 150k floats
+            Assert.Equal(Expected(name, i, mean), score.Models[i].PCovid, tolerance: 1e-3); // ReduceMean sums 150k floats
         }
 
-        Assert.Equal(Enumerable.Range(0, 4).Average(i => Expected(name, i, mean)), score.PCovid, 3);
+        Assert.Equal(Enumerable.Range(0, 4).Average(i => Expected(name, i, mean)), score.PCovid, tolerance: 1e-3);
         Assert.Equal(score.PCovid >= 0.5 ? Verdicts.Covid : Verdicts.NonCovid, score.Verdict);
     }
 
