@@ -43,6 +43,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ScanProcessor>();
         services.TryAddSingleton<BlobScanIngestor>();
         services.TryAddSingleton<PoisonScanHandler>();
+        services.TryAddSingleton<Api.ResultsApi>();
         return services;
     }
 }
