@@ -1,6 +1,6 @@
 using CovidServerless.Core;
 using CovidServerless.Core.Models;
-using Microsoft.Azure.WebJobs.Host.Queues;
+using Microsoft.Azure.WebJobs;
 using Microsoft.Extensions.Options;
 
 namespace CovidServerless.LocalHost;
@@ -28,6 +28,9 @@ public static class LocalHostApp
         builder.Services.AddSingleton<ScanTriggers>();
         builder.Host.ConfigureWebJobs(webJobs =>
         {
+            // The default host id derives from the entry assembly; a fixed one keeps receipts and queue names
+            // stable (and within storage name limits) whoever starts the host.
+            webJobs.UseHostId(builder.Configuration["WebJobs:HostId"] ?? "covidserverless-local");
             webJobs.AddAzureStorageCoreServices();
             webJobs.AddAzureStorageBlobs(blobs => blobs.MaxDegreeOfParallelism = TriggerConcurrency(builder.Configuration));
             webJobs.AddAzureStorageQueues(queues =>

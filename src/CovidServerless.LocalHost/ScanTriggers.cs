@@ -12,11 +12,11 @@ namespace CovidServerless.LocalHost;
 public sealed class ScanTriggers(BlobScanIngestor ingestor, PoisonScanHandler poison)
 {
     [FunctionName("ScoreChestScan")]
-    public Task ScoreChestScan([BlobTrigger("chest/{name}")] BlobClient blob, CancellationToken cancellationToken) =>
+    public Task ScoreChestScan([BlobTrigger(ScanContainers.Chest + "/{name}")] BlobClient blob, CancellationToken cancellationToken) =>
         ingestor.IngestAsync(Modality.Chest, blob, cancellationToken);
 
     [FunctionName("ScoreCtScan")]
-    public Task ScoreCtScan([BlobTrigger("ct/{name}")] BlobClient blob, CancellationToken cancellationToken) =>
+    public Task ScoreCtScan([BlobTrigger(ScanContainers.Ct + "/{name}")] BlobClient blob, CancellationToken cancellationToken) =>
         ingestor.IngestAsync(Modality.Ct, blob, cancellationToken);
 
     [FunctionName("RecordFailedScan")]

@@ -26,9 +26,9 @@ public sealed class PoisonScanHandler(ScanProcessor processor, StorageClients cl
             poison = null;
         }
 
-        if (poison is null || string.IsNullOrEmpty(poison.BlobName) || !ModalityNames.TryParse(poison.ContainerName, out var modality))
+        if (poison is null || string.IsNullOrEmpty(poison.BlobName) || !ScanContainers.TryGetModality(poison.ContainerName, out var modality))
         {
-            logger.LogWarning("Ignoring a poison message that names no chest or ct blob.");
+            logger.LogWarning("Ignoring a poison message that names no blob of the scan containers.");
             return null;
         }
 
