@@ -67,4 +67,4 @@ if [[ $failed -ne 0 ]]; then
   echo "lint.sh: Bicep build/lint reported warnings or errors (Bicep CLI $version)." >&2
   exit 1
 fi
-echo "lint.sh: infra/main.bicep + $count Bicep files built and linted: 0 warnings, 0 errors (Bicep CLI $version)."
+echo "lint.sh: $count Bicep files under infra/ built and linted: 0 warnings, 0 errors (Bicep CLI $version)."

@@ -63,7 +63,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
         { name: 'Scoring__Mode', value: scoringMode }
         { name: 'Scoring__RemoteEndpoint', value: scoringRemoteEndpoint }
-        { name: 'Scoring__FallbackToInProcess', value: string(scoringFallbackToInProcess) }
+        { name: 'Scoring__FallbackToInProcess', value: scoringFallbackToInProcess ? 'true' : 'false' }
       ]
     }
     functionAppConfig: {

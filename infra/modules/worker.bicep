@@ -30,7 +30,7 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-11-01' existing =
   name: registryName
 }
 
-resource environment 'Microsoft.App/managedEnvironments@2026-07-01' = {
+resource containerEnv 'Microsoft.App/managedEnvironments@2026-07-01' = {
   name: environmentName
   location: location
   tags: tags
@@ -47,7 +47,7 @@ resource environment 'Microsoft.App/managedEnvironments@2026-07-01' = {
 }
 
 resource environmentLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
-  scope: environment
+  scope: containerEnv
   name: 'to-log-analytics'
   properties: {
     workspaceId: logAnalyticsWorkspaceId
@@ -71,7 +71,7 @@ resource app 'Microsoft.App/containerApps@2026-07-01' = {
   tags: union(tags, { 'azd-service-name': 'worker' })
   identity: { type: 'SystemAssigned' }
   properties: {
-    environmentId: environment.id
+    environmentId: containerEnv.id
     workloadProfileName: gpuProfileName
     configuration: {
       activeRevisionsMode: 'Single'
