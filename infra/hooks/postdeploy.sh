@@ -20,7 +20,9 @@ until [ -n "$(az functionapp keys list -g "$AZURE_RESOURCE_GROUP" -n "$AZURE_FUN
     echo "  Check that the functions deployed and started, then re-run: azd hooks run postdeploy" >&2
     exit 1
   fi
-  [ "$i" -eq 1 ] && echo "postdeploy: waiting for the function host to create its blobs_extension key ..."
+  if [ "$i" -eq 1 ]; then
+    echo "postdeploy: waiting for the function host to create its blobs_extension key ..."
+  fi
   # Any request starts a scaled-to-zero Flex instance; the host creates its system keys on start.
   curl -s -o /dev/null --max-time 30 "$FUNCTION_APP_URL/" || true
   sleep 10
