@@ -1,6 +1,6 @@
 // CovidServerless: the whole system, deployable with `azd up` (see azure.yaml and docs/deploy.md).
 //
-//   blob upload (chest/, ct/) -> Event Grid system topic -> Function App (Flex Consumption)
+//   blob upload (chest/, ct-scans/) -> Event Grid system topic -> Function App (Flex Consumption)
 //     -> scoring: GPU worker (Container Apps, serverless GPU) or in-process fallback
 //     -> Table storage (ScanResults, ScanTimeline) + queue scan-results; HTTP API on the functions
 //

@@ -51,7 +51,7 @@ ENV ASPNETCORE_HTTP_PORTS=8080 \
     DOTNET_RUNNING_IN_CONTAINER=true \
     DOTNET_NOLOGO=true \
     Models__ManifestPath=/app/models/manifest.json \
-    Scoring__Provider=Cuda \
+    Models__Provider=Cuda \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
 
 USER $APP_UID

@@ -1,5 +1,5 @@
 #!/bin/sh
-# azd postdeploy hook: creates (or updates) the Event Grid subscriptions that deliver chest/ and ct/
+# azd postdeploy hook: creates (or updates) the Event Grid subscriptions that deliver chest/ and ct-scans/
 # BlobCreated events to the functions' blob extension webhook. Runs after `azd deploy` because the
 # webhook needs the host's blobs_extension system key, which exists only once the deployed app has
 # started. Idempotent. Needs the Azure CLI (`az login`, same account as azd).
@@ -38,4 +38,4 @@ az deployment group create \
                storageAccountName="$STORAGE_ACCOUNT_NAME" \
                deadLetterContainerName="$EVENTGRID_DEADLETTER_CONTAINER" \
   --output none
-echo "postdeploy: Event Grid subscriptions for chest/ and ct/ are in place."
+echo "postdeploy: Event Grid subscriptions for chest/ and ct-scans/ are in place."

@@ -1,4 +1,4 @@
-// Event Grid subscriptions that deliver BlobCreated events for chest/ and ct/ to the functions'
+// Event Grid subscriptions that deliver BlobCreated events for chest/ and ct-scans/ to the functions'
 // Event Grid-based blob triggers (ScoreChestScan, ScoreCtScan) through the blob extension webhook.
 //
 // Deployed on its own, AFTER the function code (infra/hooks/postdeploy.sh, run by azd): the
@@ -35,7 +35,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
 // Function name -> container. The names are the contract with functions/CovidServerless.Functions.
 var triggers = [
   { functionName: 'ScoreChestScan', container: 'chest' }
-  { functionName: 'ScoreCtScan', container: 'ct' }
+  { functionName: 'ScoreCtScan', container: 'ct-scans' }
 ]
 
 var blobsExtensionKey = listKeys('${functionApp.id}/host/default', '2025-03-01').systemKeys.blobs_extension

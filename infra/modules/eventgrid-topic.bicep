@@ -1,5 +1,5 @@
 // Event Grid system topic for the storage account's blob events. The subscriptions that deliver
-// chest/ and ct/ uploads to the functions are added after code deployment
+// chest/ and ct-scans/ uploads to the functions are added after code deployment
 // (blob-event-subscriptions.bicep, run by infra/hooks/postdeploy.sh).
 param location string
 param tags object

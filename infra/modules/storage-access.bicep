@@ -45,7 +45,7 @@ var functionAssignments = map(
   concat(functionOwner, [
     { container: deploymentContainerName, role: roles.blobDataContributor }
     { container: 'chest', role: roles.blobDataReader }
-    { container: 'ct', role: roles.blobDataReader }
+    { container: 'ct-scans', role: roles.blobDataReader }
     { container: '', role: roles.queueDataContributor }
     { container: '', role: roles.tableDataContributor }
   ]),
@@ -69,7 +69,7 @@ var userAssignments = empty(userPrincipalId)
   : map(
       [
         { container: 'chest', role: roles.blobDataContributor }
-        { container: 'ct', role: roles.blobDataContributor }
+        { container: 'ct-scans', role: roles.blobDataContributor }
         { container: '', role: roles.tableDataReader }
         { container: '', role: roles.queueDataReader }
       ],

@@ -15,7 +15,8 @@ param deadLetterContainerName string
 param skuName string = 'Standard_LRS'
 
 // Input containers (fixed names: the functions, the CLI and the Event Grid filters use them).
-var scanContainers = ['chest', 'ct']
+// Container names need 3-63 characters, so CT scans arrive in 'ct-scans' (the modality is still 'ct').
+var scanContainers = ['chest', 'ct-scans']
 // The Functions host's containers, created up front so the function's Blob Data Owner role can be
 // scoped to them instead of the whole account (see storage-access.bicep).
 var hostContainers = ['azure-webjobs-hosts', 'azure-webjobs-secrets', deploymentContainerName]

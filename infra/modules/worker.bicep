@@ -96,7 +96,7 @@ resource app 'Microsoft.App/containerApps@2026-07-01' = {
             memory: gpuReplicaResources[gpuWorkloadProfileType].memory
           }
           env: [
-            { name: 'Scoring__Provider', value: 'Cuda' }
+            { name: 'Models__Provider', value: 'Cuda' }
             { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
           ]
           probes: [

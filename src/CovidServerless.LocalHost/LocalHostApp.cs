@@ -26,6 +26,7 @@ public static class LocalHostApp
         builder.WebHost.UseUrls(builder.Configuration["Urls"] ?? DefaultUrl);
         builder.Services.AddCovidPipeline(builder.Configuration);
         builder.Services.AddSingleton<ScanTriggers>();
+        builder.Services.AddHostedService<InputContainers>();
         builder.Host.ConfigureWebJobs(webJobs =>
         {
             // The default host id derives from the entry assembly; a fixed one keeps receipts and queue names
