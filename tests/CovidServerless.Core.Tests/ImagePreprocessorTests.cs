@@ -30,8 +30,12 @@ public class ImagePreprocessorTests
         using var scan = decoder.Decode(png);
         var spec = new ModelInputSpec
         {
-            Layout = TensorLayout.NCHW, Width = 32, Height = 16, ChannelOrder = "BGR",
-            Mean = [0.5f, 0.5f, 0.5f], Std = [0.5f, 0.5f, 0.5f],
+            Layout = TensorLayout.NCHW,
+            Width = 32,
+            Height = 16,
+            ChannelOrder = "BGR",
+            Mean = [0.5f, 0.5f, 0.5f],
+            Std = [0.5f, 0.5f, 0.5f],
         };
 
         var tensor = ImagePreprocessor.ToTensor(scan, spec);

@@ -57,8 +57,13 @@ internal static class ScoreCommand
         var identity = new ScanIdentity(modality, file, "local", File.GetLastWriteTimeUtc(file));
         var baseResult = new ScanResult
         {
-            ScanId = identity.ScanId, Modality = modality.ToName(), BlobName = file, BlobVersion = "local",
-            Status = ScanStatus.Scored, UploadedAt = identity.UploadedAt, ProcessedAt = DateTimeOffset.UtcNow,
+            ScanId = identity.ScanId,
+            Modality = modality.ToName(),
+            BlobName = file,
+            BlobVersion = "local",
+            Status = ScanStatus.Scored,
+            UploadedAt = identity.UploadedAt,
+            ProcessedAt = DateTimeOffset.UtcNow,
         };
         try
         {
