@@ -1,0 +1,12 @@
+using CovidServerless.Core;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Hosting;
+
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+
+// Relative model paths resolve against the app's folder, where the build copies models/.
+builder.Configuration["Models:ManifestPath"] ??= Path.Combine(AppContext.BaseDirectory, "models", "manifest.json");
+builder.Services.AddCovidPipeline(builder.Configuration);
+
+await builder.Build().RunAsync();

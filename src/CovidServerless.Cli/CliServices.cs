@@ -1,0 +1,38 @@
+using CovidServerless.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CovidServerless.Cli;
+
+/// <summary>The core services the commands use, configured from environment variables and command options.</summary>
+internal static class CliServices
+{
+    public static ServiceProvider Create(string? manifestPath = null, bool storage = false)
+    {
+        var settings = new Dictionary<string, string?>();
+        if (manifestPath is not null)
+        {
+            settings["Models:ManifestPath"] = manifestPath;
+        }
+
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([new("AzureWebJobsStorage", "UseDevelopmentStorage=true")])
+            .AddEnvironmentVariables()
+            .AddInMemoryCollection(settings)
+            .Build();
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        if (storage)
+        {
+            services.AddCovidPipeline(configuration);
+        }
+        else
+        {
+            services.AddCovidScoring(configuration);
+        }
+
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+    }
+}

@@ -1,0 +1,92 @@
+using System.CommandLine;
+using System.Text.Json;
+using CovidServerless.Core;
+using CovidServerless.Core.Evaluation;
+using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Models;
+using CovidServerless.Core.Results;
+using CovidServerless.Core.Scoring;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CovidServerless.Cli.Commands;
+
+/// <summary><c>covidscan score FILES|DIRS --modality M [--json]</c>: scores local files; needs no storage.</summary>
+internal static class ScoreCommand
+{
+    public static Command Create()
+    {
+        var paths = new Argument<string[]>("paths") { Description = "Image files or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
+        var modality = CommonOptions.Modality();
+        var models = CommonOptions.Models();
+        var json = new Option<bool>("--json") { Description = "Write one JSON result per file (the pipeline's result shape) as an array." };
+        var command = new Command("score", "Score image files with a modality's ensemble, without any storage.") { paths, modality, models, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var services = CliServices.Create(parse.GetValue(models));
+            var catalog = services.GetRequiredService<ModelCatalog>();
+            if (!catalog.IsReady)
+            {
+                await Console.Error.WriteLineAsync("Models not ready: " + string.Join("; ", catalog.Problems));
+                return 2;
+            }
+
+            var scorer = services.GetRequiredService<IScanScorer>();
+            var results = new List<ScanResult>();
+            foreach (var file in Expand(parse.GetValue(paths)!))
+            {
+                results.Add(await ScoreFileAsync(scorer, ModalityNames.Parse(parse.GetValue(modality)!), file, cancellationToken));
+            }
+
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(results, CliJson.Indented));
+            }
+            else
+            {
+                WriteTable(results);
+            }
+
+            return results.Count == 0 ? 1 : 0;
+        });
+        return command;
+    }
+
+    internal static async Task<ScanResult> ScoreFileAsync(IScanScorer scorer, Modality modality, string file, CancellationToken cancellationToken)
+    {
+        var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
+        var identity = new ScanIdentity(modality, file, "local", File.GetLastWriteTimeUtc(file));
+        var baseResult = new ScanResult
+        {
+            ScanId = identity.ScanId,
+            Modality = modality.ToName(),
+            BlobName = file,
+            BlobVersion = "local",
+            Status = ScanStatus.Scored,
+            UploadedAt = identity.UploadedAt,
+            ProcessedAt = DateTimeOffset.UtcNow,
+        };
+        try
+        {
+            var score = await scorer.ScoreAsync(modality, bytes, cancellationToken);
+            return baseResult with { Verdict = score.Verdict, PCovid = score.PCovid, Threshold = score.Threshold, Models = score.Models };
+        }
+        catch (ScanRejectedException ex)
+        {
+            return baseResult with { Status = ScanStatus.Rejected, Reason = ex.Message };
+        }
+    }
+
+    private static IEnumerable<string> Expand(IEnumerable<string> paths) =>
+        paths.SelectMany(p => Directory.Exists(p) ? LabelledFolder.ImagesUnder(p) : [p]);
+
+    private static void WriteTable(IReadOnlyList<ScanResult> results)
+    {
+        foreach (var r in results)
+        {
+            Console.WriteLine(r.Status == ScanStatus.Scored
+                ? $"{r.BlobName}: {r.Verdict} (pCovid {r.PCovid:F3}, threshold {r.Threshold:F2}) " +
+                  string.Join(" ", r.Models.Select(m => $"{m.Name}={m.PCovid:F3}"))
+                : $"{r.BlobName}: {r.Status}: {r.Reason}");
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Net;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using CovidServerless.Core;
+using CovidServerless.Core.Results;
+using CovidServerless.Core.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CovidServerless.Cli.Commands;
+
+/// <summary><c>covidscan upload FILES --modality M [--name NAME] [--wait]</c>: drops scans into the pipeline's container.</summary>
+internal static class UploadCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("files") { Description = "Image files to upload.", Arity = ArgumentArity.OneOrMore };
+        var modality = CommonOptions.Modality();
+        var name = new Option<string?>("--name") { Description = "Blob name (one file only); default: the file's own name." };
+        var wait = new Option<bool>("--wait") { Description = "Wait for each result and print it as JSON." };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for a result with --wait.", DefaultValueFactory = _ => 120 };
+        var api = CommonOptions.Api();
+        var command = new Command("upload", "Upload scans to the pipeline's storage (AzureWebJobsStorage; default: local Azurite).")
+        {
+            files, modality, name, wait, timeout, api,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var paths = parse.GetValue(files)!;
+            if (parse.GetValue(name) is not null && paths.Length != 1)
+            {
+                await Console.Error.WriteLineAsync("--name needs exactly one file.");
+                return 2;
+            }
+
+            var scanModality = ModalityNames.Parse(parse.GetValue(modality)!);
+            using var services = CliServices.Create(storage: true);
+            var container = services.GetRequiredService<StorageClients>().Blobs.GetBlobContainerClient(ScanContainers.For(scanModality));
+            await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            using var client = new ApiClient(parse.GetValue(api)!);
+            var exit = 0;
+            foreach (var path in paths)
+            {
+                var blobName = parse.GetValue(name) ?? Path.GetFileName(path);
+                var blob = container.GetBlobClient(blobName);
+                var uploaded = await blob.UploadAsync(path, overwrite: true, cancellationToken);
+                var version = uploaded.Value.ETag.ToString().Trim('"');
+                Console.Error.WriteLine($"Uploaded {path} to {container.Name}/{blobName} (version {version}).");
+                if (parse.GetValue(wait))
+                {
+                    exit |= await WaitAsync(client, scanModality, blobName, version, parse.GetValue(timeout), cancellationToken);
+                }
+            }
+
+            return exit;
+        });
+        return command;
+    }
+
+    private static async Task<int> WaitAsync(ApiClient client, Modality modality, string blobName, string version, int seconds, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < deadline)
+        {
+            var (status, body) = await client.GetAsync(ApiClient.ScanPath(modality.ToName(), blobName), cancellationToken);
+            if (status == HttpStatusCode.OK && ScanResult.FromJson(body).BlobVersion == version)
+            {
+                Console.WriteLine(CliJson.Pretty(body));
+                return 0;
+            }
+
+            await Task.Delay(500, cancellationToken);
+        }
+
+        await Console.Error.WriteLineAsync($"No result for {blobName} within {seconds} s: is ./run.sh running?");
+        return 1;
+    }
+}

@@ -1,0 +1,3 @@
+using CovidServerless.Cli;
+
+return await CliApp.RunAsync(args);

@@ -1,0 +1,48 @@
+using Azure;
+using Azure.Storage.Blobs;
+using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Results;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.Core.Ingestion;
+
+/// <summary>What every blob trigger calls: reads the blob (refusing oversize ones unread) and processes it.</summary>
+public sealed class BlobScanIngestor(ScanProcessor processor, IOptions<ImageLimitsOptions> limits, ILogger<BlobScanIngestor> logger)
+{
+    /// <returns>The recorded result, or null when the blob was deleted before it could be read.</returns>
+    public async Task<ScanResult?> IngestAsync(Modality modality, BlobClient blob, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        Azure.Storage.Blobs.Models.BlobDownloadStreamingResult download;
+        try
+        {
+            download = (await blob.DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            logger.LogWarning("A {Modality} blob was deleted before it could be processed; nothing to score.", modality.ToName());
+            return null;
+        }
+
+        using (download)
+        {
+            var details = download.Details;
+            var identity = new ScanIdentity(modality, blob.Name, details.ETag.ToString(), details.LastModified);
+            var maxBytes = limits.Value.MaxBytes;
+            if (details.ContentLength > maxBytes)
+            {
+                return await processor.RecordUnscoredAsync(
+                    identity,
+                    ScanStatus.Rejected,
+                    $"The file is {details.ContentLength:N0} bytes, over the {maxBytes:N0}-byte limit; it was not read.",
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            var content = new MemoryStream(checked((int)details.ContentLength));
+            await download.Content.CopyToAsync(content, cancellationToken).ConfigureAwait(false);
+            var upload = new ScanUpload(identity, content.GetBuffer().AsMemory(0, (int)content.Length));
+            return await processor.ProcessAsync(upload, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

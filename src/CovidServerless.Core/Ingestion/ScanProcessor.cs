@@ -1,0 +1,82 @@
+using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Results;
+using CovidServerless.Core.Scoring;
+using Microsoft.Extensions.Logging;
+
+namespace CovidServerless.Core.Ingestion;
+
+/// <summary>
+/// The pipeline's one entry point for a scan: score it (or reject it with a reason), record the result and
+/// announce it. Scan problems become <c>rejected</c> results; host and storage problems throw so the trigger
+/// retries, and after its last retry the poison handler records a <c>failed</c> result.
+/// </summary>
+public sealed class ScanProcessor(
+    IScanScorer scorer, ResultStore store, ResultNotifier notifier, TimeProvider clock, ILogger<ScanProcessor> logger)
+{
+    public async Task<ScanResult> ProcessAsync(ScanUpload upload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(upload);
+        var identity = upload.Identity;
+        ScanResult result;
+        try
+        {
+            var score = await scorer.ScoreAsync(identity.Modality, upload.Content, cancellationToken).ConfigureAwait(false);
+            result = Scored(identity, score);
+        }
+        catch (ScanRejectedException ex)
+        {
+            result = Unscored(identity, ScanStatus.Rejected, ex.Message);
+        }
+
+        await RecordAsync(result, identity, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Records a result without scoring: a rejection decided before download, or a final failure.</summary>
+    public async Task<ScanResult> RecordUnscoredAsync(ScanIdentity identity, string status, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        var result = Unscored(identity, status, reason);
+        await RecordAsync(result, identity, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task RecordAsync(ScanResult result, ScanIdentity identity, CancellationToken cancellationToken)
+    {
+        await store.SaveAsync(result, identity, cancellationToken).ConfigureAwait(false);
+        await notifier.PublishAsync(result, cancellationToken).ConfigureAwait(false);
+
+        // Blob names may carry patient names: Information logs carry the scan id only.
+        logger.LogInformation(
+            "Scan {ScanId} ({Modality}) {Status} {Verdict} pCovid={PCovid}",
+            result.ScanId, result.Modality, result.Status, result.Verdict, result.PCovid);
+        logger.LogDebug("Scan {ScanId} is blob {BlobName}; reason: {Reason}", result.ScanId, result.BlobName, result.Reason);
+    }
+
+    private ScanResult Scored(ScanIdentity identity, EnsembleScore score) => new()
+    {
+        ScanId = identity.ScanId,
+        Modality = identity.Modality.ToName(),
+        BlobName = identity.BlobName,
+        BlobVersion = identity.BlobVersion,
+        Status = ScanStatus.Scored,
+        Verdict = score.Verdict,
+        PCovid = score.PCovid,
+        Threshold = score.Threshold,
+        Models = score.Models,
+        UploadedAt = identity.UploadedAt,
+        ProcessedAt = clock.GetUtcNow(),
+    };
+
+    private ScanResult Unscored(ScanIdentity identity, string status, string reason) => new()
+    {
+        ScanId = identity.ScanId,
+        Modality = identity.Modality.ToName(),
+        BlobName = identity.BlobName,
+        BlobVersion = identity.BlobVersion,
+        Status = status,
+        Reason = reason,
+        UploadedAt = identity.UploadedAt,
+        ProcessedAt = clock.GetUtcNow(),
+    };
+}

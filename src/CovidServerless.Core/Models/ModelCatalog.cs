@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
+
+namespace CovidServerless.Core.Models;
+
+/// <summary>
+/// Every model the manifest lists, each verified against its sha256 and loaded into an ONNX Runtime session
+/// exactly once per process (register as a singleton). A model that cannot be loaded is reported by name in
+/// <see cref="Problems"/> and keeps the catalog from being ready; the others still load.
+/// </summary>
+public sealed class ModelCatalog : IDisposable
+{
+    private readonly Dictionary<Modality, ModalityModels> byModality = [];
+    private readonly List<string> problems = [];
+
+    public ModelCatalog(IOptions<ModelOptions> options, ILogger<ModelCatalog> logger)
+    {
+        var settings = options.Value;
+        ManifestPath = Path.GetFullPath(settings.ManifestPath);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            Load(ModelManifest.Load(ManifestPath), Path.GetDirectoryName(ManifestPath)!, settings, logger);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or System.Text.Json.JsonException or UnauthorizedAccessException)
+        {
+            problems.Add($"Cannot read the model manifest {ManifestPath}: {ex.Message}");
+        }
+
+        LoadTime = clock.Elapsed;
+        foreach (var problem in problems)
+        {
+            logger.LogError("Model catalog problem: {Problem}", problem);
+        }
+
+        logger.LogInformation(
+            "Model catalog loaded {Count} models in {Milliseconds:F0} ms; ready: {Ready}",
+            byModality.Values.Sum(m => m.Models.Count), LoadTime.TotalMilliseconds, IsReady);
+    }
+
+    public string ManifestPath { get; }
+
+    public TimeSpan LoadTime { get; }
+
+    /// <summary>Why the catalog is not ready; empty when every listed model loaded.</summary>
+    public IReadOnlyList<string> Problems => problems;
+
+    /// <summary>True only when every model of the manifest loaded and each modality has at least one.</summary>
+    public bool IsReady => problems.Count == 0 && ModalityNames.All.All(m => byModality.ContainsKey(m));
+
+    public IEnumerable<OnnxModel> AllModels => byModality.Values.SelectMany(m => m.Models);
+
+    /// <summary>The ensemble of a modality, or an exception naming why it cannot score.</summary>
+    public ModalityModels For(Modality modality)
+    {
+        if (!byModality.TryGetValue(modality, out var models) || problems.Count > 0)
+        {
+            throw new ModelsUnavailableException(
+                $"The {modality.ToName()} models are not ready: " +
+                (problems.Count > 0 ? string.Join("; ", problems) : $"the manifest lists no {modality.ToName()} models."));
+        }
+
+        return models;
+    }
+
+    private void Load(ModelManifest manifest, string folder, ModelOptions settings, ILogger logger)
+    {
+        var loaded = new ConcurrentDictionary<(Modality, int), OnnxModel>();
+        var work = new List<(Modality Modality, int Index, ModelEntry Entry)>();
+        foreach (var (name, modalityManifest) in manifest.Modalities)
+        {
+            if (!ModalityNames.TryParse(name, out var modality))
+            {
+                problems.Add($"The manifest names an unknown modality '{name}'.");
+                continue;
+            }
+
+            if (modalityManifest.Ensemble.Rule != "soft-vote")
+            {
+                problems.Add($"Modality {name}: unknown ensemble rule '{modalityManifest.Ensemble.Rule}' (only soft-vote).");
+            }
+
+            work.AddRange(modalityManifest.Models.Select((entry, index) => (modality, index, entry)));
+        }
+
+        var failures = new ConcurrentBag<string>();
+        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = 2 }, item =>
+        {
+            try
+            {
+                loaded[(item.Modality, item.Index)] = LoadModel(item.Modality, item.Entry, folder, settings, logger);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or OnnxRuntimeException or UnauthorizedAccessException)
+            {
+                failures.Add($"{item.Modality.ToName()}/{item.Entry.Name}: {ex.Message}");
+            }
+        });
+        problems.AddRange(failures.Order(StringComparer.Ordinal));
+
+        foreach (var (name, modalityManifest) in manifest.Modalities)
+        {
+            if (!ModalityNames.TryParse(name, out var modality) || modalityManifest.Models.Count == 0)
+            {
+                continue;
+            }
+
+            var models = Enumerable.Range(0, modalityManifest.Models.Count)
+                .Where(i => loaded.ContainsKey((modality, i)))
+                .Select(i => loaded[(modality, i)])
+                .ToList();
+            byModality[modality] = new ModalityModels(modality, modalityManifest.Ensemble, models);
+        }
+    }
+
+    private static OnnxModel LoadModel(Modality modality, ModelEntry entry, string folder, ModelOptions settings, ILogger logger)
+    {
+        entry.Input.Validate(entry.Name);
+        var path = Path.GetFullPath(Path.Combine(folder, entry.File));
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"model file is missing: {path}");
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        if (entry.Sha256 is { Length: > 0 } expected && !string.Equals(expected, sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"{path} has sha256 {sha256}, but the manifest expects {expected}.");
+        }
+
+        var session = new InferenceSession(bytes, OnnxSessionFactory.CreateOptions(settings, logger));
+        try
+        {
+            CheckNames(entry, session);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+
+        return new OnnxModel(modality, entry, sha256, session);
+    }
+
+    private static void CheckNames(ModelEntry entry, InferenceSession session)
+    {
+        if (!session.InputMetadata.ContainsKey(entry.Input.Name))
+        {
+            throw new InvalidOperationException(
+                $"the model has no input '{entry.Input.Name}' (it has: {string.Join(", ", session.InputMetadata.Keys)}).");
+        }
+
+        if (!session.OutputMetadata.ContainsKey(entry.Output.Name))
+        {
+            throw new InvalidOperationException(
+                $"the model has no output '{entry.Output.Name}' (it has: {string.Join(", ", session.OutputMetadata.Keys)}).");
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var model in AllModels)
+        {
+            model.Dispose();
+        }
+    }
+}
+
+/// <summary>One modality's ensemble: its members and decision rule.</summary>
+public sealed record ModalityModels(Modality Modality, EnsembleRule Rule, IReadOnlyList<OnnxModel> Models);
+
+/// <summary>Scoring was asked of models that did not load; a host problem, not a problem with the scan.</summary>
+public sealed class ModelsUnavailableException : Exception
+{
+    public ModelsUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public ModelsUnavailableException()
+    {
+    }
+
+    public ModelsUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,94 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace CovidServerless.Core.Models;
+
+/// <summary>models/manifest.json: per modality, the ensemble rule and its member models.</summary>
+public sealed record ModelManifest
+{
+    public int SchemaVersion { get; init; } = 1;
+
+    public Dictionary<string, ModalityManifest> Modalities { get; init; } = [];
+
+    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
+    {
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        WriteIndented = true,
+    };
+
+    public static ModelManifest Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Model manifest not found: {Path.GetFullPath(path)}", path);
+        }
+
+        using var stream = File.OpenRead(path);
+        return JsonSerializer.Deserialize<ModelManifest>(stream, JsonOptions)
+            ?? throw new InvalidDataException($"Model manifest {path} is empty.");
+    }
+}
+
+public sealed record ModalityManifest
+{
+    public EnsembleRule Ensemble { get; init; } = new();
+
+    public List<ModelEntry> Models { get; init; } = [];
+}
+
+public sealed record EnsembleRule
+{
+    /// <summary>Only "soft-vote" (mean of the members' pCovid) is defined.</summary>
+    public string Rule { get; init; } = "soft-vote";
+
+    public double Threshold { get; init; } = 0.5;
+
+    public string? ThresholdRationale { get; init; }
+}
+
+public sealed record ModelEntry
+{
+    public required string Name { get; init; }
+
+    public string? Architecture { get; init; }
+
+    public string Version { get; init; } = "0";
+
+    /// <summary>Path of the ONNX file, relative to the manifest's folder.</summary>
+    public required string File { get; init; }
+
+    /// <summary>Lowercase hex SHA-256 of the file; the model is refused when it differs.</summary>
+    public string? Sha256 { get; init; }
+
+    public ModelInputSpec Input { get; init; } = new();
+
+    public ModelOutputSpec Output { get; init; } = new();
+
+    /// <summary>Free-form provenance: data fingerprint, recipe, seed.</summary>
+    public JsonObject? Training { get; init; }
+
+    /// <summary>Free-form validation figures recorded when the model was made.</summary>
+    public JsonObject? Validation { get; init; }
+}
+
+public enum OutputKind
+{
+    /// <summary>The output already holds class probabilities (softmax applied inside the model).</summary>
+    Probabilities,
+
+    /// <summary>The output holds logits; the scorer applies softmax.</summary>
+    Logits,
+}
+
+public sealed record ModelOutputSpec
+{
+    public string Name { get; init; } = "probabilities";
+
+    /// <summary>Which output index means COVID (0 in the seed's alphabetically-labelled models).</summary>
+    public int CovidIndex { get; init; }
+
+    [JsonConverter(typeof(JsonStringEnumConverter<OutputKind>))]
+    public OutputKind Kind { get; init; } = OutputKind.Probabilities;
+}

@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CovidServerless.Core.Models;
+
+/// <summary>Where the models are and how ONNX Runtime runs them. Bound from configuration section "Models".</summary>
+public sealed class ModelOptions
+{
+    public const string SectionName = "Models";
+
+    /// <summary>Path of models/manifest.json; relative paths resolve against the current directory.</summary>
+    [Required]
+    public string ManifestPath { get; set; } = "models/manifest.json";
+
+    /// <summary>Threads ONNX Runtime uses inside one model run. 0 = cores / MaxConcurrentScans.</summary>
+    [Range(0, 256)]
+    public int IntraOpThreads { get; set; }
+
+    /// <summary>Scans scored at the same time in this process; with IntraOpThreads this caps CPU use.</summary>
+    [Range(1, 256)]
+    public int MaxConcurrentScans { get; set; } = 1;
+
+    /// <summary>"Cpu" or "Cuda" (needs the GPU runtime package and a GPU; falls back to CPU with a warning).</summary>
+    public string Provider { get; set; } = "Cpu";
+
+    public int EffectiveIntraOpThreads =>
+        IntraOpThreads > 0 ? IntraOpThreads : Math.Max(1, Environment.ProcessorCount / MaxConcurrentScans);
+}

@@ -1,0 +1,59 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace CovidServerless.Core.Models;
+
+/// <summary>One loaded ONNX model: its manifest entry and its session, created once per process.</summary>
+public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256, InferenceSession session) : IDisposable
+{
+    public Modality Modality { get; } = modality;
+
+    public ModelEntry Entry { get; } = entry;
+
+    public string Name => Entry.Name;
+
+    /// <summary>SHA-256 of the file actually loaded.</summary>
+    public string Sha256 { get; } = sha256;
+
+    public ModelInputSpec Input => Entry.Input;
+
+    /// <summary>pCovid for each image of a batch laid out back to back in <paramref name="batch"/>.</summary>
+    public float[] PredictCovid(float[] batch, int count)
+    {
+        var input = Entry.Input;
+        int[] shape = input.Layout == TensorLayout.NHWC
+            ? [count, input.Height, input.Width, input.Channels]
+            : [count, input.Channels, input.Height, input.Width];
+        var tensor = new DenseTensor<float>(batch.AsMemory(0, count * input.ElementsPerImage), shape);
+        using var outputs = session.Run([NamedOnnxValue.CreateFromTensor(input.Name, tensor)], [Entry.Output.Name]);
+        return ReadCovidProbabilities(outputs[0].AsTensor<float>(), count);
+    }
+
+    private float[] ReadCovidProbabilities(Tensor<float> output, int count)
+    {
+        var classes = (int)(output.Length / count);
+        var covidIndex = Entry.Output.CovidIndex;
+        var result = new float[count];
+        for (var i = 0; i < count; i++)
+        {
+            var row = new float[classes];
+            for (var k = 0; k < classes; k++)
+            {
+                row[k] = output.GetValue((i * classes) + k);
+            }
+
+            result[i] = Entry.Output.Kind == OutputKind.Logits ? Softmax(row, covidIndex) : row[covidIndex];
+        }
+
+        return result;
+    }
+
+    private static float Softmax(float[] logits, int index)
+    {
+        var max = logits.Max();
+        var sum = logits.Sum(l => MathF.Exp(l - max));
+        return MathF.Exp(logits[index] - max) / sum;
+    }
+
+    public void Dispose() => session.Dispose();
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace CovidServerless.Core.Models;
+
+/// <summary>ONNX Runtime session options shared by every model, sized so parallel scans do not oversubscribe the CPU.</summary>
+internal static class OnnxSessionFactory
+{
+    public static SessionOptions CreateOptions(ModelOptions settings, ILogger logger)
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = settings.EffectiveIntraOpThreads,
+            InterOpNumThreads = 1,
+        };
+
+        // Idle pool threads spinning between runs burn the cores that the other scans and sessions need.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+
+        if (string.Equals(settings.Provider, "Cuda", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                options.AppendExecutionProvider_CUDA(0);
+            }
+            catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                logger.LogWarning("CUDA execution provider unavailable ({Message}); scoring on CPU.", ex.Message);
+            }
+        }
+
+        return options;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Azure.Data.Tables;
+using CovidServerless.Core.Scoring;
+
+namespace CovidServerless.Core.Results;
+
+/// <summary>
+/// How a result maps to table rows. ScanResults: partition = one blob (all its versions), one row per model plus
+/// one "ensemble" row per version, row keys sorting the newest version first. ScanTimeline: one row per scan
+/// version in upload order (newest first), for listing recent results across blobs.
+/// </summary>
+internal static class ResultRows
+{
+    public const string EnsembleMember = "ensemble";
+    public const string TimelinePartition = "timeline";
+
+    public static IEnumerable<TableEntity> ForResultsTable(ScanResult result, ScanIdentity identity)
+    {
+        var ensemble = new TableEntity(identity.PartitionKey, RowKey(identity, EnsembleMember))
+        {
+            ["Member"] = EnsembleMember,
+            ["ScanId"] = result.ScanId,
+            ["Modality"] = result.Modality,
+            ["BlobName"] = result.BlobName,
+            ["BlobVersion"] = result.BlobVersion,
+            ["Status"] = result.Status,
+            ["Reason"] = result.Reason,
+            ["Verdict"] = result.Verdict,
+            ["PCovid"] = result.PCovid,
+            ["Threshold"] = result.Threshold,
+            ["UploadedAt"] = result.UploadedAt,
+            ["ProcessedAt"] = result.ProcessedAt,
+        };
+        yield return ensemble;
+
+        foreach (var (model, position) in result.Models.Select((m, i) => (m, i)))
+        {
+            yield return new TableEntity(identity.PartitionKey, RowKey(identity, model.Name))
+            {
+                ["Member"] = model.Name,
+                ["Position"] = position,
+                ["ScanId"] = result.ScanId,
+                ["ModelVersion"] = model.Version,
+                ["PCovid"] = model.PCovid,
+                ["Verdict"] = model.Verdict,
+                ["ProcessedAt"] = result.ProcessedAt,
+            };
+        }
+    }
+
+    public static TableEntity ForTimeline(ScanResult result, ScanIdentity identity) =>
+        new(TimelinePartition, $"{identity.VersionKey}-{identity.PartitionKey}")
+        {
+            ["ScanId"] = result.ScanId,
+            ["Modality"] = result.Modality,
+            ["Result"] = result.ToJson(),
+        };
+
+    public static string RowKey(ScanIdentity identity, string member) => $"{identity.VersionKey}-{member}";
+
+    /// <summary>The version key a ScanResults row belongs to (row key minus "-member").</summary>
+    public static string VersionOf(TableEntity row) => row.RowKey[..row.RowKey.LastIndexOf('-')];
+
+    /// <summary>Rebuilds one version's result from its ensemble row and member rows.</summary>
+    public static ScanResult ToResult(TableEntity ensemble, IEnumerable<TableEntity> members) => new()
+    {
+        ScanId = ensemble.GetString("ScanId"),
+        Modality = ensemble.GetString("Modality"),
+        BlobName = ensemble.GetString("BlobName"),
+        BlobVersion = ensemble.GetString("BlobVersion"),
+        Status = ensemble.GetString("Status"),
+        Reason = ensemble.GetString("Reason"),
+        Verdict = ensemble.GetString("Verdict"),
+        PCovid = ensemble.GetDouble("PCovid"),
+        Threshold = ensemble.GetDouble("Threshold"),
+        UploadedAt = ensemble.GetDateTimeOffset("UploadedAt") ?? default,
+        ProcessedAt = ensemble.GetDateTimeOffset("ProcessedAt") ?? default,
+        Models = [.. members.Select(m => new ModelScore(
+            m.GetString("Member"), m.GetString("ModelVersion"), m.GetDouble("PCovid") ?? double.NaN, m.GetString("Verdict")))],
+    };
+
+    public static ScanResult FromTimeline(TableEntity row) => ScanResult.FromJson(row.GetString("Result"));
+
+    public static string Serialize(ScanResult result) => JsonSerializer.Serialize(result, ScanResult.JsonOptions);
+}

@@ -1,0 +1,76 @@
+using Azure.Data.Tables;
+
+namespace CovidServerless.Core.Results;
+
+/// <summary>A page of results, newest upload first; pass <see cref="ContinuationToken"/> back for the next page.</summary>
+public sealed record ResultPage(IReadOnlyList<ScanResult> Items, string? ContinuationToken);
+
+/// <summary>Answers results queries for every HTTP host and the CLI.</summary>
+public sealed class ResultsQuery(ResultStore store)
+{
+    public const int MaxPageSize = 100;
+
+    /// <summary>The newest version's result for a blob, or null when it has none (yet).</summary>
+    public async Task<ScanResult?> GetLatestAsync(Modality modality, string blobName, CancellationToken cancellationToken)
+    {
+        var versions = await GetVersionsAsync(modality, blobName, 1, cancellationToken).ConfigureAwait(false);
+        return versions.Count > 0 ? versions[0] : null;
+    }
+
+    /// <summary>Results of a blob's versions, newest first.</summary>
+    public async Task<IReadOnlyList<ScanResult>> GetVersionsAsync(
+        Modality modality, string blobName, int maxVersions, CancellationToken cancellationToken)
+    {
+        await store.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        var partition = ScanIdentity.BlobPartitionKey(modality, blobName);
+        var rows = store.Results.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), cancellationToken: cancellationToken);
+
+        var results = new List<ScanResult>();
+        var current = new List<TableEntity>();
+        await foreach (var row in rows.ConfigureAwait(false))
+        {
+            if (current.Count > 0 && ResultRows.VersionOf(current[0]) != ResultRows.VersionOf(row))
+            {
+                AddVersion(results, current);
+                current = [];
+                if (results.Count >= maxVersions)
+                {
+                    return results;
+                }
+            }
+
+            current.Add(row);
+        }
+
+        AddVersion(results, current);
+        return results;
+    }
+
+    /// <summary>Recent results across blobs, newest upload first, optionally for one modality.</summary>
+    public async Task<ResultPage> ListRecentAsync(
+        Modality? modality, int top, string? continuationToken, CancellationToken cancellationToken)
+    {
+        await store.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        var filter = modality is { } m
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {ResultRows.TimelinePartition} and Modality eq {m.ToName()}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {ResultRows.TimelinePartition}");
+        var pageSize = Math.Clamp(top, 1, MaxPageSize);
+        await foreach (var page in store.Timeline.QueryAsync<TableEntity>(filter, pageSize, cancellationToken: cancellationToken)
+            .AsPages(continuationToken, pageSize).ConfigureAwait(false))
+        {
+            return new ResultPage([.. page.Values.Select(ResultRows.FromTimeline)], page.ContinuationToken);
+        }
+
+        return new ResultPage([], null);
+    }
+
+    private static void AddVersion(List<ScanResult> results, List<TableEntity> rows)
+    {
+        var ensemble = rows.Find(r => r.GetString("Member") == ResultRows.EnsembleMember);
+        if (ensemble is not null)
+        {
+            results.Add(ResultRows.ToResult(ensemble, rows.Where(r => r != ensemble).OrderBy(r => r.GetInt32("Position") ?? int.MaxValue)));
+        }
+    }
+}

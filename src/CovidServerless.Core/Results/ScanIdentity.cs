@@ -1,0 +1,30 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace CovidServerless.Core.Results;
+
+/// <summary>
+/// Names one version of one uploaded blob, and derives every storage key from it deterministically, so a
+/// re-delivered blob version upserts the same rows and its queue message carries the same scan id.
+/// </summary>
+public sealed record ScanIdentity(Modality Modality, string BlobName, string ETag, DateTimeOffset UploadedAt)
+{
+    /// <summary>Stable id of this blob version: consumers deduplicate queue messages on it.</summary>
+    public string ScanId => Hash($"{Modality.ToName()}/{BlobName}@{BlobVersion}", 32);
+
+    /// <summary>The ETag without its quotes.</summary>
+    public string BlobVersion => ETag.Trim('"');
+
+    /// <summary>All versions of one blob share a partition (blob names may hold characters keys forbid, so hash).</summary>
+    public string PartitionKey => BlobPartitionKey(Modality, BlobName);
+
+    /// <summary>Newest upload sorts first: inverted ticks of the upload time, then the version.</summary>
+    public string VersionKey =>
+        $"{DateTimeOffset.MaxValue.UtcTicks - UploadedAt.UtcTicks:D19}-{Hash(BlobVersion, 8)}";
+
+    public static string BlobPartitionKey(Modality modality, string blobName) =>
+        $"{modality.ToName()}-{Hash($"{modality.ToName()}/{blobName}", 32)}";
+
+    private static string Hash(string text, int hexChars) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..hexChars];
+}

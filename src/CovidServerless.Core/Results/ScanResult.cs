@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CovidServerless.Core.Scoring;
+
+namespace CovidServerless.Core.Results;
+
+public static class ScanStatus
+{
+    /// <summary>The ensemble scored the scan.</summary>
+    public const string Scored = "scored";
+
+    /// <summary>The scan itself is unusable (format, size, corruption); <c>reason</c> says why.</summary>
+    public const string Rejected = "rejected";
+
+    /// <summary>Processing failed repeatedly for reasons outside the scan (storage, models); <c>reason</c> says why.</summary>
+    public const string Failed = "failed";
+}
+
+/// <summary>The answer for one version of one uploaded scan: the HTTP body and the queue message alike.</summary>
+public sealed record ScanResult
+{
+    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public required string ScanId { get; init; }
+
+    public required string Modality { get; init; }
+
+    public required string BlobName { get; init; }
+
+    /// <summary>The blob's ETag: a new upload under the same name is a new version.</summary>
+    public required string BlobVersion { get; init; }
+
+    public required string Status { get; init; }
+
+    public string? Reason { get; init; }
+
+    public string? Verdict { get; init; }
+
+    public double? PCovid { get; init; }
+
+    public double? Threshold { get; init; }
+
+    public IReadOnlyList<ModelScore> Models { get; init; } = [];
+
+    /// <summary>When this version of the blob was uploaded (its Last-Modified time).</summary>
+    public DateTimeOffset UploadedAt { get; init; }
+
+    public DateTimeOffset ProcessedAt { get; init; }
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public static ScanResult FromJson(string json) =>
+        JsonSerializer.Deserialize<ScanResult>(json, JsonOptions) ?? throw new JsonException("Empty scan result.");
+}

@@ -1,0 +1,57 @@
+using CovidServerless.Core;
+using CovidServerless.Core.Models;
+using Microsoft.Azure.WebJobs;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.LocalHost;
+
+/// <summary>
+/// Builds the local host: the WebJobs SDK running the blob and poison-queue triggers against Azurite (or any
+/// storage account), plus the results API on http://127.0.0.1:7071. For machines without Functions Core Tools.
+/// </summary>
+public static class LocalHostApp
+{
+    public const string DefaultUrl = "http://127.0.0.1:7071";
+
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null)
+    {
+        // appsettings.json ships beside the binaries; relative paths (models/manifest.json) still resolve
+        // against the working directory, the repository root for ./run.sh.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        builder.WebHost.UseUrls(builder.Configuration["Urls"] ?? DefaultUrl);
+        builder.Services.AddCovidPipeline(builder.Configuration);
+        builder.Services.AddSingleton<ScanTriggers>();
+        builder.Services.AddHostedService<InputContainers>();
+        builder.Host.ConfigureWebJobs(webJobs =>
+        {
+            // The default host id derives from the entry assembly; a fixed one keeps receipts and queue names
+            // stable (and within storage name limits) whoever starts the host.
+            webJobs.UseHostId(builder.Configuration["WebJobs:HostId"] ?? "covidserverless-local");
+            webJobs.AddAzureStorageCoreServices();
+            webJobs.AddAzureStorageBlobs(blobs => blobs.MaxDegreeOfParallelism = TriggerConcurrency(builder.Configuration));
+            webJobs.AddAzureStorageQueues(queues =>
+            {
+                // Fast polling suits a local pipeline; the defaults back off to a minute.
+                queues.MaxPollingInterval = TimeSpan.FromSeconds(2);
+                queues.BatchSize = TriggerConcurrency(builder.Configuration);
+                queues.NewBatchThreshold = 0;
+            });
+        });
+
+        var app = builder.Build();
+        app.MapResultsApi();
+        return app;
+    }
+
+    /// <summary>
+    /// Scans handled at once by the triggers. The scorer runs at most Models:MaxConcurrentScans of them on the CPU;
+    /// one more lets downloads and table writes overlap with scoring instead of the default 8 x cores.
+    /// </summary>
+    private static int TriggerConcurrency(IConfiguration configuration) =>
+        configuration.GetValue($"{ModelOptions.SectionName}:{nameof(ModelOptions.MaxConcurrentScans)}", 1) + 1;
+}

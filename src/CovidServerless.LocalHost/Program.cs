@@ -1,0 +1,3 @@
+using CovidServerless.LocalHost;
+
+await LocalHostApp.Build(args).RunAsync();

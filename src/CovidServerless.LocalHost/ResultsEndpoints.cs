@@ -1,0 +1,23 @@
+using CovidServerless.Core.Api;
+using CovidServerless.Core.Results;
+
+namespace CovidServerless.LocalHost;
+
+/// <summary>The HTTP contract of the Functions app, on plain ASP.NET Core: routes bound to <see cref="ResultsApi"/>.</summary>
+public static class ResultsEndpoints
+{
+    public static IEndpointRouteBuilder MapResultsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api");
+        api.MapGet("/scans/{modality}/{**blobName}", async (string modality, string blobName, bool? history, ResultsApi results, CancellationToken ct) =>
+            Write(await results.GetScanAsync(modality, Uri.UnescapeDataString(blobName), history ?? false, ct)));
+        api.MapGet("/scans", async (string? modality, string? top, string? continuationToken, ResultsApi results, CancellationToken ct) =>
+            Write(await results.ListScansAsync(modality, top, continuationToken, ct)));
+        api.MapGet("/models", (ResultsApi results) => Write(results.GetModels()));
+        api.MapGet("/health", (ResultsApi results) => Write(results.GetHealth()));
+        return app;
+    }
+
+    private static IResult Write(ApiResponse response) =>
+        Results.Json(response.Body, ScanResult.JsonOptions, statusCode: response.Status);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing (Azurite from npm, NuGet packages), builds the solution with
+# warnings as errors, runs the xunit suites (storage tests start their own Azurite on free ports), checks
+# formatting, and builds + lints the Bicep infrastructure.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$root"
+
+if [ ! -x node_modules/.bin/azurite ]; then
+  echo "test.sh: installing Azurite (npm ci) ..."
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+echo "test.sh: building ..."
+dotnet build CovidServerless.sln -c Release -nologo -v q -clp:ErrorsOnly
+
+echo "test.sh: checking formatting (dotnet format) ..."
+dotnet format CovidServerless.sln --verify-no-changes --no-restore -v q
+
+echo "test.sh: running tests ..."
+results="$(mktemp -d)"
+status=0
+dotnet test CovidServerless.sln -c Release --no-build -nologo --results-directory "$results" \
+  --logger "trx" --logger "console;verbosity=minimal" || status=$?
+
+echo "test.sh: building and linting infra/ ..."
+bash infra/lint.sh || status=$?
+
+# One plain closing line over every test assembly, read from the TRX reports.
+python3 - "$results" <<'PY' || true
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    c = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
+    passed += int(c.get("passed")); failed += int(c.get("failed")) + int(c.get("error"))
+    skipped += int(c.get("notExecuted"))
+print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+PY
+rm -rf "$results"
+exit $status

@@ -1,0 +1,28 @@
+namespace CovidServerless.Cli.Tests;
+
+/// <summary>Runs the CLI in-process and captures what it prints. Tests using it run one at a time.</summary>
+internal static class ConsoleCapture
+{
+    private static readonly SemaphoreSlim OneAtATime = new(1, 1);
+
+    public static async Task<(int Exit, string Out, string Error)> RunAsync(params string[] args)
+    {
+        await OneAtATime.WaitAsync();
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        try
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            Console.SetOut(output);
+            Console.SetError(error);
+            var exit = await CliApp.RunAsync(args);
+            return (exit, output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+            OneAtATime.Release();
+        }
+    }
+}

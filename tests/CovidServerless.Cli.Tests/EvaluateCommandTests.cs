@@ -1,0 +1,56 @@
+using System.Text.Json;
+using CovidServerless.TestSupport;
+
+namespace CovidServerless.Cli.Tests;
+
+public sealed class EvaluateCommandTests : IDisposable
+{
+    private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
+    private readonly string data = Directory.CreateTempSubdirectory("covidscan-eval-").FullName;
+
+    [Fact]
+    public async Task Writes_metrics_json_report_and_plots_per_model_and_for_the_ensemble()
+    {
+        // The chest test models rise with brightness: bright "covid" scans, dark "noncovid" scans,
+        // and one dark covid scan that the ensemble must miss.
+        Write("covid", [200, 220, 240, 30]);
+        Write("noncovid", [10, 40, 60]);
+        File.WriteAllText(Path.Combine(data, "noncovid", "broken.png"), "not an image");
+        var output = Path.Combine(data, "out");
+
+        var (exit, _, error) = await ConsoleCapture.RunAsync("evaluate", "--modality", "chest", "--data", data, "--out", output, "--models", models.ManifestPath);
+
+        Assert.True(exit == 0, error);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        var root = metrics.RootElement;
+        Assert.Equal(("chest", 7), (root.GetProperty("modality").GetString(), root.GetProperty("n").GetInt32()));
+        var modelNames = root.GetProperty("models").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal([.. ModelFolder.ArchitectureNames, "ensemble"], modelNames);
+        var ensemble = root.GetProperty("models").GetProperty("ensemble");
+        Assert.Equal((3, 0, 3, 1), (ensemble.GetProperty("tp").GetInt32(), ensemble.GetProperty("fp").GetInt32(), ensemble.GetProperty("tn").GetInt32(), ensemble.GetProperty("fn").GetInt32()));
+        Assert.Equal(0.75, ensemble.GetProperty("sensitivity").GetDouble(), 6);
+        Assert.Equal(10.0 / 12.0, ensemble.GetProperty("auc").GetDouble(), 6); // the dark covid scan outranks only the darkest negative
+        Assert.Single(root.GetProperty("rejected").EnumerateArray());
+        Assert.Contains("| ensemble |", File.ReadAllText(Path.Combine(output, "report.md")), StringComparison.Ordinal);
+        foreach (var plot in new[] { "roc.png", "reliability.png", "confusion.png" })
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(output, plot));
+            Assert.True(bytes.Length > 1000 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G', plot);
+        }
+    }
+
+    private void Write(string label, byte[] levels)
+    {
+        Directory.CreateDirectory(Path.Combine(data, label));
+        foreach (var level in levels)
+        {
+            File.WriteAllBytes(Path.Combine(data, label, $"{level}.png"), TestImages.Uniform(level));
+        }
+    }
+
+    public void Dispose()
+    {
+        models.Dispose();
+        Directory.Delete(data, recursive: true);
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using CovidServerless.Core.Results;
+using CovidServerless.TestSupport;
+
+namespace CovidServerless.Cli.Tests;
+
+public sealed class ScoreCommandTests : IDisposable
+{
+    private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
+    private readonly string folder = Directory.CreateTempSubdirectory("covidscan-score-").FullName;
+
+    [Fact]
+    public async Task Scores_files_and_folders_without_storage_and_reports_bad_files_as_rejected()
+    {
+        File.WriteAllBytes(Path.Combine(folder, "bright.png"), TestImages.Uniform(240));
+        Directory.CreateDirectory(Path.Combine(folder, "sub"));
+        File.WriteAllBytes(Path.Combine(folder, "sub", "dark.png"), TestImages.Uniform(10));
+        var notAnImage = Path.Combine(folder, "notes.png");
+        File.WriteAllText(notAnImage, "not an image");
+
+        var (exit, output, _) = await ConsoleCapture.RunAsync("score", folder, "--modality", "chest", "--models", models.ManifestPath, "--json");
+
+        Assert.Equal(0, exit);
+        var results = JsonSerializer.Deserialize<List<ScanResult>>(output, ScanResult.JsonOptions)!;
+        Assert.Equal(3, results.Count);
+        var bright = results.Single(r => r.BlobName.EndsWith("bright.png", StringComparison.Ordinal));
+        var dark = results.Single(r => r.BlobName.EndsWith("dark.png", StringComparison.Ordinal));
+        Assert.Equal(("covid", "noncovid"), (bright.Verdict, dark.Verdict));
+        Assert.Equal(4, bright.Models.Count);
+        var rejected = results.Single(r => r.BlobName == notAnImage);
+        Assert.Equal(ScanStatus.Rejected, rejected.Status);
+    }
+
+    [Fact]
+    public async Task Refuses_to_score_when_a_model_is_missing_and_says_which()
+    {
+        File.Delete(Path.Combine(models.Root, "ct", "vgg16.onnx"));
+        File.WriteAllBytes(Path.Combine(folder, "a.png"), TestImages.Uniform(100));
+
+        var (exit, _, error) = await ConsoleCapture.RunAsync("score", folder, "--modality", "ct", "--models", models.ManifestPath);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("vgg16.onnx", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_modality_is_a_usage_error()
+    {
+        var (exit, _, error) = await ConsoleCapture.RunAsync("score", folder, "--modality", "mri", "--models", models.ManifestPath);
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("chest or ct", error, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        models.Dispose();
+        Directory.Delete(folder, recursive: true);
+    }
+}

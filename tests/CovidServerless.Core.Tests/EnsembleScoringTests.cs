@@ -1,0 +1,108 @@
+using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Models;
+using CovidServerless.Core.Scoring;
+using CovidServerless.TestSupport;
+using SkiaSharp;
+
+namespace CovidServerless.Core.Tests;
+
+public class EnsembleScoringTests
+{
+    private static double Expected(string modality, int member, double meanInput)
+    {
+        var (weights, biases) = ModelFolder.StandardMembers[modality];
+        return TinyOnnxModels.ExpectedPCovid(weights[member], biases[member], meanInput);
+    }
+
+    [Theory]
+    [InlineData(Modality.Chest, "chest")]
+    [InlineData(Modality.Ct, "ct")]
+    public async Task Each_modality_is_scored_by_its_own_four_models_and_their_mean(Modality modality, string name)
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var scorer = TestCatalogs.Scorer(catalog);
+
+        var score = await scorer.ScoreAsync(modality, TestImages.Uniform(204), CancellationToken.None);
+
+        var mean = 204 / 255.0;
+        Assert.Equal(ModelFolder.ArchitectureNames, score.Models.Select(m => m.Name));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(Expected(name, i, mean), score.Models[i].PCovid, tolerance: 1e-3); // ReduceMean sums 150k floats
+        }
+
+        Assert.Equal(Enumerable.Range(0, 4).Average(i => Expected(name, i, mean)), score.PCovid, tolerance: 1e-3);
+        Assert.Equal(score.PCovid >= 0.5 ? Verdicts.Covid : Verdicts.NonCovid, score.Verdict);
+    }
+
+    [Fact]
+    public async Task Chest_and_ct_give_opposite_verdicts_for_a_bright_scan_because_their_models_differ()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var scorer = TestCatalogs.Scorer(catalog);
+        var bright = TestImages.Uniform(250);
+
+        var chest = await scorer.ScoreAsync(Modality.Chest, bright, CancellationToken.None);
+        var ct = await scorer.ScoreAsync(Modality.Ct, bright, CancellationToken.None);
+
+        Assert.Equal(Verdicts.Covid, chest.Verdict);
+        Assert.Equal(Verdicts.NonCovid, ct.Verdict);
+    }
+
+    [Fact]
+    public async Task The_threshold_comes_from_the_manifest()
+    {
+        using var folder = new ModelFolder().AddModality("chest", 0.9, ("vgg16", 0f, 0f)).Write(); // pCovid = 0.5
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var scorer = TestCatalogs.Scorer(catalog);
+
+        var score = await scorer.ScoreAsync(Modality.Chest, TestImages.Uniform(10), CancellationToken.None);
+
+        Assert.Equal((0.5, 0.9, Verdicts.NonCovid), (Math.Round(score.PCovid, 4), score.Threshold, score.Verdict));
+    }
+
+    [Fact]
+    public async Task Logit_outputs_and_another_covid_index_are_honoured()
+    {
+        using var folder = new ModelFolder();
+        var entry = folder.AddModelFile(
+            "ct", "custom", TinyOnnxModels.MeanIntensity(2f, -1f, kind: OutputKind.Logits, outputName: "logits"),
+            output: new ModelOutputSpec { Name = "logits", Kind = OutputKind.Logits, CovidIndex = 1 });
+        folder.SetModality("ct", new ModalityManifest { Models = [entry] }).Write();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var scorer = TestCatalogs.Scorer(catalog);
+
+        var score = await scorer.ScoreAsync(Modality.Ct, TestImages.Uniform(255), CancellationToken.None);
+
+        Assert.Equal(1 - TinyOnnxModels.ExpectedPCovid(2, -1, 1.0), score.PCovid, 4);
+    }
+
+    [Fact]
+    public async Task A_bad_scan_is_rejected_not_scored()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var scorer = TestCatalogs.Scorer(catalog);
+
+        await Assert.ThrowsAsync<ScanRejectedException>(() => scorer.ScoreAsync(Modality.Chest, "hello"u8.ToArray(), CancellationToken.None));
+    }
+
+    [Fact]
+    public void Batched_scoring_equals_one_at_a_time()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        var decoder = new ScanDecoder();
+        using var a = decoder.Decode(TestImages.Uniform(30));
+        using var b = decoder.Decode(TestImages.Noise(100, 80, SKEncodedImageFormat.Png));
+        var ensemble = catalog.For(Modality.Chest);
+
+        var batch = InProcessScanScorer.ScoreDecoded(ensemble, [a, b]);
+        var single = InProcessScanScorer.ScoreDecoded(ensemble, [b]);
+
+        Assert.Equal(single[0].PCovid, batch[1].PCovid, 6);
+        Assert.NotEqual(batch[0].PCovid, batch[1].PCovid, 3);
+    }
+}

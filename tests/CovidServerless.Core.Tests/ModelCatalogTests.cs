@@ -1,0 +1,103 @@
+using System.Text.Json;
+using CovidServerless.Core.Models;
+using CovidServerless.TestSupport;
+
+namespace CovidServerless.Core.Tests;
+
+public class ModelCatalogTests
+{
+    [Fact]
+    public void Loads_every_model_of_the_manifest_and_is_ready()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+
+        Assert.True(catalog.IsReady, string.Join("; ", catalog.Problems));
+        Assert.Equal(ModelFolder.ArchitectureNames, catalog.For(Modality.Chest).Models.Select(m => m.Name));
+        Assert.Equal(ModelFolder.ArchitectureNames, catalog.For(Modality.Ct).Models.Select(m => m.Name));
+    }
+
+    [Fact]
+    public void A_missing_model_file_is_named_and_keeps_the_catalog_from_being_ready()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        File.Delete(Path.Combine(folder.Root, "ct", "xception.onnx"));
+
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+
+        Assert.False(catalog.IsReady);
+        var problem = Assert.Single(catalog.Problems);
+        Assert.Contains("ct/xception", problem, StringComparison.Ordinal);
+        Assert.Contains("missing", problem, StringComparison.Ordinal);
+        var ex = Assert.Throws<ModelsUnavailableException>(() => catalog.For(Modality.Chest));
+        Assert.Contains("xception.onnx", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_file_whose_sha256_differs_from_the_manifest_is_refused()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        File.WriteAllBytes(Path.Combine(folder.Root, "chest", "vgg16.onnx"), TinyOnnxModels.MeanIntensity(9f, 9f));
+
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+
+        Assert.False(catalog.IsReady);
+        Assert.Contains(catalog.Problems, p => p.Contains("chest/vgg16", StringComparison.Ordinal) && p.Contains("sha256", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_missing_manifest_is_reported_not_thrown()
+    {
+        using var catalog = TestCatalogs.Load("/nonexistent/manifest.json");
+
+        Assert.False(catalog.IsReady);
+        Assert.Contains("manifest", Assert.Single(catalog.Problems), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_manifest_input_name_the_model_lacks_is_refused_with_the_names_it_has()
+    {
+        using var folder = new ModelFolder();
+        var entry = folder.AddModelFile("chest", "vgg16", TinyOnnxModels.MeanIntensity(1f, 0f)) with
+        {
+            Input = new ModelInputSpec { Name = "images" },
+        };
+        folder.SetModality("chest", new ModalityManifest { Models = [entry] }).Write();
+
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+
+        Assert.Contains(catalog.Problems, p => p.Contains("no input 'images'", StringComparison.Ordinal) && p.Contains("input", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Reads_the_manifest_shape_the_models_folder_uses()
+    {
+        const string json = """
+        {
+          "schemaVersion": 1,
+          "modalities": {
+            "ct": {
+              "ensemble": { "rule": "soft-vote", "threshold": 0.42, "thresholdRationale": "chosen on val" },
+              "models": [ {
+                "name": "resnet50", "architecture": "resnet50", "version": "1.0.0", "file": "ct/resnet50.onnx", "sha256": "ab",
+                "input": { "name": "input", "layout": "NCHW", "width": 128, "height": 96, "channelOrder": "BGR",
+                           "scale": 1.0, "mean": [1, 2, 3], "std": [4, 5, 6] },
+                "output": { "name": "logits", "covidIndex": 1, "kind": "logits" },
+                "training": { "seed": 42 }, "validation": { "auc": 0.9 }
+              } ]
+            }
+          }
+        }
+        """;
+
+        var manifest = JsonSerializer.Deserialize<ModelManifest>(json, ModelManifest.JsonOptions)!;
+
+        var ct = manifest.Modalities["ct"];
+        Assert.Equal(0.42, ct.Ensemble.Threshold);
+        var model = Assert.Single(ct.Models);
+        Assert.Equal((TensorLayout.NCHW, 128, 96, "BGR", 1f), (model.Input.Layout, model.Input.Width, model.Input.Height, model.Input.ChannelOrder, model.Input.Scale));
+        Assert.Equal([1f, 2f, 3f], model.Input.Mean);
+        Assert.Equal((1, OutputKind.Logits, "logits"), (model.Output.CovidIndex, model.Output.Kind, model.Output.Name));
+        Assert.Equal(42, model.Training!["seed"]!.GetValue<int>());
+    }
+}

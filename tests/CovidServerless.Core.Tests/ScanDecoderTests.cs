@@ -1,0 +1,131 @@
+using CovidServerless.Core.Imaging;
+using CovidServerless.TestSupport;
+using SkiaSharp;
+
+namespace CovidServerless.Core.Tests;
+
+public class ScanDecoderTests
+{
+    private readonly ScanDecoder decoder = new();
+
+    [Theory]
+    [InlineData(SKEncodedImageFormat.Png, "png")]
+    [InlineData(SKEncodedImageFormat.Jpeg, "jpeg")]
+    [InlineData(SKEncodedImageFormat.Webp, "webp")]
+    public void Decodes_skia_encodable_formats_to_their_pixels(SKEncodedImageFormat format, string expected)
+    {
+        using var scan = decoder.Decode(TestImages.Uniform(200, 80, 60, format));
+
+        Assert.Equal(expected, scan.Format);
+        Assert.Equal((80, 60), (scan.Width, scan.Height));
+        Assert.InRange(scan.Bitmap.GetPixel(40, 30).Red, 197, 203);
+    }
+
+    [Fact]
+    public void Decodes_bmp()
+    {
+        using var scan = decoder.Decode(TestImages.Bmp(50, 40, 77));
+
+        Assert.Equal("bmp", scan.Format);
+        Assert.Equal(new SKColor(77, 77, 77), scan.Bitmap.GetPixel(10, 10));
+    }
+
+    [Fact]
+    public void Decodes_only_the_first_frame_of_an_animated_gif()
+    {
+        using var scan = decoder.Decode(TestImages.TwoFrameGif(40, 40, first: 30, second: 220));
+
+        Assert.Equal("gif", scan.Format);
+        Assert.Equal(new SKColor(30, 30, 30), scan.Bitmap.GetPixel(20, 20));
+    }
+
+    [Fact]
+    public void Reduces_16_bit_greyscale_to_8_bit_rgb()
+    {
+        using var scan = decoder.Decode(TestImages.Png16BitGrey(48, 48, 0x8080));
+
+        var pixel = scan.Bitmap.GetPixel(5, 5);
+        Assert.Equal((128, 128, 128), (pixel.Red, pixel.Green, pixel.Blue));
+    }
+
+    [Fact]
+    public void Composites_transparency_over_black()
+    {
+        var png = TestImages.Encode(40, 40, (_, _) => new SKColor(255, 255, 255, 0), SKEncodedImageFormat.Png);
+
+        using var scan = decoder.Decode(png);
+
+        Assert.Equal(0, scan.Bitmap.GetPixel(20, 20).Red);
+    }
+
+    [Theory]
+    [InlineData(1, 80, 40, 255)] // upright: white stays on the left
+    [InlineData(2, 80, 40, 0)] // mirrored: white moves right
+    [InlineData(3, 80, 40, 0)] // rotated 180
+    [InlineData(6, 40, 80, 255)] // rotated 90 clockwise: the left half becomes the top
+    [InlineData(8, 40, 80, 0)] // rotated 90 anticlockwise: the left half becomes the bottom
+    public void Honours_exif_orientation(ushort orientation, int uprightWidth, int uprightHeight, byte topLeftRed)
+    {
+        var jpeg = TestImages.WithExifOrientation(TestImages.LeftWhiteRightBlack(80, 40, SKEncodedImageFormat.Jpeg), orientation);
+
+        using var scan = decoder.Decode(jpeg);
+
+        Assert.Equal((uprightWidth, uprightHeight), (scan.Width, scan.Height));
+        Assert.InRange(scan.Bitmap.GetPixel(2, 2).Red, topLeftRed - 20, topLeftRed + 20);
+    }
+
+    public static TheoryData<string, byte[], string> BadFiles => new()
+    {
+        { "zero bytes", [], "empty" },
+        { "random bytes", RandomBytes(4096), "not a readable image" },
+        { "text named .png", "patient: not an image\n"u8.ToArray(), "not a readable image" },
+        { "truncated jpeg", TestImages.Truncated(TestImages.Noise(256, 256, SKEncodedImageFormat.Jpeg)), "truncated" },
+        { "truncated png", TestImages.Truncated(TestImages.Noise(256, 256, SKEncodedImageFormat.Png)), "truncated" },
+        { "60000x60000 header", TestImages.PngDeclaring(60_000, 60_000), "60000x60000" },
+        { "1x1 image", TestImages.Uniform(128, 1, 1), "only 1x1 pixels" },
+        { "ico format", IcoFile(), "Unsupported image format ICO" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public void Rejects_bad_input_with_a_specific_reason(string description, byte[] file, string reasonContains)
+    {
+        var ex = Assert.Throws<ScanRejectedException>(() => decoder.Decode(file));
+
+        Assert.Contains(reasonContains, ex.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.False(string.IsNullOrWhiteSpace(description));
+    }
+
+    [Fact]
+    public void Rejects_files_over_the_configured_byte_limit()
+    {
+        var small = new ScanDecoder(Microsoft.Extensions.Options.Options.Create(new ImageLimitsOptions { MaxBytes = 100 }));
+
+        var ex = Assert.Throws<ScanRejectedException>(() => small.Decode(TestImages.Noise(64, 64, SKEncodedImageFormat.Png)));
+
+        Assert.Contains("over the 100-byte limit", ex.Message, StringComparison.Ordinal);
+    }
+
+    private static byte[] RandomBytes(int count)
+    {
+        var bytes = new byte[count];
+        new Random(42).NextBytes(bytes);
+        return bytes;
+    }
+
+    // A valid ICO wrapping a 64x64 PNG: an image Skia reads, but not a format a scan should come in.
+    private static byte[] IcoFile()
+    {
+        var png = TestImages.Uniform(100, 64, 64);
+        var header = new byte[22];
+        header[2] = 1;
+        header[4] = 1;
+        header[6] = 64;
+        header[7] = 64;
+        header[10] = 1;
+        header[12] = 32;
+        BitConverter.GetBytes(png.Length).CopyTo(header, 14);
+        BitConverter.GetBytes(22).CopyTo(header, 18);
+        return [.. header, .. png];
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using CovidServerless.Core;
+using CovidServerless.Core.Ingestion;
+using CovidServerless.Core.Results;
+using CovidServerless.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CovidServerless.Functional.Tests;
+
+[Collection(LocalPipelineCollection.Name)]
+public sealed class DeliveryTests(LocalPipeline pipeline)
+{
+    [Fact]
+    public async Task A_blob_version_delivered_twice_leaves_the_same_rows_and_messages_with_the_same_scan_id()
+    {
+        var blob = await pipeline.UploadAsync("ct", "redelivery/scan.png", TestImages.Uniform(90));
+        var first = await pipeline.WaitForResultAsync("ct", "redelivery/scan.png");
+
+        // Blob triggers deliver at least once: a second delivery of the same version must change nothing.
+        var again = await pipeline.Services.GetRequiredService<BlobScanIngestor>().IngestAsync(Modality.Ct, blob, default);
+
+        Assert.Equal(first.ScanId, again!.ScanId);
+        Assert.Equal(5, (await pipeline.Storage.RowsForBlobAsync(Modality.Ct, "redelivery/scan.png")).Count);
+        var messages = (await pipeline.Storage.PeekResultMessagesAsync()).Where(m => m.BlobName == "redelivery/scan.png" && m.Modality == "ct").ToList();
+        Assert.Equal(2, messages.Count);
+        Assert.All(messages, m => Assert.Equal(first.ScanId, m.ScanId));
+    }
+
+    [Fact]
+    public async Task A_blob_that_failed_every_retry_ends_as_a_failed_result_from_the_poison_queue()
+    {
+        var queue = pipeline.Storage.Clients.Queues.GetQueueClient(PoisonScanHandler.QueueName);
+        await queue.CreateIfNotExistsAsync();
+        var poison = JsonSerializer.Serialize(new
+        {
+            Type = "BlobTrigger",
+            FunctionId = "CovidServerless.LocalHost.ScanTriggers.ScoreChestScan",
+            BlobType = "BlockBlob",
+            ContainerName = ScanContainers.Chest,
+            BlobName = "poison/never-scored.png",
+            ETag = "\"0x8DEADBEEF\"",
+        });
+
+        await queue.SendMessageAsync(poison);
+        var result = await pipeline.WaitForResultAsync("chest", "poison/never-scored.png");
+
+        Assert.Equal(ScanStatus.Failed, result.Status);
+        Assert.Contains("every retry", result.Reason, StringComparison.Ordinal);
+        Assert.Equal("0x8DEADBEEF", result.BlobVersion);
+        Assert.Contains(await pipeline.Storage.PeekResultMessagesAsync(), m => m.ScanId == result.ScanId && m.Status == ScanStatus.Failed);
+    }
+}

@@ -1,0 +1,104 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using CovidServerless.Core;
+using CovidServerless.Core.Results;
+using CovidServerless.LocalHost;
+using CovidServerless.TestSupport;
+using Microsoft.AspNetCore.Builder;
+
+namespace CovidServerless.Functional.Tests;
+
+/// <summary>
+/// The whole local pipeline as a user runs it: a private Azurite, the local host (WebJobs triggers + HTTP API) on
+/// a free loopback port, and the standard tiny test ensembles. Shared by the end-to-end tests.
+/// </summary>
+public sealed class LocalPipeline : IAsyncLifetime
+{
+    public const long MaxBytes = 2 * 1024 * 1024;
+
+    private WebApplication? app;
+
+    public Azurite Azurite { get; } = new();
+
+    public ModelFolder Models { get; } = ModelFolder.WithStandardEnsembles();
+
+    public HttpClient Http { get; } = new() { BaseAddress = new Uri($"http://127.0.0.1:{Azurite.FreePort()}") };
+
+    internal StorageHarness Storage => new(Azurite);
+
+    public BlobServiceClient Blobs => Storage.Clients.Blobs;
+
+    public IServiceProvider Services => app!.Services;
+
+    public async Task InitializeAsync()
+    {
+        await Azurite.InitializeAsync();
+        foreach (var container in new[] { ScanContainers.Chest, ScanContainers.Ct })
+        {
+            await Blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync();
+        }
+
+        app = LocalHostApp.Build([], new Dictionary<string, string?>
+        {
+            ["Urls"] = Http.BaseAddress!.ToString().TrimEnd('/'),
+            ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+            ["Models:ManifestPath"] = Models.ManifestPath,
+            ["Images:MaxBytes"] = MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        await app.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (app is not null)
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+
+        Http.Dispose();
+        Models.Dispose();
+        await Azurite.DisposeAsync();
+    }
+
+    public async Task<BlobClient> UploadAsync(string modality, string blobName, byte[] content)
+    {
+        var blob = Blobs.GetBlobContainerClient(ScanContainers.For(ModalityNames.Parse(modality))).GetBlobClient(blobName);
+        await blob.UploadAsync(new BinaryData(content), overwrite: true);
+        return blob;
+    }
+
+    /// <summary>Polls GET /api/scans/{modality}/{blob} until it answers 200 for the given blob version.</summary>
+    public async Task<ScanResult> WaitForResultAsync(string modality, string blobName, string? blobVersion = null, int timeoutSeconds = 60)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        var path = $"/api/scans/{modality}/{string.Join('/', blobName.Split('/').Select(Uri.EscapeDataString))}";
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await Http.GetAsync(path);
+            if (response.IsSuccessStatusCode)
+            {
+                var result = (await response.Content.ReadFromJsonAsync<ScanResult>(ScanResult.JsonOptions))!;
+                if (blobVersion is null || result.BlobVersion == blobVersion)
+                {
+                    return result;
+                }
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException($"No result for {modality}/{blobName} within {timeoutSeconds} s.");
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string path) =>
+        await Http.GetFromJsonAsync<JsonElement>(path);
+}
+
+[CollectionDefinition(Name)]
+public sealed class LocalPipelineCollection : ICollectionFixture<LocalPipeline>
+{
+    public const string Name = "local pipeline";
+}

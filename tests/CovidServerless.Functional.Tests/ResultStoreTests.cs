@@ -1,0 +1,88 @@
+using CovidServerless.Core;
+using CovidServerless.Core.Results;
+using CovidServerless.Core.Scoring;
+using CovidServerless.Core.Storage;
+using CovidServerless.TestSupport;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.Functional.Tests;
+
+public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
+{
+    private readonly StorageHarness storage = new(azurite);
+
+    private ResultStore Store => new(storage.Clients, Options.Create(new StorageOptions()));
+
+    private static ScanResult ScoredResult(ScanIdentity id, double pCovid) => new()
+    {
+        ScanId = id.ScanId,
+        Modality = id.Modality.ToName(),
+        BlobName = id.BlobName,
+        BlobVersion = id.BlobVersion,
+        Status = ScanStatus.Scored,
+        Verdict = Verdicts.For(pCovid, 0.5),
+        PCovid = pCovid,
+        Threshold = 0.5,
+        Models = [new ModelScore("vgg16", "1", pCovid, Verdicts.For(pCovid, 0.5)), new ModelScore("resnet50", "1", pCovid, Verdicts.For(pCovid, 0.5))],
+        UploadedAt = id.UploadedAt,
+        ProcessedAt = DateTimeOffset.UtcNow,
+    };
+
+    [Fact]
+    public async Task Saving_the_same_scan_version_twice_upserts_the_same_rows()
+    {
+        var id = new ScanIdentity(Modality.Chest, "ward 3/Jane Doe #7?.png", "\"0x1\"", DateTimeOffset.UtcNow);
+
+        await Store.SaveAsync(ScoredResult(id, 0.8), id, default);
+        await Store.SaveAsync(ScoredResult(id, 0.8), id, default);
+
+        var rows = await storage.RowsForBlobAsync(Modality.Chest, id.BlobName);
+        Assert.Equal(3, rows.Count);
+        Assert.Equal(["ensemble", "resnet50", "vgg16"], rows.Select(r => r.GetString("Member")).Order());
+    }
+
+    [Fact]
+    public async Task A_new_upload_is_a_new_version_and_the_older_one_stays_queryable()
+    {
+        var query = new ResultsQuery(Store);
+        var name = $"followup-{Guid.NewGuid():N}.png";
+        var first = new ScanIdentity(Modality.Ct, name, "\"0xA\"", DateTimeOffset.UtcNow.AddMinutes(-5));
+        var second = new ScanIdentity(Modality.Ct, name, "\"0xB\"", DateTimeOffset.UtcNow);
+        await Store.SaveAsync(ScoredResult(first, 0.2), first, default);
+        await Store.SaveAsync(ScoredResult(second, 0.9), second, default);
+
+        var latest = await query.GetLatestAsync(Modality.Ct, name, default);
+        var history = await query.GetVersionsAsync(Modality.Ct, name, 10, default);
+
+        Assert.Equal(("0xB", 0.9), (latest!.BlobVersion, latest.PCovid));
+        Assert.Equal(["0xB", "0xA"], history.Select(v => v.BlobVersion));
+        Assert.Equal(["vgg16", "resnet50"], latest.Models.Select(m => m.Name));
+        Assert.NotEqual(history[0].ScanId, history[1].ScanId);
+    }
+
+    [Fact]
+    public async Task No_result_for_an_unknown_blob()
+    {
+        Assert.Null(await new ResultsQuery(Store).GetLatestAsync(Modality.Chest, "never-uploaded.png", default));
+    }
+
+    [Fact]
+    public async Task Recent_results_page_newest_first_with_a_continuation_token()
+    {
+        var query = new ResultsQuery(Store);
+        var start = DateTimeOffset.UtcNow.AddYears(1); // later than any other test's rows, so they come first
+        for (var i = 0; i < 3; i++)
+        {
+            var id = new ScanIdentity(Modality.Chest, $"paging-{i}.png", $"\"0x{i}\"", start.AddSeconds(i));
+            await Store.SaveAsync(ScoredResult(id, 0.1 * i), id, default);
+        }
+
+        var page1 = await query.ListRecentAsync(Modality.Chest, 2, null, default);
+        var page2 = await query.ListRecentAsync(Modality.Chest, 2, page1.ContinuationToken, default);
+
+        Assert.Equal(["paging-2.png", "paging-1.png"], page1.Items.Select(r => r.BlobName));
+        Assert.NotNull(page1.ContinuationToken);
+        Assert.Equal("paging-0.png", page2.Items[0].BlobName);
+        Assert.All(page1.Items.Concat(page2.Items), r => Assert.Equal("chest", r.Modality));
+    }
+}

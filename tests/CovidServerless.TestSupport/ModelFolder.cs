@@ -1,0 +1,97 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using CovidServerless.Core.Models;
+
+namespace CovidServerless.TestSupport;
+
+/// <summary>A temporary models folder with a manifest and tiny models, deleted on dispose.</summary>
+public sealed class ModelFolder : IDisposable
+{
+    private readonly Dictionary<string, ModalityManifest> modalities = [];
+
+    public ModelFolder()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "covidserverless-models-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Root);
+    }
+
+    public string Root { get; }
+
+    public string ManifestPath => Path.Combine(Root, "manifest.json");
+
+    /// <summary>The standard test ensemble: four mean-intensity members per modality with distinct weights.</summary>
+    public static ModelFolder WithStandardEnsembles()
+    {
+        var folder = new ModelFolder();
+        foreach (var (modality, (weight, bias)) in StandardMembers)
+        {
+            folder.AddModality(modality, 0.5, weight.Select((w, i) => (ArchitectureNames[i], w, bias[i])).ToArray());
+        }
+
+        return folder.Write();
+    }
+
+    public static readonly string[] ArchitectureNames = ["vgg16", "resnet50", "inceptionv3", "xception"];
+
+    /// <summary>Chest and CT members differ, so a result shows which ensemble scored it.</summary>
+    public static readonly Dictionary<string, (float[] Weights, float[] Biases)> StandardMembers = new()
+    {
+        ["chest"] = ([4f, 3f, 2f, 1f], [-2f, -1.5f, -1f, -0.5f]),
+        ["ct"] = ([-4f, -3f, -2f, -1f], [2f, 1.5f, 1f, 0.5f]),
+    };
+
+    public ModelFolder AddModality(string modality, double threshold, params (string Name, float Weight, float Bias)[] members)
+    {
+        var entries = new List<ModelEntry>();
+        foreach (var (name, weight, bias) in members)
+        {
+            entries.Add(AddModelFile(modality, name, TinyOnnxModels.MeanIntensity(weight, bias)));
+        }
+
+        modalities[modality] = new ModalityManifest { Ensemble = new EnsembleRule { Threshold = threshold }, Models = entries };
+        return this;
+    }
+
+    public ModelEntry AddModelFile(string modality, string name, byte[] onnx, ModelInputSpec? input = null, ModelOutputSpec? output = null)
+    {
+        var relative = $"{modality}/{name}.onnx";
+        var path = Path.Combine(Root, modality, name + ".onnx");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, onnx);
+        return new ModelEntry
+        {
+            Name = name,
+            Architecture = name,
+            Version = "test-1",
+            File = relative,
+            Sha256 = Convert.ToHexStringLower(SHA256.HashData(onnx)),
+            Input = input ?? new ModelInputSpec(),
+            Output = output ?? new ModelOutputSpec(),
+        };
+    }
+
+    public ModelFolder SetModality(string modality, ModalityManifest manifest)
+    {
+        modalities[modality] = manifest;
+        return this;
+    }
+
+    public ModelFolder Write()
+    {
+        var manifest = new ModelManifest { Modalities = modalities };
+        File.WriteAllText(ManifestPath, JsonSerializer.Serialize(manifest, ModelManifest.JsonOptions));
+        return this;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a temp folder left behind is harmless.
+        }
+    }
+}
