@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
+using CovidServerless.Core.Models;
 using CovidServerless.Training.Cli;
 using CovidServerless.Training.Data;
 using CovidServerless.Training.Evaluation;
-using CovidServerless.Training.Manifest;
 using CovidServerless.Training.Training;
 
 namespace CovidServerless.Training.Tests;
@@ -35,14 +35,14 @@ public sealed class EndToEndTrainingTests : IDisposable
 
         var onnxPath = Path.Combine(outDirectory, "ct", "vgg16.onnx");
         Assert.True(File.Exists(onnxPath));
-        var manifest = ModelManifest.LoadOrCreate(Path.Combine(outDirectory, "manifest.json"));
+        var manifest = ModelManifest.Load(Path.Combine(outDirectory, "manifest.json")); // the core library's reader
         var recorded = Assert.Single(manifest.Modalities["ct"].Models);
         Assert.Equal((entry.Name, entry.Sha256), (recorded.Name, recorded.Sha256));
         Assert.Equal("ct/vgg16.onnx", recorded.File);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(onnxPath))), recorded.Sha256);
-        Assert.Equal(("input", "NHWC", "probabilities", 0), (recorded.Input.Name, recorded.Input.Layout, recorded.Output.Name, recorded.Output.CovidIndex));
-        Assert.Equal(20, recorded.Validation.N);
-        Assert.Contains("ResNet18", recorded.Training.Teacher, StringComparison.Ordinal);
+        Assert.Equal(("input", TensorLayout.NHWC, 224, "probabilities", 0), (recorded.Input.Name, recorded.Input.Layout, recorded.Input.Width, recorded.Output.Name, recorded.Output.CovidIndex));
+        Assert.Equal(20, recorded.Validation!["n"]!.GetValue<int>());
+        Assert.Contains("ResNet18", recorded.Training!["teacher"]!.GetValue<string>(), StringComparison.Ordinal);
 
         // Score the val images again with a fresh ONNX Runtime session: probabilities, separating the classes.
         var val = ScanFolder.Open(Path.Combine(dataRoot, "ct", "val"));
@@ -51,7 +51,7 @@ public sealed class EndToEndTrainingTests : IDisposable
         Assert.All(scores, p => Assert.InRange(p, 0.0, 1.0));
         var auc = BinaryMetrics.Auc(scores, [.. val.Scans.Select(s => s.Label == LabelledScan.Covid)]);
         Assert.True(auc >= 0.9, $"val AUC {auc:F3} on an easy synthetic task");
-        Assert.Equal(recorded.Validation.Auc, Math.Round(auc, 4));
+        Assert.Equal(recorded.Validation["auc"]!.GetValue<double>(), Math.Round(auc, 4));
     }
 
     public void Dispose()

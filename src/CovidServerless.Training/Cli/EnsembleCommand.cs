@@ -16,7 +16,7 @@ internal static class EnsembleCommand
     public static void Run(string modality, string dataRoot, string outDirectory, Action<string> log)
     {
         var manifestPath = Path.Combine(outDirectory, "manifest.json");
-        var manifest = ModelManifest.LoadOrCreate(manifestPath);
+        var manifest = ManifestFile.LoadOrCreate(manifestPath);
         var entry = manifest.Modalities[modality];
         var val = ScanFolder.Open(Path.Combine(dataRoot, modality, "val"));
         var paths = val.Scans.Select(s => s.Path).ToArray();
@@ -25,18 +25,7 @@ internal static class EnsembleCommand
         var perModel = new List<double[]>();
         foreach (var model in entry.Models)
         {
-            var spec = new ModelInputSpec
-            {
-                Name = model.Input.Name,
-                Layout = Enum.Parse<TensorLayout>(model.Input.Layout),
-                Width = model.Input.Width,
-                Height = model.Input.Height,
-                ChannelOrder = model.Input.ChannelOrder,
-                Scale = (float)model.Input.Scale,
-                Mean = [.. model.Input.Mean.Select(m => (float)m)],
-                Std = [.. model.Input.Std.Select(s => (float)s)],
-            };
-            using var scorer = new OnnxScorer(Path.Combine(outDirectory, model.File), spec, model.Output.Name, model.Output.CovidIndex);
+            using var scorer = new OnnxScorer(Path.Combine(outDirectory, model.File), model.Input, model.Output.Name, model.Output.CovidIndex);
             var scores = scorer.ScoreCovid(paths);
             perModel.Add(scores);
             log($"{modality}/{model.Name}: ONNX Runtime val AUC {BinaryMetrics.Auc(scores, isCovid):F4}, accuracy@0.5 {BinaryMetrics.Accuracy(scores, isCovid, 0.5):F4} (n={paths.Length})");
@@ -56,8 +45,8 @@ internal static class EnsembleCommand
             $"the threshold in 0.30..0.70 (step 0.05) with the best balanced accuracy, ties to the value nearest 0.5. " +
             $"Val ensemble AUC {F(auc)}; balanced accuracy {F(BinaryMetrics.BalancedAccuracy(ensemble, isCovid, threshold))} at {F(threshold)} " +
             $"vs {F(BinaryMetrics.BalancedAccuracy(ensemble, isCovid, 0.5))} at 0.5. Training used class-balanced loss, so 0.5 is the neutral prior.";
-        entry.Ensemble = new EnsembleEntry { Threshold = threshold, ThresholdRationale = rationale };
-        manifest.Save(manifestPath);
+        ManifestFile.PutEnsemble(manifest, modality, new EnsembleRule { Rule = "soft-vote", Threshold = threshold, ThresholdRationale = rationale });
+        ManifestFile.Save(manifest, manifestPath);
         log($"{modality}/ensemble: val AUC {auc:F4}, accuracy@{threshold:F2} {BinaryMetrics.Accuracy(ensemble, isCovid, threshold):F4}, " +
             $"accuracy@0.5 {BinaryMetrics.Accuracy(ensemble, isCovid, 0.5):F4}; threshold {threshold:F2}");
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using CovidServerless.Core.Models;
 using CovidServerless.Training.Data;
 using CovidServerless.Training.Evaluation;
 using CovidServerless.Training.Manifest;
@@ -40,32 +41,26 @@ internal static class TrainCommand
         {
             Name = options.Architecture,
             Architecture = options.Architecture,
+            Version = "1.0.0",
             File = relativeFile,
             Sha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(onnxPath))),
-            Training = new TrainingEntry
-            {
-                Data = $"{options.Modality}/train ({train.Scans.Count} images, sha256 of sorted file hashes {train.Fingerprint})",
-                Recipe = $"{options.Recipe}; ran {result.EpochsRun} epochs, kept epoch {result.BestEpoch} ({result.Elapsed.TotalMinutes:F1} min on 2 CPU cores)",
-                Seed = options.Seed,
-                Epochs = result.BestEpoch,
-                WidthMultiplier = options.WidthMultiplier,
-                Teacher = options.UsesTeacher ? ImageNetTeacher.Description : "none (trained from scratch)",
-                TrainedAt = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-            },
-            Validation = new ValidationEntry { Data = $"{options.Modality}/val", Auc = Math.Round(auc, 4), Accuracy = Math.Round(accuracy, 4), N = val.Scans.Count },
+            Input = ScanTensors.SeedInput,
+            Output = new ModelOutputSpec { Name = OnnxExporter.OutputName, CovidIndex = 0, Kind = OutputKind.Probabilities },
+            Training = ManifestFile.ToJson(new TrainingRecord(
+                Data: $"{options.Modality}/train ({train.Scans.Count} images, sha256 of sorted file hashes {train.Fingerprint})",
+                Recipe: $"{options.Recipe}; ran {result.EpochsRun} epochs, kept epoch {result.BestEpoch} ({result.Elapsed.TotalMinutes:F1} min on 2 CPU cores)",
+                Seed: options.Seed,
+                Epochs: result.BestEpoch,
+                WidthMultiplier: options.WidthMultiplier,
+                Teacher: options.UsesTeacher ? ImageNetTeacher.Description : "none (trained from scratch)",
+                TrainedAt: DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture))),
+            Validation = ManifestFile.ToJson(new ValidationRecord($"{options.Modality}/val", Math.Round(auc, 4), Math.Round(accuracy, 4), val.Scans.Count)),
         };
 
         var manifestPath = Path.Combine(outDirectory, "manifest.json");
-        var manifest = ModelManifest.LoadOrCreate(manifestPath);
-        if (!manifest.Modalities.TryGetValue(options.Modality, out var modality))
-        {
-            manifest.Modalities[options.Modality] = modality = new ModalityEntry();
-        }
-
-        modality.Models.RemoveAll(m => m.Name == entry.Name);
-        modality.Models.Add(entry);
-        modality.Models.Sort((a, b) => Architectures.Architecture.Names.ToList().IndexOf(a.Name).CompareTo(Architectures.Architecture.Names.ToList().IndexOf(b.Name)));
-        manifest.Save(manifestPath);
+        var manifest = ManifestFile.LoadOrCreate(manifestPath);
+        ManifestFile.PutModel(manifest, options.Modality, entry);
+        ManifestFile.Save(manifest, manifestPath);
         return entry;
     }
 }
