@@ -13,8 +13,22 @@ internal static class ManifestFile
 
     public static ModelManifest LoadOrCreate(string path) => File.Exists(path) ? ModelManifest.Load(path) : new ModelManifest();
 
-    public static void Save(ModelManifest manifest, string path) =>
-        File.WriteAllText(path, JsonSerializer.Serialize(manifest, ModelManifest.JsonOptions) + "\n");
+    public static void Save(ModelManifest manifest, string path)
+    {
+        var json = JsonSerializer.SerializeToNode(manifest, ModelManifest.JsonOptions)!;
+        // The contract spells output kinds in lower case ("probabilities" / "logits"); the core's enum converter
+        // writes the C# names. It reads either spelling.
+        foreach (var modality in json["modalities"]!.AsObject())
+        {
+            foreach (var model in modality.Value!["models"]!.AsArray())
+            {
+                var output = model!["output"]!.AsObject();
+                output["kind"] = output["kind"]!.GetValue<string>().ToLowerInvariant();
+            }
+        }
+
+        File.WriteAllText(path, json.ToJsonString(ModelManifest.JsonOptions) + "\n");
+    }
 
     /// <summary>Adds or replaces a model (by name), keeping the architectures in their canonical order.</summary>
     public static void PutModel(ModelManifest manifest, string modality, ModelEntry entry)
