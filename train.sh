@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the eight committed models in models/ with the exact committed settings (same data, same seeds),
 # then re-measures each modality's ensemble on val and writes its threshold into models/manifest.json.
-# Takes about 45-60 minutes on 2 CPU cores (see docs/training.md). Extra arguments are passed to every
-# `train` call, e.g. ./train.sh --data /path/to/data --out /tmp/models.
+# Took 38 minutes on 2 shared CPU cores here (see docs/training.md). Optional arguments, passed to every
+# step: --data DIR (holding chest/ and ct/; default ../shared/data) and --out DIR (default models/).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -22,8 +22,6 @@ done
 "$train" train --modality ct --arch inceptionv3 --width 0.25 --resolution 224 "${common[@]}" "$@"
 "$train" train --modality ct --arch xception --width 0.125 --resolution 224 "${common[@]}" "$@"
 
-out=models
-for ((i = 1; i <= $#; i++)); do [[ "${!i}" == --out ]] && { j=$((i + 1)); out="${!j}"; }; done
 for modality in chest ct; do
-  "$train" ensemble --modality "$modality" --out "$out"
+  "$train" ensemble --modality "$modality" "$@"
 done
