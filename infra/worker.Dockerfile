@@ -1,7 +1,8 @@
 # GPU scoring worker image (src/CovidServerless.Worker) for Azure Container Apps serverless GPUs.
 #
-# Build from the repository root, after publishing exactly as the tests do:
-#   dotnet publish src/CovidServerless.Worker -c Release -r linux-x64 -o artifacts/worker
+# Build from the repository root, after publishing the tested worker project against ONNX Runtime's CUDA
+# package (same managed API and code; -p:OnnxRuntimeGpu=true swaps only the native runtime):
+#   dotnet publish src/CovidServerless.Worker -c Release -r linux-x64 -p:OnnxRuntimeGpu=true -o artifacts/worker
 #   docker build -f infra/worker.Dockerfile -t covidserverless-worker:local .
 # Run locally (needs the NVIDIA Container Toolkit; without a GPU the worker falls back to CPU):
 #   docker run --rm --gpus all -p 8080:8080 covidserverless-worker:local
