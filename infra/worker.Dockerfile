@@ -9,7 +9,7 @@
 # `azd deploy worker` does the same: its prepackage hook runs the publish, ACR builds the image.
 #
 # The image only COPIES the publish output: nothing is compiled here, so what runs in Azure is
-# byte for byte what the tests ran. (Reviewed by hand; no Docker engine on the dev machines.)
+# the worker project the tests run. (Reviewed by hand; no Docker engine on the dev machines.)
 
 # CUDA 12 + cuDNN 9 runtime libraries, as required by ONNX Runtime's CUDA execution provider
 # (Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31). Ubuntu 24.04 "noble", same base as the .NET image.
