@@ -4,7 +4,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace CovidServerless.Core.Models;
 
 /// <summary>ONNX Runtime session options shared by every model, sized so parallel scans do not oversubscribe the CPU.</summary>
-internal static class OnnxSessionFactory
+public static class OnnxSessionFactory
 {
     public static SessionOptions CreateOptions(ModelOptions settings, ILogger logger)
     {

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using Azure.Storage.Blobs;
+using CovidServerless.Core;
+using CovidServerless.Core.Results;
+using CovidServerless.Core.Scoring;
+using CovidServerless.Core.Storage;
+using CovidServerless.LocalHost;
+using CovidServerless.TestSupport;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.Benchmarks;
+
+public sealed record EndToEndResult(int Scans, double Seconds, double ScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds);
+
+/// <summary>Table and queue writes, and the whole pipeline (Azurite + local host) under a burst of uploads.</summary>
+public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
+{
+    private static readonly string[] MemberNames = ["vgg16", "resnet50", "inceptionv3", "xception"];
+
+    private StorageClients Clients() => new(
+        new ConfigurationBuilder().AddInMemoryCollection([new("AzureWebJobsStorage", azurite.ConnectionString)]).Build(),
+        Options.Create(new StorageOptions()));
+
+    public async Task<(Stats TableWrite, Stats QueueSend)> WritesAsync()
+    {
+        var clients = Clients();
+        var store = new ResultStore(clients, Options.Create(new StorageOptions()));
+        var notifier = new ResultNotifier(clients, Options.Create(new StorageOptions()));
+        var n = 0;
+        ScanResult Next(out ScanIdentity id)
+        {
+            id = new ScanIdentity(Modality.Chest, $"bench/{n++}.png", $"\"0x{n}\"", DateTimeOffset.UtcNow);
+            return new ScanResult
+            {
+                ScanId = id.ScanId,
+                Modality = "chest",
+                BlobName = id.BlobName,
+                BlobVersion = id.BlobVersion,
+                Status = ScanStatus.Scored,
+                Verdict = "covid",
+                PCovid = 0.9,
+                Threshold = 0.5,
+                UploadedAt = id.UploadedAt,
+                ProcessedAt = DateTimeOffset.UtcNow,
+                Models = [.. MemberNames.Select(m => new ModelScore(m, "1", 0.9, "covid"))],
+            };
+        }
+
+        var table = await Stats.MeasureAsync(
+            async () =>
+            {
+                var result = Next(out var id);
+                await store.SaveAsync(result, id, default);
+            },
+            settings.Runs);
+        var queue = await Stats.MeasureAsync(() => notifier.PublishAsync(Next(out _), default), settings.Runs);
+        return (table, queue);
+    }
+
+    public async Task<EndToEndResult> EndToEndAsync(IReadOnlyList<(Modality Modality, byte[] Image)> scans)
+    {
+        var url = $"http://127.0.0.1:{Azurite.FreePort()}";
+        await using var host = LocalHostApp.Build([], new Dictionary<string, string?>
+        {
+            ["Urls"] = url,
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["Models:ManifestPath"] = settings.ManifestPath,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Azure.Core"] = "Error",
+        });
+        await host.StartAsync();
+        var blobs = Clients().Blobs;
+        var query = new ResultsQuery(new ResultStore(Clients(), Options.Create(new StorageOptions())));
+
+        // Warm the triggers with one scan, so the burst measures steady state.
+        await UploadAsync(blobs, Modality.Chest, "warmup.png", scans[0].Image);
+        await WaitAsync(query, Modality.Chest, "warmup.png");
+
+        var clock = Stopwatch.StartNew();
+        var uploaded = new DateTimeOffset[scans.Count];
+        await Task.WhenAll(scans.Select(async (scan, i) =>
+        {
+            await UploadAsync(blobs, scan.Modality, $"burst/{i}.png", scan.Image);
+            uploaded[i] = DateTimeOffset.UtcNow;
+        }));
+        var results = new ScanResult[scans.Count];
+        for (var i = 0; i < scans.Count; i++)
+        {
+            results[i] = await WaitAsync(query, scans[i].Modality, $"burst/{i}.png");
+        }
+
+        var seconds = clock.Elapsed.TotalSeconds;
+        var ttr = results.Select((r, i) => (r.ProcessedAt - uploaded[i]).TotalSeconds).Order().ToArray();
+        try
+        {
+            await host.StopAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // WebJobs' blob listener may stop its timer twice on shutdown; the measurement is done.
+        }
+
+        return new EndToEndResult(scans.Count, seconds, scans.Count / seconds * 60, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))]);
+    }
+
+    private static async Task UploadAsync(BlobServiceClient blobs, Modality modality, string name, byte[] image)
+    {
+        var container = blobs.GetBlobContainerClient(ScanContainers.For(modality));
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient(name).UploadAsync(new BinaryData(image), overwrite: true);
+    }
+
+    private static async Task<ScanResult> WaitAsync(ResultsQuery query, Modality modality, string name)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await query.GetLatestAsync(modality, name, default) is { } result)
+            {
+                return result;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"No result for {name}.");
+    }
+}
