@@ -1,4 +1,5 @@
 using CovidServerless.Core;
+using CovidServerless.Core.Models;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -34,5 +35,17 @@ internal static class CliServices
         }
 
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+    }
+
+    /// <summary>True when every model loaded; otherwise prints what is missing.</summary>
+    public static async Task<bool> ModelsReadyAsync(IServiceProvider services)
+    {
+        var catalog = services.GetRequiredService<ModelCatalog>();
+        if (!catalog.IsReady)
+        {
+            await Console.Error.WriteLineAsync("Models not ready: " + string.Join("; ", catalog.Problems));
+        }
+
+        return catalog.IsReady;
     }
 }
