@@ -57,6 +57,8 @@ public static class BenchRunner
 
             Console.WriteLine($"  ensemble        {stages.Ensemble}   (preprocess + 4 models + vote)");
             Console.WriteLine($"  whole scan      {stages.ScanEndToEnd}   (decode + ensemble)");
+            var spinning = InProcessBenchmarks.WithSpinning(settings, modality, sample);
+            Console.WriteLine($"  whole scan, ONNX Runtime threads spinning: {spinning}");
 
             var flops = catalog.For(modality).Models.Sum(m => OnnxFlops.PerImage(Path.Combine(Path.GetDirectoryName(catalog.ManifestPath)!, m.Entry.File)));
             var limit = flops > 0 ? gflops * 1e9 / flops : double.NaN;
@@ -80,6 +82,7 @@ public static class BenchRunner
             perModality[name] = new
             {
                 stages,
+                wholeScanWithSpinning = spinning,
                 gflopPerScan = flops / 1e9,
                 limitScansPerSecond = limit,
                 batched,

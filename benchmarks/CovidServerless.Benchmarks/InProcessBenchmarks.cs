@@ -79,6 +79,22 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
         return parallel * scansEach / clock.Elapsed.TotalSeconds;
     }
 
+    /// <summary>One whole scan (decode + ensemble) with ONNX Runtime's pool threads allowed to spin between runs.</summary>
+    public static Stats WithSpinning(BenchSettings settings, Modality modality, byte[] image)
+    {
+        var options = new ModelOptions { ManifestPath = settings.ManifestPath, AllowSpinning = true };
+        using var spinning = new ModelCatalog(Options.Create(options), NullLogger<ModelCatalog>.Instance);
+        var ensemble = spinning.For(modality);
+        var decoder = new ScanDecoder();
+        return Stats.Measure(
+            () =>
+            {
+                using var scan = decoder.Decode(image);
+                InProcessScanScorer.ScoreDecoded(ensemble, [scan]);
+            },
+            settings.Runs);
+    }
+
     /// <summary>The seed's way: load the four models for every scan, then score it.</summary>
     public Stats SeedWay(Modality modality, IReadOnlyList<byte[]> images)
     {

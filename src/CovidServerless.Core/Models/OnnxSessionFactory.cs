@@ -16,8 +16,7 @@ public static class OnnxSessionFactory
             InterOpNumThreads = 1,
         };
 
-        // Idle pool threads spinning between runs burn the cores that the other scans and sessions need.
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", settings.AllowSpinning ? "1" : "0");
 
         if (string.Equals(settings.Provider, "Cuda", StringComparison.OrdinalIgnoreCase))
         {
