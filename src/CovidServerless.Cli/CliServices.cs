@@ -37,15 +37,18 @@ internal static class CliServices
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
 
-    /// <summary>True when every model loaded; otherwise prints what is missing.</summary>
-    public static async Task<bool> ModelsReadyAsync(IServiceProvider services)
+    /// <summary>True when the modality's models loaded (and nothing in the manifest failed); otherwise prints why.</summary>
+    public static async Task<bool> ModelsReadyAsync(IServiceProvider services, Modality modality)
     {
-        var catalog = services.GetRequiredService<ModelCatalog>();
-        if (!catalog.IsReady)
+        try
         {
-            await Console.Error.WriteLineAsync("Models not ready: " + string.Join("; ", catalog.Problems));
+            services.GetRequiredService<ModelCatalog>().For(modality);
+            return true;
         }
-
-        return catalog.IsReady;
+        catch (ModelsUnavailableException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return false;
+        }
     }
 }

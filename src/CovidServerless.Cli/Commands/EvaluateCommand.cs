@@ -24,7 +24,7 @@ internal static class EvaluateCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var services = CliServices.Create(parse.GetValue(models));
-            if (!await CliServices.ModelsReadyAsync(services))
+            if (!await CliServices.ModelsReadyAsync(services, ModalityNames.Parse(parse.GetValue(modality)!)))
             {
                 return 2;
             }
