@@ -1,5 +1,6 @@
 using CovidServerless.Core;
 using CovidServerless.Core.Models;
+using CovidServerless.ServiceDefaults;
 using Microsoft.Azure.WebJobs;
 using Microsoft.Extensions.Options;
 
@@ -24,6 +25,7 @@ public static class LocalHostApp
         }
 
         builder.WebHost.UseUrls(builder.Configuration["Urls"] ?? DefaultUrl);
+        builder.AddServiceDefaults();
         builder.Services.AddCovidPipeline(builder.Configuration);
         builder.Services.AddSingleton<ScanTriggers>();
         builder.Services.AddHostedService<InputContainers>();

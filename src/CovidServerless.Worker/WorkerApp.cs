@@ -1,5 +1,6 @@
 using CovidServerless.Core;
 using CovidServerless.Core.Scoring;
+using CovidServerless.ServiceDefaults;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 namespace CovidServerless.Worker;
@@ -20,6 +21,7 @@ public static class WorkerApp
 
         // The worker always scores in-process: it is the remote end.
         builder.Configuration[$"{ScoringOptions.SectionName}:{nameof(ScoringOptions.Mode)}"] = nameof(ScoringMode.InProcess);
+        builder.AddServiceDefaults();
         builder.Services.AddCovidScoring(builder.Configuration).AddBatchingScorer();
         builder.Services.AddSingleton<WorkerMetrics>();
 
