@@ -18,8 +18,10 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
 {
     private static readonly string[] MemberNames = ["vgg16", "resnet50", "inceptionv3", "xception"];
 
-    private StorageClients Clients() => new(
-        new ConfigurationBuilder().AddInMemoryCollection([new("AzureWebJobsStorage", azurite.ConnectionString)]).Build(),
+    private StorageClients Clients() => ClientsFor(azurite);
+
+    private static StorageClients ClientsFor(Azurite storage) => new(
+        new ConfigurationBuilder().AddInMemoryCollection([new("AzureWebJobsStorage", storage.ConnectionString)]).Build(),
         Options.Create(new StorageOptions()));
 
     public async Task<(Stats TableWrite, Stats QueueSend)> WritesAsync()
@@ -58,36 +60,42 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         return (table, queue);
     }
 
-    public async Task<EndToEndResult> EndToEndAsync(IReadOnlyList<(Modality Modality, byte[] Image)> scans)
+    /// <summary>A fresh Azurite per run, so one run's blobs are never picked up by the next run's triggers.</summary>
+    public async Task<EndToEndResult> EndToEndAsync(IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess)
     {
+        await using var storage = new Azurite();
+        await storage.InitializeAsync();
         var url = $"http://127.0.0.1:{Azurite.FreePort()}";
         await using var host = LocalHostApp.Build([], new Dictionary<string, string?>
         {
             ["Urls"] = url,
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["AzureWebJobsStorage"] = storage.ConnectionString,
             ["Models:ManifestPath"] = settings.ManifestPath,
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Azure.Core"] = "Error",
+            ["Scoring:BatchInProcess"] = batchInProcess ? "true" : "false",
         });
         await host.StartAsync();
-        var blobs = Clients().Blobs;
-        var query = new ResultsQuery(new ResultStore(Clients(), Options.Create(new StorageOptions())));
+        var clients = ClientsFor(storage);
+        var blobs = clients.Blobs;
+        var query = new ResultsQuery(new ResultStore(clients, Options.Create(new StorageOptions())));
 
         // Warm the triggers with one scan, so the burst measures steady state.
-        await UploadAsync(blobs, Modality.Chest, "warmup.png", scans[0].Image);
-        await WaitAsync(query, Modality.Chest, "warmup.png");
+        var run = batchInProcess ? "batched" : "unbatched";
+        await UploadAsync(blobs, Modality.Chest, $"{run}/warmup.png", scans[0].Image);
+        await WaitAsync(query, Modality.Chest, $"{run}/warmup.png");
 
         var clock = Stopwatch.StartNew();
         var uploaded = new DateTimeOffset[scans.Count];
         await Task.WhenAll(scans.Select(async (scan, i) =>
         {
-            await UploadAsync(blobs, scan.Modality, $"burst/{i}.png", scan.Image);
+            await UploadAsync(blobs, scan.Modality, $"{run}/burst/{i}.png", scan.Image);
             uploaded[i] = DateTimeOffset.UtcNow;
         }));
         var results = new ScanResult[scans.Count];
         for (var i = 0; i < scans.Count; i++)
         {
-            results[i] = await WaitAsync(query, scans[i].Modality, $"burst/{i}.png");
+            results[i] = await WaitAsync(query, scans[i].Modality, $"{run}/burst/{i}.png");
         }
 
         var seconds = clock.Elapsed.TotalSeconds;

@@ -31,6 +31,10 @@ public static class PipelineServiceCollectionExtensions
         {
             services.AddRemoteScoring(scoring);
         }
+        else if (scoring.BatchInProcess)
+        {
+            services.AddBatchingScorer();
+        }
         else
         {
             services.TryAddSingleton<IScanScorer>(sp => sp.GetRequiredService<InProcessScanScorer>());

@@ -31,6 +31,12 @@ public sealed class ScoringOptions : IValidatableObject
     [Range(1, 600)]
     public int RemoteTimeoutSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// In-process mode only: coalesce scans that arrive together (a backlog) into batched model runs, as the worker
+    /// does. Hosts then let up to <see cref="MaxBatchSize"/> triggers run at once; scoring stays one batch at a time.
+    /// </summary>
+    public bool BatchInProcess { get; set; }
+
     /// <summary>Largest batch the batching scorer (the worker) sends through each model in one run.</summary>
     [Range(1, 256)]
     public int MaxBatchSize { get; set; } = 16;
