@@ -1,0 +1,87 @@
+using CovidServerless.Training.Architectures;
+using CovidServerless.Training.Cli;
+using CovidServerless.Training.Training;
+
+// covidserverless-train: trains the four architectures per modality, exports ONNX, maintains models/manifest.json.
+const string Usage = """
+    usage:
+      covidserverless-train train --modality chest|ct --arch vgg16|resnet50|inceptionv3|xception [options]
+      covidserverless-train train-all [options]          (all eight models, then both ensembles)
+      covidserverless-train ensemble --modality chest|ct [--out models] [--data DIR]
+      covidserverless-train teacher-probe --modality chest|ct   (linear probe on the ImageNet teacher's features)
+    options: --width 0.25 --resolution 112 --epochs 40 --patience 10 --batch 32 --lr 0.001 --seed 42
+             --teacher-weight 1 (0 = from scratch) --out models --data ../shared/data (or $COVIDSERVERLESS_DATA)
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+TorchSharp.torch.set_num_threads(Math.Min(Environment.ProcessorCount, 2));
+void Log(string line) => Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {line}");
+
+try
+{
+    var command = args[0];
+    var options = new Arguments(args.Skip(1));
+    var dataRoot = RepositoryPaths.Data(options.OptionalString("data"));
+    var outDirectory = Path.GetFullPath(options.String("out", Path.Combine(RepositoryPaths.Root, "models")));
+    TrainingOptions Read(string modality, string architecture) => new()
+    {
+        Modality = modality,
+        Architecture = architecture,
+        WidthMultiplier = options.Double("width", 0.25),
+        InternalResolution = options.Int("resolution", 112),
+        MaxEpochs = options.Int("epochs", 40),
+        Patience = options.Int("patience", 10),
+        BatchSize = options.Int("batch", 32),
+        LearningRate = options.Double("lr", 1e-3),
+        Seed = options.Int("seed", 42),
+        TeacherWeight = options.Double("teacher-weight", 1.0),
+    };
+
+    switch (command)
+    {
+        case "train":
+            var single = Read(options.String("modality", "ct"), options.String("arch", "resnet50"));
+            options.EnsureAllUsed();
+            TrainCommand.Run(single, dataRoot, outDirectory, Log);
+            break;
+        case "train-all":
+            var template = Read("ct", "resnet50");
+            options.EnsureAllUsed();
+            foreach (var modality in new[] { "chest", "ct" })
+            {
+                foreach (var architecture in Architecture.Names)
+                {
+                    TrainCommand.Run(template with { Modality = modality, Architecture = architecture }, dataRoot, outDirectory, Log);
+                }
+
+                EnsembleCommand.Run(modality, dataRoot, outDirectory, Log);
+            }
+
+            break;
+        case "ensemble":
+            var ensembleModality = options.String("modality", "ct");
+            options.EnsureAllUsed();
+            EnsembleCommand.Run(ensembleModality, dataRoot, outDirectory, Log);
+            break;
+        case "teacher-probe":
+            var probeModality = options.String("modality", "ct");
+            options.EnsureAllUsed();
+            TeacherProbeCommand.Run(probeModality, dataRoot, Log);
+            break;
+        default:
+            Console.Error.WriteLine($"Unknown command '{command}'.\n{Usage}");
+            return 2;
+    }
+
+    return 0;
+}
+catch (Exception e) when (e is ArgumentException or DirectoryNotFoundException or KeyNotFoundException)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}

@@ -1,0 +1,73 @@
+using CovidServerless.Core.Models;
+using CovidServerless.Training.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace CovidServerless.Training.Training;
+
+/// <summary>
+/// The ImageNet-pretrained ResNet18 from NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18, used as a
+/// teacher: its 512 pooled features per image. Input handling follows the package's own preprocessing model
+/// (ResNetPreprocess.onnx: NCHW RGB in 0..255, reordered to BGR, minus a per-pixel mean image), which is run as is.
+/// </summary>
+internal sealed class ImageNetTeacher : IDisposable
+{
+    public const int FeatureCount = 512;
+    public const string Description = "ImageNet ResNet18 (Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1), feature distillation";
+
+    // The package's preprocessing model takes raw 0..255 RGB in NCHW.
+    private static readonly ModelInputSpec TeacherInput = new() { Layout = TensorLayout.NCHW, Scale = 1f };
+
+    private readonly InferenceSession preprocess;
+    private readonly InferenceSession resnet;
+
+    public ImageNetTeacher(string modelsDirectory)
+    {
+        var options = new SessionOptions { IntraOpNumThreads = 2 };
+        preprocess = new InferenceSession(Path.Combine(modelsDirectory, "ResNetPrepOnnx", "ResNetPreprocess.onnx"), options);
+        resnet = new InferenceSession(Path.Combine(modelsDirectory, "ResNet18Onnx", "ResNet18.onnx"), options);
+    }
+
+    /// <summary>The package's models are copied beside the trainer's binaries by the package's build props.</summary>
+    public static string DefaultModelsDirectory => Path.Combine(AppContext.BaseDirectory, "DnnImageModels");
+
+    public float[] Features(string imagePath)
+    {
+        var pixels = ScanTensors.Preprocess(imagePath, TeacherInput);
+        var input = new DenseTensor<float>(pixels, [1, 3, TeacherInput.Height, TeacherInput.Width]);
+        using var prepared = preprocess.Run([NamedOnnxValue.CreateFromTensor(preprocess.InputMetadata.Keys.Single(), input)]);
+        var normalised = prepared[0].AsTensor<float>();
+        using var output = resnet.Run([NamedOnnxValue.CreateFromTensor(resnet.InputMetadata.Keys.Single(), normalised)]);
+        return output[0].AsEnumerable<float>().ToArray();
+    }
+
+    /// <summary>
+    /// Features for every scan of a folder, cached on disk by the folder's fingerprint (the teacher is fixed,
+    /// so they never change; ~30 ms per image to compute).
+    /// </summary>
+    public static float[][] FeaturesFor(ScanFolder folder, string cacheDirectory)
+    {
+        var cacheFile = Path.Combine(cacheDirectory, $"teacher-resnet18-{folder.Fingerprint[..16]}.bin");
+        if (File.Exists(cacheFile))
+        {
+            var bytes = File.ReadAllBytes(cacheFile);
+            var flat = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+            if (flat.Length == folder.Scans.Count * FeatureCount)
+            {
+                return [.. flat.Chunk(FeatureCount)];
+            }
+        }
+
+        using var teacher = new ImageNetTeacher(DefaultModelsDirectory);
+        var features = folder.Scans.Select(s => teacher.Features(s.Path)).ToArray();
+        Directory.CreateDirectory(cacheDirectory);
+        File.WriteAllBytes(cacheFile, System.Runtime.InteropServices.MemoryMarshal.AsBytes(features.SelectMany(f => f).ToArray().AsSpan()).ToArray());
+        return features;
+    }
+
+    public void Dispose()
+    {
+        preprocess.Dispose();
+        resnet.Dispose();
+    }
+}

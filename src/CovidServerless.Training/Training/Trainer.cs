@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using CovidServerless.Training.Architectures;
+using CovidServerless.Training.Data;
+using CovidServerless.Training.Evaluation;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace CovidServerless.Training.Training;
+
+/// <summary>The outcome of one training run: the best-on-validation model and how it got there.</summary>
+internal sealed record TrainingResult(CovidClassifier Model, int EpochsRun, int BestEpoch, double BestValAuc, TimeSpan Elapsed);
+
+/// <summary>
+/// Trains one <see cref="CovidClassifier"/> on a train folder, selecting the epoch with the best validation AUC
+/// (early stopping). Optional feature distillation: a training-only linear projection maps the student's pooled
+/// features to the teacher's 512, and the loss adds the squared distance of the L2-normalised vectors
+/// (= 2 - 2 cos). The teacher saw the un-augmented image, so this also asks the student for augmentation-invariant
+/// features. The projection is not part of the exported model.
+/// </summary>
+internal sealed class Trainer(TrainingOptions options, Action<string> log)
+{
+    public TrainingResult Train(ScanFolder trainFolder, ScanFolder valFolder, float[][]? teacherFeatures)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        torch.manual_seed(options.Seed);
+        torch.random.manual_seed(options.Seed);
+
+        var (trainPixels, trainLabels) = ScanTensors.Load(trainFolder);
+        var (valPixels, valLabels) = ScanTensors.Load(valFolder);
+        var valIsCovid = valLabels.data<long>().Select(l => l == LabelledScan.Covid).ToArray();
+        using var teacher = teacherFeatures is null
+            ? null
+            : nn.functional.normalize(tensor(teacherFeatures.SelectMany(f => f).ToArray(), [teacherFeatures.Length, ImageNetTeacher.FeatureCount]), dim: 1);
+
+        var model = new CovidClassifier(options.Architecture, options.WidthMultiplier, options.InternalResolution);
+        using var projection = nn.Linear(model.FeatureCount, ImageNetTeacher.FeatureCount);
+        var parameters = model.parameters().Concat(options.UsesTeacher ? projection.parameters() : []).ToList();
+        using var optimizer = optim.Adam(parameters, options.LearningRate);
+        var classWeights = ClassWeights(trainLabels);
+        var augmenter = new Augmenter();
+        var n = trainLabels.shape[0];
+
+        double bestAuc = double.NegativeInfinity;
+        var bestEpoch = 0;
+        Dictionary<string, Tensor>? bestState = null;
+        var epoch = 0;
+        for (epoch = 1; epoch <= options.MaxEpochs && epoch - bestEpoch <= options.Patience; epoch++)
+        {
+            SetLearningRate(optimizer, epoch);
+            model.train();
+            double lossSum = 0, distillSum = 0;
+            var batches = 0;
+            using (var order = randperm(n))
+            {
+                for (long start = 0; start < n; start += options.BatchSize)
+                {
+                    using var scope = NewDisposeScope();
+                    var index = order.slice(0, start, Math.Min(start + options.BatchSize, n), 1);
+                    if (index.shape[0] < 2)
+                    {
+                        continue; // batch norm needs at least two samples
+                    }
+
+                    var images = augmenter.Apply(trainPixels.index_select(0, index));
+                    var (logits, features) = model.ForwardWithFeatures(images);
+                    var loss = nn.functional.cross_entropy(logits, trainLabels.index_select(0, index), classWeights);
+                    if (teacher is not null && options.UsesTeacher)
+                    {
+                        var projected = nn.functional.normalize(projection.forward(features), dim: 1);
+                        var distill = (projected - teacher.index_select(0, index)).pow(2).sum(1).mean();
+                        distillSum += distill.item<float>();
+                        loss = loss + (distill * options.TeacherWeight);
+                    }
+
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    lossSum += loss.item<float>();
+                    batches++;
+                }
+            }
+
+            var valScores = PredictCovid(model, valPixels);
+            var auc = BinaryMetrics.Auc(valScores, valIsCovid);
+            var accuracy = BinaryMetrics.Accuracy(valScores, valIsCovid, 0.5);
+            var improved = auc > bestAuc;
+            if (improved)
+            {
+                bestAuc = auc;
+                bestEpoch = epoch;
+                DisposeState(bestState);
+                bestState = CloneState(model);
+            }
+
+            log($"{options.Modality}/{options.Architecture} epoch {epoch,3}/{options.MaxEpochs}  loss {lossSum / batches:F4}" +
+                (options.UsesTeacher ? $" (distill {distillSum / batches:F4})" : "") +
+                $"  val AUC {auc:F4}  val acc {accuracy:F3}{(improved ? "  *best" : "")}  [{stopwatch.Elapsed:mm\\:ss}]");
+        }
+
+        model.load_state_dict(bestState!);
+        DisposeState(bestState);
+        model.eval();
+        trainPixels.Dispose();
+        valPixels.Dispose();
+        return new TrainingResult(model, epoch - 1, bestEpoch, bestAuc, stopwatch.Elapsed);
+    }
+
+    /// <summary>pCovid (softmax index 0) in eval mode.</summary>
+    public static double[] PredictCovid(CovidClassifier model, Tensor pixels)
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        var scores = new List<double>();
+        for (long start = 0; start < pixels.shape[0]; start += 32)
+        {
+            using var scope = NewDisposeScope();
+            var batch = pixels.slice(0, start, Math.Min(start + 32, pixels.shape[0]), 1);
+            var probabilities = nn.functional.softmax(model.forward(batch), 1);
+            scores.AddRange(probabilities.select(1, 0).data<float>().ToArray().Select(p => (double)p));
+        }
+
+        return [.. scores];
+    }
+
+    /// <summary>n / (2 n_c) per class, so both classes weigh the same in the loss.</summary>
+    private static Tensor ClassWeights(Tensor labels)
+    {
+        var counts = bincount(labels, minlength: 2).to_type(ScalarType.Float32);
+        return labels.shape[0] / (2 * counts);
+    }
+
+    private void SetLearningRate(OptimizerHelper optimizer, int epoch)
+    {
+        var rate = options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (epoch - 1) / options.MaxEpochs));
+        foreach (var group in optimizer.ParamGroups)
+        {
+            group.LearningRate = rate;
+        }
+    }
+
+    private static Dictionary<string, Tensor> CloneState(nn.Module model) =>
+        model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+
+    private static void DisposeState(Dictionary<string, Tensor>? state)
+    {
+        foreach (var t in state?.Values ?? Enumerable.Empty<Tensor>())
+        {
+            t.Dispose();
+        }
+    }
+}

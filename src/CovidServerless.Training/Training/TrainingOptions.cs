@@ -1,0 +1,36 @@
+namespace CovidServerless.Training.Training;
+
+/// <summary>Everything that determines a trained model (recorded in the manifest so runs can be reproduced).</summary>
+internal sealed record TrainingOptions
+{
+    public required string Modality { get; init; }
+
+    public required string Architecture { get; init; }
+
+    public double WidthMultiplier { get; init; } = 0.25;
+
+    /// <summary>Resolution the backbone sees; the 224 input is average-pooled down to it inside the graph.</summary>
+    public int InternalResolution { get; init; } = 112;
+
+    public int MaxEpochs { get; init; } = 40;
+
+    /// <summary>Stop after this many epochs without a better validation AUC.</summary>
+    public int Patience { get; init; } = 10;
+
+    public int BatchSize { get; init; } = 32;
+
+    public double LearningRate { get; init; } = 1e-3;
+
+    public int Seed { get; init; } = 42;
+
+    /// <summary>Weight of the feature-distillation loss; 0 trains from scratch without the teacher.</summary>
+    public double TeacherWeight { get; init; } = 1.0;
+
+    public bool UsesTeacher => TeacherWeight > 0;
+
+    public string Recipe =>
+        $"Adam lr {LearningRate} (cosine decay over {MaxEpochs} epochs), batch {BatchSize}, class-weighted cross-entropy, " +
+        $"augmentation rotation 20 deg / shift 0.2 / horizontal flip, internal resolution {InternalResolution}, " +
+        $"early stopping on val AUC (patience {Patience})" +
+        (UsesTeacher ? $", feature distillation from ImageNet ResNet18 (weight {TeacherWeight})" : ", from scratch (no teacher)");
+}
