@@ -102,14 +102,18 @@ public static class BenchRunner
         var burst = Enumerable.Range(0, settings.EndToEndScans)
             .Select(i => (Modality: ModalityNames.All[i % 2], Image: images[ModalityNames.All[i % 2]][i / 2 % images[ModalityNames.All[i % 2]].Count]))
             .ToList();
-        var endToEnd = await storage.EndToEndAsync(burst, batchInProcess: false);
-        var endToEndBatched = await storage.EndToEndAsync(burst, batchInProcess: true);
         var inProcessRate = batchOneRates.Average();
-        var endToEndFraction = endToEnd.ScansPerMinute / 60 / inProcessRate;
-        Console.WriteLine($"\n== end to end (local host + Azurite, {endToEnd.Scans} scans uploaded in a burst, chest and ct alternating)");
-        Console.WriteLine($"  {endToEnd.ScansPerMinute:F1} scans/min; time to result p50 {endToEnd.P50TimeToResultSeconds:F2} s, p95 {endToEnd.P95TimeToResultSeconds:F2} s");
-        Console.WriteLine($"  = {endToEndFraction:P0} of in-process batch-1 throughput ({inProcessRate * 60:F1} scans/min)");
-        Console.WriteLine($"  with Scoring:BatchInProcess: {endToEndBatched.ScansPerMinute:F1} scans/min; time to result p50 {endToEndBatched.P50TimeToResultSeconds:F2} s, p95 {endToEndBatched.P95TimeToResultSeconds:F2} s");
+        Console.WriteLine($"\n== end to end (local host + Azurite, {burst.Count} scans uploaded in a burst, chest and ct alternating; in-process batch-1 rate {inProcessRate * 60:F0} scans/min)");
+        var variants = new List<(string Name, EndToEndResult Result)>();
+        foreach (var (name, batch, concurrency) in new[] { ("default (trigger concurrency = MaxConcurrentScans + 1)", false, 0), ("trigger concurrency 8", false, 8), ("Scoring:BatchInProcess", true, 0) })
+        {
+            var result = await storage.EndToEndAsync(burst, batch, concurrency);
+            variants.Add((name, result));
+            Console.WriteLine($"  {name}: burst {result.ScansPerMinute:F0} scans/min, steady {result.SteadyScansPerMinute:F0} scans/min = {result.SteadyScansPerMinute / 60 / inProcessRate:P0}; time to result p50 {result.P50TimeToResultSeconds:F2} s, p95 {result.P95TimeToResultSeconds:F2} s; CPU during the burst: Azurite {result.AzuriteCpuSeconds:F1} s, pipeline host {result.HostCpuSeconds:F1} s over {result.Seconds:F1} s x {Environment.ProcessorCount} cores");
+        }
+
+        var endToEnd = variants[0].Result;
+        var endToEndFraction = endToEnd.SteadyScansPerMinute / 60 / inProcessRate;
 
         var cold = await ColdStart.MeasureAsync(settings, images[Modality.Chest][0], images[Modality.Ct][0]);
         if (cold is not null)
@@ -127,12 +131,12 @@ public static class BenchRunner
         report["modalities"] = perModality;
         report["storage"] = new { tableWrite = table, queueSend = queue };
         report["endToEnd"] = endToEnd;
-        report["endToEndBatchInProcess"] = endToEndBatched;
+        report["endToEndVariants"] = variants.ToDictionary(v => v.Name, v => v.Result);
         report["coldStart"] = cold;
 
         Console.WriteLine("\n== summary (targets from issue 5)");
         Console.WriteLine(string.Create(c, $"  limitFraction           {limitFractions.Average():P1}  (target >= 60%)"));
-        Console.WriteLine(string.Create(c, $"  endToEndFraction        {endToEndFraction:P1}  (target >= 85%)"));
+        Console.WriteLine(string.Create(c, $"  endToEndFraction        {endToEndFraction:P1}  (target >= 85%; steady-state rate of the default configuration)"));
         Console.WriteLine(string.Create(c, $"  speedupVsPerScanLoading {speedups.Average():F1}x  (target >= 20x)"));
         Console.WriteLine(string.Create(c, $"  coldStartSeconds        {cold?.StartToReadySeconds:F2}  (target < 3 s)"));
         Console.WriteLine(string.Create(c, $"  peakMemoryMB            {cold?.PeakMemoryMB:F0}"));

@@ -7,7 +7,7 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
 
     public int[] BatchSizes => Quick ? [1, 2] : [1, 2, 4, 8, 16];
 
-    public int EndToEndScans => Quick ? 4 : 40;
+    public int EndToEndScans => Quick ? 4 : 120;
 
     public int SeedScans => Quick ? 2 : 5;
 

@@ -11,7 +11,11 @@ using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Benchmarks;
 
-public sealed record EndToEndResult(int Scans, double Seconds, double ScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds);
+/// <param name="ScansPerMinute">First upload to last result queryable (includes the trigger's detection delay).</param>
+/// <param name="SteadyScansPerMinute">Between the first and the last result (processedAt): the pipeline's sustained rate.</param>
+public sealed record EndToEndResult(
+    int Scans, double Seconds, double ScansPerMinute, double SteadyScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds, int TriggerConcurrency,
+    double AzuriteCpuSeconds, double HostCpuSeconds);
 
 /// <summary>Table and queue writes, and the whole pipeline (Azurite + local host) under a burst of uploads.</summary>
 public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
@@ -61,7 +65,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
     }
 
     /// <summary>A fresh Azurite per run, so one run's blobs are never picked up by the next run's triggers.</summary>
-    public async Task<EndToEndResult> EndToEndAsync(IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess)
+    public async Task<EndToEndResult> EndToEndAsync(IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int triggerConcurrency = 0)
     {
         await using var storage = new Azurite();
         await storage.InitializeAsync();
@@ -74,6 +78,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Azure.Core"] = "Error",
             ["Scoring:BatchInProcess"] = batchInProcess ? "true" : "false",
+            ["WebJobs:TriggerConcurrency"] = triggerConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         await host.StartAsync();
         var clients = ClientsFor(storage);
@@ -85,6 +90,8 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         await UploadAsync(blobs, Modality.Chest, $"{run}/warmup.png", scans[0].Image);
         await WaitAsync(query, Modality.Chest, $"{run}/warmup.png");
 
+        var azuriteCpu = CpuSeconds(storage.ProcessId);
+        var hostCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var clock = Stopwatch.StartNew();
         var uploaded = new DateTimeOffset[scans.Count];
         await Task.WhenAll(scans.Select(async (scan, i) =>
@@ -99,6 +106,8 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         }
 
         var seconds = clock.Elapsed.TotalSeconds;
+        azuriteCpu = CpuSeconds(storage.ProcessId) - azuriteCpu;
+        hostCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - hostCpu;
         var ttr = results.Select((r, i) => (r.ProcessedAt - uploaded[i]).TotalSeconds).Order().ToArray();
         try
         {
@@ -109,7 +118,29 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
             // WebJobs' blob listener may stop its timer twice on shutdown; the measurement is done.
         }
 
-        return new EndToEndResult(scans.Count, seconds, scans.Count / seconds * 60, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))]);
+        var processed = results.Select(r => r.ProcessedAt).Order().ToArray();
+        var steady = (scans.Count - 1) / (processed[^1] - processed[0]).TotalSeconds * 60;
+        return new EndToEndResult(
+            scans.Count, seconds, scans.Count / seconds * 60, steady, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))], triggerConcurrency,
+            azuriteCpu, hostCpu);
+    }
+
+    /// <summary>User + system CPU time of a process (and its children, e.g. node under the azurite launcher), from /proc.</summary>
+    private static double CpuSeconds(int? pid)
+    {
+        if (pid is null || !File.Exists($"/proc/{pid}/stat"))
+        {
+            return double.NaN;
+        }
+
+        // Fields after the ")" that ends the command name: utime, stime, cutime, cstime are fields 14-17 of stat.
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = fields.Skip(11).Take(4).Sum(f => long.Parse(f, System.Globalization.CultureInfo.InvariantCulture));
+        var children = Directory.Exists($"/proc/{pid}/task") && File.Exists($"/proc/{pid}/task/{pid}/children")
+            ? File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Sum(c => CpuSeconds(int.Parse(c, System.Globalization.CultureInfo.InvariantCulture)))
+            : 0;
+        return (ticks / 100.0) + children;
     }
 
     private static async Task UploadAsync(BlobServiceClient blobs, Modality modality, string name, byte[] image)

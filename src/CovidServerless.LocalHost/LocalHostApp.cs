@@ -58,6 +58,11 @@ public static class LocalHostApp
     /// </summary>
     private static int TriggerConcurrency(ConfigurationManager configuration)
     {
+        if (configuration.GetValue<int?>("WebJobs:TriggerConcurrency") is { } configured and > 0)
+        {
+            return configured;
+        }
+
         var scoring = configuration.GetSection(ScoringOptions.SectionName).Get<ScoringOptions>() ?? new ScoringOptions();
         return scoring.BatchInProcess
             ? scoring.MaxBatchSize
