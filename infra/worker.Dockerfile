@@ -1,14 +1,15 @@
 # GPU scoring worker image (src/CovidServerless.Worker) for Azure Container Apps serverless GPUs.
 #
-# Build from the repository root, after publishing exactly as the tests do:
-#   dotnet publish src/CovidServerless.Worker -c Release -r linux-x64 -o artifacts/worker
+# Build from the repository root, after publishing the tested worker project against ONNX Runtime's CUDA
+# package (same managed API and code; -p:OnnxRuntimeGpu=true swaps only the native runtime):
+#   dotnet publish src/CovidServerless.Worker -c Release -r linux-x64 -p:OnnxRuntimeGpu=true -o artifacts/worker
 #   docker build -f infra/worker.Dockerfile -t covidserverless-worker:local .
 # Run locally (needs the NVIDIA Container Toolkit; without a GPU the worker falls back to CPU):
 #   docker run --rm --gpus all -p 8080:8080 covidserverless-worker:local
 # `azd deploy worker` does the same: its prepackage hook runs the publish, ACR builds the image.
 #
 # The image only COPIES the publish output: nothing is compiled here, so what runs in Azure is
-# byte for byte what the tests ran. (Reviewed by hand; no Docker engine on the dev machines.)
+# the worker project the tests run. (Reviewed by hand; no Docker engine on the dev machines.)
 
 # CUDA 12 + cuDNN 9 runtime libraries, as required by ONNX Runtime's CUDA execution provider
 # (Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31). Ubuntu 24.04 "noble", same base as the .NET image.

@@ -1,4 +1,5 @@
 using CovidServerless.Core;
+using CovidServerless.ServiceDefaults;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
 
@@ -7,6 +8,7 @@ builder.ConfigureFunctionsWebApplication();
 
 // Relative model paths resolve against the app's folder, where the build copies models/.
 builder.Configuration["Models:ManifestPath"] ??= Path.Combine(AppContext.BaseDirectory, "models", "manifest.json");
+builder.AddServiceDefaults();
 builder.Services.AddCovidPipeline(builder.Configuration);
 
 await builder.Build().RunAsync();

@@ -1,4 +1,5 @@
 using CovidServerless.Core;
+using CovidServerless.Core.Models;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -34,5 +35,20 @@ internal static class CliServices
         }
 
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+    }
+
+    /// <summary>True when the modality's models loaded (and nothing in the manifest failed); otherwise prints why.</summary>
+    public static async Task<bool> ModelsReadyAsync(IServiceProvider services, Modality modality)
+    {
+        try
+        {
+            services.GetRequiredService<ModelCatalog>().For(modality);
+            return true;
+        }
+        catch (ModelsUnavailableException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            return false;
+        }
     }
 }

@@ -7,6 +7,7 @@ using CovidServerless.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
 
 namespace CovidServerless.Core;
 
@@ -23,10 +24,58 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ScanDecoder>();
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<InProcessScanScorer>();
-        services.TryAddSingleton<IScanScorer>(sp => sp.GetRequiredService<InProcessScanScorer>());
-        services.AddHostedService<ModelWarmupService>();
-        services.AddHealthChecks().AddCheck<ModelCatalogHealthCheck>("models", tags: ["ready"]);
+        services.AddOptions<ScoringOptions>().Bind(configuration.GetSection(ScoringOptions.SectionName))
+            .ValidateDataAnnotations().ValidateOnStart();
+        var scoring = configuration.GetSection(ScoringOptions.SectionName).Get<ScoringOptions>() ?? new ScoringOptions();
+        if (scoring.Mode == ScoringMode.Remote)
+        {
+            services.AddRemoteScoring(scoring);
+        }
+        else if (scoring.BatchInProcess)
+        {
+            services.AddBatchingScorer();
+        }
+        else
+        {
+            services.TryAddSingleton<IScanScorer>(sp => sp.GetRequiredService<InProcessScanScorer>());
+        }
+
+        // Models load at start unless every scan goes to the worker with no in-process fallback.
+        if (scoring.Mode == ScoringMode.InProcess || scoring.FallbackToInProcess)
+        {
+            services.AddHostedService<ModelWarmupService>();
+            services.AddHealthChecks().AddCheck<ModelCatalogHealthCheck>("models", tags: ["ready"]);
+        }
+
         return services;
+    }
+
+    /// <summary>For the scoring worker: concurrent requests are coalesced into batched model runs.</summary>
+    public static IServiceCollection AddBatchingScorer(this IServiceCollection services)
+    {
+        services.TryAddSingleton<BatchingScanScorer>();
+        services.Replace(ServiceDescriptor.Singleton<IScanScorer>(sp => sp.GetRequiredService<BatchingScanScorer>()));
+        return services;
+    }
+
+    private static void AddRemoteScoring(this IServiceCollection services, ScoringOptions scoring)
+    {
+        services.AddHttpClient(RemoteScanScorer.HttpClientName, client =>
+            {
+                client.BaseAddress = new Uri(scoring.RemoteEndpoint!.ToString().TrimEnd('/') + "/");
+                client.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns the timeouts
+            })
+            .AddStandardResilienceHandler(resilience =>
+            {
+                var total = TimeSpan.FromSeconds(scoring.RemoteTimeoutSeconds);
+                resilience.TotalRequestTimeout.Timeout = total;
+                resilience.AttemptTimeout.Timeout = TimeSpan.FromTicks(Math.Max(total.Ticks / 3, TimeSpan.FromSeconds(1).Ticks));
+                resilience.CircuitBreaker.SamplingDuration = resilience.AttemptTimeout.Timeout * 2;
+                resilience.Retry.MaxRetryAttempts = 2;
+                resilience.Retry.UseJitter = true;
+            });
+        services.TryAddSingleton<RemoteScanScorer>();
+        services.TryAddSingleton<IScanScorer>(sp => sp.GetRequiredService<RemoteScanScorer>());
     }
 
     /// <summary>The whole pipeline: scoring plus results table, results queue, queries and blob ingestion.</summary>

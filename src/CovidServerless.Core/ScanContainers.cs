@@ -18,17 +18,7 @@ public static class ScanContainers
 
     public static bool TryGetModality(string? container, out Modality modality)
     {
-        switch (container)
-        {
-            case Chest:
-                modality = Modality.Chest;
-                return true;
-            case Ct:
-                modality = Modality.Ct;
-                return true;
-            default:
-                modality = default;
-                return false;
-        }
+        modality = ModalityNames.All.FirstOrDefault(m => For(m) == container);
+        return container is not null && For(modality) == container;
     }
 }

@@ -1,5 +1,7 @@
 using CovidServerless.Core;
 using CovidServerless.Core.Models;
+using CovidServerless.Core.Scoring;
+using CovidServerless.ServiceDefaults;
 using Microsoft.Azure.WebJobs;
 using Microsoft.Extensions.Options;
 
@@ -24,6 +26,7 @@ public static class LocalHostApp
         }
 
         builder.WebHost.UseUrls(builder.Configuration["Urls"] ?? DefaultUrl);
+        builder.AddServiceDefaults();
         builder.Services.AddCovidPipeline(builder.Configuration);
         builder.Services.AddSingleton<ScanTriggers>();
         builder.Services.AddHostedService<InputContainers>();
@@ -50,8 +53,19 @@ public static class LocalHostApp
 
     /// <summary>
     /// Scans handled at once by the triggers. The scorer runs at most Models:MaxConcurrentScans of them on the CPU;
-    /// one more lets downloads and table writes overlap with scoring instead of the default 8 x cores.
+    /// one more lets downloads and table writes overlap with scoring instead of the default 8 x cores. With
+    /// Scoring:BatchInProcess, a batch's worth may wait together, since they are scored as one batch.
     /// </summary>
-    private static int TriggerConcurrency(IConfiguration configuration) =>
-        configuration.GetValue($"{ModelOptions.SectionName}:{nameof(ModelOptions.MaxConcurrentScans)}", 1) + 1;
+    private static int TriggerConcurrency(ConfigurationManager configuration)
+    {
+        if (configuration.GetValue<int?>("WebJobs:TriggerConcurrency") is { } configured and > 0)
+        {
+            return configured;
+        }
+
+        var scoring = configuration.GetSection(ScoringOptions.SectionName).Get<ScoringOptions>() ?? new ScoringOptions();
+        return scoring.BatchInProcess
+            ? scoring.MaxBatchSize
+            : configuration.GetValue($"{ModelOptions.SectionName}:{nameof(ModelOptions.MaxConcurrentScans)}", 1) + 1;
+    }
 }

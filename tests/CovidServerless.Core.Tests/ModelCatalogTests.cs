@@ -101,3 +101,25 @@ public class ModelCatalogTests
         Assert.Equal(42, model.Training!["seed"]!.GetValue<int>());
     }
 }
+
+public class CudaProviderFallbackTests
+{
+    [Fact]
+    public async Task Asking_for_cuda_where_it_is_absent_scores_on_cpu_with_the_same_results()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var cpu = TestCatalogs.Load(folder.ManifestPath);
+        using var cuda = new ModelCatalog(
+            Microsoft.Extensions.Options.Options.Create(new ModelOptions { ManifestPath = folder.ManifestPath, Provider = "Cuda" }),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelCatalog>.Instance);
+        using var cpuScorer = TestCatalogs.Scorer(cpu);
+        using var cudaScorer = TestCatalogs.Scorer(cuda);
+        var scan = TestImages.Uniform(123);
+
+        var expected = await cpuScorer.ScoreAsync(Modality.Ct, scan, default);
+        var actual = await cudaScorer.ScoreAsync(Modality.Ct, scan, default);
+
+        Assert.True(cuda.IsReady, string.Join("; ", cuda.Problems));
+        Assert.Equal(expected.PCovid, actual.PCovid, 6);
+    }
+}

@@ -16,6 +16,7 @@ public sealed class BadInputTests(LocalPipeline pipeline)
         { "cut.png", TestImages.Truncated(TestImages.Noise(300, 300, SKEncodedImageFormat.Png)), "truncated" },
         { "bomb.png", TestImages.PngDeclaring(60_000, 60_000), "60000x60000" },
         { "dot.png", TestImages.Uniform(9, 1, 1), "1x1" },
+        { "icon.ico", TestImages.Ico(), "Unsupported image format" },
         { "huge.bin", RandomBytes((int)LocalPipeline.MaxBytes + 1, 2), "over the" },
     };
 

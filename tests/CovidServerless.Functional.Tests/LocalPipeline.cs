@@ -13,7 +13,7 @@ namespace CovidServerless.Functional.Tests;
 /// The whole local pipeline as a user runs it: a private Azurite, the local host (WebJobs triggers + HTTP API) on
 /// a free loopback port, and the standard tiny test ensembles. Shared by the end-to-end tests.
 /// </summary>
-public sealed class LocalPipeline : IAsyncLifetime
+public class LocalPipeline : IAsyncLifetime
 {
     public const long MaxBytes = 2 * 1024 * 1024;
 
@@ -31,6 +31,9 @@ public sealed class LocalPipeline : IAsyncLifetime
 
     public IServiceProvider Services => app!.Services;
 
+    /// <summary>Extra settings for the local host (a subclass points it at a scoring worker).</summary>
+    protected virtual Task<IDictionary<string, string?>> HostSettingsAsync() => Task.FromResult<IDictionary<string, string?>>(new Dictionary<string, string?>());
+
     public async Task InitializeAsync()
     {
         await Azurite.InitializeAsync();
@@ -39,18 +42,19 @@ public sealed class LocalPipeline : IAsyncLifetime
             await Blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync();
         }
 
-        app = LocalHostApp.Build([], new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>(await HostSettingsAsync())
         {
             ["Urls"] = Http.BaseAddress!.ToString().TrimEnd('/'),
             ["AzureWebJobsStorage"] = Azurite.ConnectionString,
             ["Models:ManifestPath"] = Models.ManifestPath,
             ["Images:MaxBytes"] = MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging:LogLevel:Default"] = "Warning",
-        });
+        };
+        app = LocalHostApp.Build([], settings);
         await app.StartAsync();
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (app is not null)
         {

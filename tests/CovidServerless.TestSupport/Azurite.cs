@@ -14,6 +14,9 @@ public sealed class Azurite : IAsyncLifetime
     private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private Process? process;
 
+    /// <summary>The emulator's process id (for CPU accounting in benchmarks), or null before start.</summary>
+    public int? ProcessId => process?.Id;
+
     public int BlobPort { get; } = FreePort();
 
     public int QueuePort { get; } = FreePort();

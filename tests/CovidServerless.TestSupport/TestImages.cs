@@ -218,4 +218,20 @@ public static class TestImages
             return new SKColor(v, v, v);
         }, format);
     }
+
+    // A valid ICO wrapping a 64x64 PNG: an image Skia reads, but not a format a scan should come in.
+    public static byte[] Ico()
+    {
+        var png = Uniform(100, 64, 64);
+        var header = new byte[22];
+        header[2] = 1;
+        header[4] = 1;
+        header[6] = 64;
+        header[7] = 64;
+        header[10] = 1;
+        header[12] = 32;
+        BitConverter.GetBytes(png.Length).CopyTo(header, 14);
+        BitConverter.GetBytes(22).CopyTo(header, 18);
+        return [.. header, .. png];
+    }
 }

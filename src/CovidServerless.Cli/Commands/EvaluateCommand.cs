@@ -24,10 +24,8 @@ internal static class EvaluateCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var services = CliServices.Create(parse.GetValue(models));
-            var catalog = services.GetRequiredService<ModelCatalog>();
-            if (!catalog.IsReady)
+            if (!await CliServices.ModelsReadyAsync(services, ModalityNames.Parse(parse.GetValue(modality)!)))
             {
-                await Console.Error.WriteLineAsync("Models not ready: " + string.Join("; ", catalog.Problems));
                 return 2;
             }
 

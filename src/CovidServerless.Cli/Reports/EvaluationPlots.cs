@@ -8,6 +8,7 @@ internal static class EvaluationPlots
 {
     public static IReadOnlyList<string> Write(EvaluationRun run, IReadOnlyList<string> order, string outFolder)
     {
+        PlotFonts.EnsureLoaded();
         var labels = run.Labels;
         var metrics = run.Metrics();
         return [Roc(run, labels, metrics, order, outFolder), Reliability(run, labels, order, outFolder), Confusion(run, metrics, order, outFolder)];
@@ -60,33 +61,35 @@ internal static class EvaluationPlots
 
     private static string Confusion(EvaluationRun run, IReadOnlyDictionary<string, BinaryMetrics> metrics, IReadOnlyList<string> order, string outFolder)
     {
-        // One 2x2 block per scorer side by side: rows = actual (covid, noncovid), columns = predicted.
+        // One 2x2 block per scorer, side by side: rows = actual (covid, noncovid), columns = predicted (covid, noncovid).
         var plot = new Plot();
+        var n = run.Scans.Count;
         for (var k = 0; k < order.Count; k++)
         {
             var m = metrics[order[k]];
-            var x0 = k * 3;
-            double[,] cells = { { m.Tp, m.Fn }, { m.Fp, m.Tn } };
-            var heat = plot.Add.Heatmap(cells);
-            heat.Colormap = new ScottPlot.Colormaps.Blues();
-            heat.Extent = new CoordinateRect(x0, x0 + 2, 0, 2);
-            foreach (var (r, col, value) in new[] { (0, 0, m.Tp), (0, 1, m.Fn), (1, 0, m.Fp), (1, 1, m.Tn) })
+            var x0 = k * 2.5;
+            foreach (var (row, col, value, label) in new[] { (0, 0, m.Tp, "TP"), (0, 1, m.Fn, "FN"), (1, 0, m.Fp, "FP"), (1, 1, m.Tn, "TN") })
             {
-                var text = plot.Add.Text(value.ToString(System.Globalization.CultureInfo.InvariantCulture), x0 + col + 0.5, 2 - r - 0.5);
-                text.LabelFontSize = 18;
+                var (left, top) = (x0 + col, 2 - row);
+                var cell = plot.Add.Rectangle(left, left + 1, top - 1, top);
+                cell.FillStyle.Color = (row == col ? Colors.SeaGreen : Colors.IndianRed).WithAlpha(0.15 + (0.85 * value / Math.Max(1, n)));
+                cell.LineStyle.Color = Colors.White;
+                var text = plot.Add.Text($"{label} {value}", left + 0.5, top - 0.5);
+                text.LabelFontSize = 16;
                 text.LabelAlignment = Alignment.MiddleCenter;
-                text.LabelFontColor = Colors.Black;
-                text.LabelBackgroundColor = Colors.White.WithAlpha(0.7);
             }
 
-            var name = plot.Add.Text(order[k], x0 + 1, 2.3);
+            var name = plot.Add.Text(order[k], x0 + 1, 2.25);
             name.LabelAlignment = Alignment.MiddleCenter;
+            name.LabelFontSize = 15;
+            name.LabelBold = true;
         }
 
-        plot.Title($"Confusion matrices at threshold {run.Threshold:F2} (rows: actual covid / noncovid; columns: predicted covid / noncovid)");
-        plot.Axes.SetLimits(-0.5, (order.Count * 3) - 0.5, -0.5, 2.8);
+        plot.Title($"Confusion matrices at threshold {run.Threshold:F2}: rows actual covid / noncovid, columns predicted covid / noncovid");
+        plot.Axes.SetLimits(-0.25, (order.Count * 2.5) - 0.25, -0.1, 2.5);
+        plot.Axes.Frameless();
         plot.HideGrid();
-        return Save(plot, outFolder, "confusion.png", width: 260 * order.Count);
+        return Save(plot, outFolder, "confusion.png", width: 280 * order.Count, height: 420);
     }
 
     private static string Save(Plot plot, string outFolder, string name, int width = 900, int height = 600)

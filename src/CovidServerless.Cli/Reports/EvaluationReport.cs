@@ -26,7 +26,7 @@ internal static class EvaluationReport
             modality = run.Modality.ToName(),
             n = run.Scans.Count,
             threshold = run.Threshold,
-            data = Path.GetFullPath(dataFolder),
+            data = dataFolder,
             positives = run.Labels.Count(l => l),
             negatives = run.Labels.Count(l => !l),
             rejected = run.Rejected.Select(r => new { file = r.Scan.Path, reason = r.Reason }),

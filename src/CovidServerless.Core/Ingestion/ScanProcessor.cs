@@ -17,10 +17,16 @@ public sealed class ScanProcessor(
     {
         ArgumentNullException.ThrowIfNull(upload);
         var identity = upload.Identity;
+        using var activity = PipelineTelemetry.Source.StartActivity("ProcessScan");
+        activity?.SetTag("covidscan.scan_id", identity.ScanId);
+        activity?.SetTag("covidscan.modality", identity.Modality.ToName());
         ScanResult result;
         try
         {
+            var started = clock.GetTimestamp();
             var score = await scorer.ScoreAsync(identity.Modality, upload.Content, cancellationToken).ConfigureAwait(false);
+            PipelineTelemetry.ScoringDuration.Record(
+                clock.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("modality", identity.Modality.ToName()));
             result = Scored(identity, score);
         }
         catch (ScanRejectedException ex)
@@ -45,6 +51,8 @@ public sealed class ScanProcessor(
     {
         await store.SaveAsync(result, identity, cancellationToken).ConfigureAwait(false);
         await notifier.PublishAsync(result, cancellationToken).ConfigureAwait(false);
+        PipelineTelemetry.Scans.Add(
+            1, new KeyValuePair<string, object?>("modality", result.Modality), new KeyValuePair<string, object?>("status", result.Status));
 
         // Blob names may carry patient names: Information logs carry the scan id only.
         logger.LogInformation(

@@ -22,6 +22,12 @@ public sealed class ModelOptions
     /// <summary>"Cpu" or "Cuda" (needs the GPU runtime package and a GPU; falls back to CPU with a warning).</summary>
     public string Provider { get; set; } = "Cpu";
 
+    /// <summary>
+    /// Let ONNX Runtime's pool threads spin between runs. Off by default: spinning threads take the cores that
+    /// parallel scans, storage I/O and the other sessions need (covidscan bench measures both ways).
+    /// </summary>
+    public bool AllowSpinning { get; set; }
+
     public int EffectiveIntraOpThreads =>
         IntraOpThreads > 0 ? IntraOpThreads : Math.Max(1, Environment.ProcessorCount / MaxConcurrentScans);
 }

@@ -4,7 +4,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace CovidServerless.Core.Models;
 
 /// <summary>ONNX Runtime session options shared by every model, sized so parallel scans do not oversubscribe the CPU.</summary>
-internal static class OnnxSessionFactory
+public static class OnnxSessionFactory
 {
     public static SessionOptions CreateOptions(ModelOptions settings, ILogger logger)
     {
@@ -16,8 +16,7 @@ internal static class OnnxSessionFactory
             InterOpNumThreads = 1,
         };
 
-        // Idle pool threads spinning between runs burn the cores that the other scans and sessions need.
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", settings.AllowSpinning ? "1" : "0");
 
         if (string.Equals(settings.Provider, "Cuda", StringComparison.OrdinalIgnoreCase))
         {

@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CovidServerless.Core;
+using CovidServerless.Core.Models;
+using CovidServerless.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.Benchmarks;
+
+/// <summary>Runs every section in one process, prints a table and writes the JSON report.</summary>
+public static class BenchRunner
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static async Task<int> RunAsync(BenchSettings settings)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var options = new ModelOptions { ManifestPath = settings.ManifestPath };
+        using var catalog = new ModelCatalog(Options.Create(options), NullLogger<ModelCatalog>.Instance);
+        if (!catalog.IsReady)
+        {
+            await Console.Error.WriteLineAsync("Models not ready: " + string.Join("; ", catalog.Problems));
+            return 2;
+        }
+
+        Console.WriteLine($"covidscan bench{(settings.Quick ? " --quick (proves it runs; figures not meaningful)" : string.Empty)}");
+        Console.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Cpu()}, {Environment.ProcessorCount} cores, intra-op threads {options.EffectiveIntraOpThreads}, models {settings.ManifestPath}");
+        var images = ModalityNames.All.ToDictionary(m => m, m => Samples.For(m, settings.DataFolder, 16));
+        var inProcess = new InProcessBenchmarks(settings, catalog);
+        var report = new Dictionary<string, object?>();
+        var perModality = new Dictionary<string, object>();
+        var limitFractions = new List<double>();
+        var batchOneRates = new List<double>();
+        var speedups = new List<double>();
+
+        var (gflops, matmul) = MatMulRate.Measure(options, settings.MatMulSize, settings.Runs);
+        Console.WriteLine($"\nmachine limit: dense {settings.MatMulSize}x{settings.MatMulSize} MatMul through ONNX Runtime: {gflops:F1} GFLOP/s ({matmul})");
+
+        foreach (var modality in ModalityNames.All)
+        {
+            var name = modality.ToName();
+            var sample = images[modality][0];
+            Console.WriteLine($"\n== {name}: one scan ({sample.Length:N0} bytes), per stage");
+            var stages = inProcess.Stages(modality, sample);
+            Console.WriteLine($"  decode          {stages.Decode}");
+            Console.WriteLine($"  preprocess      {stages.Preprocess}");
+            foreach (var (model, time) in stages.Models)
+            {
+                Console.WriteLine($"  {model,-15} {time}");
+            }
+
+            Console.WriteLine($"  ensemble        {stages.Ensemble}   (preprocess + 4 models + vote)");
+            Console.WriteLine($"  whole scan      {stages.ScanEndToEnd}   (decode + ensemble)");
+            var spinning = InProcessBenchmarks.WithSpinning(settings, modality, sample);
+            Console.WriteLine($"  whole scan, ONNX Runtime threads spinning: {spinning}");
+
+            var flops = catalog.For(modality).Models.Sum(m => OnnxFlops.PerImage(Path.Combine(Path.GetDirectoryName(catalog.ManifestPath)!, m.Entry.File)));
+            var limit = flops > 0 ? gflops * 1e9 / flops : double.NaN;
+            var batched = inProcess.Batched(modality, images[modality]);
+            Console.WriteLine($"  ensemble work {flops / 1e9:F3} GFLOP/scan -> limit {limit:F1} scans/s");
+            foreach (var point in batched)
+            {
+                Console.WriteLine($"  batch {point.BatchSize,2}: {point.ScansPerSecond,7:F1} scans/s  {point.Timing}  = {point.ScansPerSecond / limit:P0} of limit");
+            }
+
+            var best = batched.MaxBy(p => p.ScansPerSecond)!;
+            var parallel = InProcessBenchmarks.Parallel(settings.ManifestPath, modality, images[modality], 2, settings.Quick ? 2 : 8);
+            Console.WriteLine($"  2 scans in parallel (1 thread each): {parallel:F1} scans/s");
+            var seed = inProcess.SeedWay(modality, images[modality]);
+            var speedup = seed.MedianMs / stages.ScanEndToEnd.MedianMs;
+            Console.WriteLine($"  seed's way (load 4 models per scan): {seed}  -> warm pipeline is {speedup:F1}x faster");
+
+            limitFractions.Add(best.ScansPerSecond / limit);
+            batchOneRates.Add(batched[0].ScansPerSecond);
+            speedups.Add(speedup);
+            perModality[name] = new
+            {
+                stages,
+                wholeScanWithSpinning = spinning,
+                gflopPerScan = flops / 1e9,
+                limitScansPerSecond = limit,
+                batched,
+                bestBatchSize = best.BatchSize,
+                bestScansPerSecond = best.ScansPerSecond,
+                parallelScansPerSecond = parallel,
+                seedPerScan = seed,
+                speedupVsPerScanLoading = speedup,
+            };
+        }
+
+        await using var azurite = new Azurite();
+        await azurite.InitializeAsync();
+        var storage = new StorageBenchmarks(settings, azurite);
+        var (table, queue) = await storage.WritesAsync();
+        Console.WriteLine($"\n== storage (Azurite on loopback)\n  table write     {table}   (one transaction: ensemble + 4 model rows, plus timeline row)\n  queue send      {queue}");
+        var burst = Enumerable.Range(0, settings.EndToEndScans)
+            .Select(i => (Modality: ModalityNames.All[i % 2], Image: images[ModalityNames.All[i % 2]][i / 2 % images[ModalityNames.All[i % 2]].Count]))
+            .ToList();
+        var inProcessRate = batchOneRates.Average();
+        Console.WriteLine($"\n== end to end (local host + Azurite, {burst.Count} scans uploaded in a burst, chest and ct alternating; in-process batch-1 rate {inProcessRate * 60:F0} scans/min)");
+        var variants = new List<(string Name, EndToEndResult Result)>();
+        foreach (var (name, batch, concurrency) in new[] { ("default (trigger concurrency = MaxConcurrentScans + 1)", false, 0), ("trigger concurrency 8", false, 8), ("Scoring:BatchInProcess", true, 0) })
+        {
+            var result = await storage.EndToEndAsync(burst, batch, concurrency);
+            variants.Add((name, result));
+            Console.WriteLine($"  {name}: burst {result.ScansPerMinute:F0} scans/min, steady {result.SteadyScansPerMinute:F0} scans/min = {result.SteadyScansPerMinute / 60 / inProcessRate:P0}; time to result p50 {result.P50TimeToResultSeconds:F2} s, p95 {result.P95TimeToResultSeconds:F2} s; CPU during the burst: Azurite {result.AzuriteCpuSeconds:F1} s, pipeline host {result.HostCpuSeconds:F1} s over {result.Seconds:F1} s x {Environment.ProcessorCount} cores");
+        }
+
+        var endToEnd = variants[0].Result;
+        var endToEndFraction = endToEnd.SteadyScansPerMinute / 60 / inProcessRate;
+
+        var cold = await ColdStart.MeasureAsync(settings, images[Modality.Chest][0], images[Modality.Ct][0]);
+        if (cold is not null)
+        {
+            Console.WriteLine($"\n== cold start (scoring worker process, all models)\n  start to ready {cold.StartToReadySeconds:F2} s; first scan {cold.FirstScanSeconds * 1000:F0} ms; peak memory {cold.PeakMemoryMB:F0} MB");
+        }
+
+        report["limitFraction"] = limitFractions.Average();
+        report["endToEndFraction"] = endToEndFraction;
+        report["speedupVsPerScanLoading"] = speedups.Average();
+        report["coldStartSeconds"] = cold?.StartToReadySeconds;
+        report["peakMemoryMB"] = cold?.PeakMemoryMB;
+        report["machine"] = new { cpu = Cpu(), cores = Environment.ProcessorCount, date = DateTimeOffset.UtcNow, quick = settings.Quick, intraOpThreads = options.EffectiveIntraOpThreads };
+        report["limit"] = new { matmulSize = settings.MatMulSize, gflopsPerSecond = gflops, timing = matmul };
+        report["modalities"] = perModality;
+        report["storage"] = new { tableWrite = table, queueSend = queue };
+        report["endToEnd"] = endToEnd;
+        report["endToEndVariants"] = variants.ToDictionary(v => v.Name, v => v.Result);
+        report["coldStart"] = cold;
+
+        Console.WriteLine("\n== summary (targets from issue 5)");
+        Console.WriteLine(string.Create(c, $"  limitFraction           {limitFractions.Average():P1}  (target >= 60%)"));
+        Console.WriteLine(string.Create(c, $"  endToEndFraction        {endToEndFraction:P1}  (target >= 85%; steady-state rate of the default configuration)"));
+        Console.WriteLine(string.Create(c, $"  speedupVsPerScanLoading {speedups.Average():F1}x  (target >= 20x)"));
+        Console.WriteLine(string.Create(c, $"  coldStartSeconds        {cold?.StartToReadySeconds:F2}  (target < 3 s)"));
+        Console.WriteLine(string.Create(c, $"  peakMemoryMB            {cold?.PeakMemoryMB:F0}"));
+        if (settings.JsonPath is not null)
+        {
+            await File.WriteAllTextAsync(settings.JsonPath, JsonSerializer.Serialize(report, Json));
+            Console.WriteLine($"\nwrote {settings.JsonPath}");
+        }
+
+        return 0;
+    }
+
+    private static string Cpu() =>
+        File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
+            : "unknown CPU";
+}

@@ -1,0 +1,27 @@
+namespace CovidServerless.Benchmarks;
+
+/// <summary>What to run: --quick shrinks every section to prove it works, not to measure.</summary>
+public sealed record BenchSettings(bool Quick, string ManifestPath, string? JsonPath, string? DataFolder, string RepoRoot)
+{
+    public int Runs => Quick ? 3 : 15;
+
+    public int[] BatchSizes => Quick ? [1, 2] : [1, 2, 4, 8, 16];
+
+    public int EndToEndScans => Quick ? 4 : 120;
+
+    public int SeedScans => Quick ? 2 : 5;
+
+    public int MatMulSize => Quick ? 256 : 1024;
+
+    public static BenchSettings Parse(string[] args, string repoRoot)
+    {
+        string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+        var data = Value("--data") ?? Path.GetFullPath(Path.Combine(repoRoot, "..", "shared", "data"));
+        return new BenchSettings(
+            args.Contains("--quick"),
+            Path.GetFullPath(Value("--models") ?? Environment.GetEnvironmentVariable("Models__ManifestPath") ?? Path.Combine(repoRoot, "models", "manifest.json")),
+            Value("--json"),
+            Directory.Exists(data) ? data : null,
+            repoRoot);
+    }
+}

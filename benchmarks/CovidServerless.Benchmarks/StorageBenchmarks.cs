@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using Azure.Storage.Blobs;
+using CovidServerless.Core;
+using CovidServerless.Core.Results;
+using CovidServerless.Core.Scoring;
+using CovidServerless.Core.Storage;
+using CovidServerless.LocalHost;
+using CovidServerless.TestSupport;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.Benchmarks;
+
+/// <param name="ScansPerMinute">First upload to last result queryable (includes the trigger's detection delay).</param>
+/// <param name="SteadyScansPerMinute">Between the first and the last result (processedAt): the pipeline's sustained rate.</param>
+public sealed record EndToEndResult(
+    int Scans, double Seconds, double ScansPerMinute, double SteadyScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds, int TriggerConcurrency,
+    double AzuriteCpuSeconds, double HostCpuSeconds);
+
+/// <summary>Table and queue writes, and the whole pipeline (Azurite + local host) under a burst of uploads.</summary>
+public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
+{
+    private static readonly string[] MemberNames = ["vgg16", "resnet50", "inceptionv3", "xception"];
+
+    private StorageClients Clients() => ClientsFor(azurite);
+
+    private static StorageClients ClientsFor(Azurite storage) => new(
+        new ConfigurationBuilder().AddInMemoryCollection([new("AzureWebJobsStorage", storage.ConnectionString)]).Build(),
+        Options.Create(new StorageOptions()));
+
+    public async Task<(Stats TableWrite, Stats QueueSend)> WritesAsync()
+    {
+        var clients = Clients();
+        var store = new ResultStore(clients, Options.Create(new StorageOptions()));
+        var notifier = new ResultNotifier(clients, Options.Create(new StorageOptions()));
+        var n = 0;
+        ScanResult Next(out ScanIdentity id)
+        {
+            id = new ScanIdentity(Modality.Chest, $"bench/{n++}.png", $"\"0x{n}\"", DateTimeOffset.UtcNow);
+            return new ScanResult
+            {
+                ScanId = id.ScanId,
+                Modality = "chest",
+                BlobName = id.BlobName,
+                BlobVersion = id.BlobVersion,
+                Status = ScanStatus.Scored,
+                Verdict = "covid",
+                PCovid = 0.9,
+                Threshold = 0.5,
+                UploadedAt = id.UploadedAt,
+                ProcessedAt = DateTimeOffset.UtcNow,
+                Models = [.. MemberNames.Select(m => new ModelScore(m, "1", 0.9, "covid"))],
+            };
+        }
+
+        var table = await Stats.MeasureAsync(
+            async () =>
+            {
+                var result = Next(out var id);
+                await store.SaveAsync(result, id, default);
+            },
+            settings.Runs);
+        var queue = await Stats.MeasureAsync(() => notifier.PublishAsync(Next(out _), default), settings.Runs);
+        return (table, queue);
+    }
+
+    /// <summary>A fresh Azurite per run, so one run's blobs are never picked up by the next run's triggers.</summary>
+    public async Task<EndToEndResult> EndToEndAsync(IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int triggerConcurrency = 0)
+    {
+        await using var storage = new Azurite();
+        await storage.InitializeAsync();
+        var url = $"http://127.0.0.1:{Azurite.FreePort()}";
+        await using var host = LocalHostApp.Build([], new Dictionary<string, string?>
+        {
+            ["Urls"] = url,
+            ["AzureWebJobsStorage"] = storage.ConnectionString,
+            ["Models:ManifestPath"] = settings.ManifestPath,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Azure.Core"] = "Error",
+            ["Scoring:BatchInProcess"] = batchInProcess ? "true" : "false",
+            ["WebJobs:TriggerConcurrency"] = triggerConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        await host.StartAsync();
+        var clients = ClientsFor(storage);
+        var blobs = clients.Blobs;
+        var query = new ResultsQuery(new ResultStore(clients, Options.Create(new StorageOptions())));
+
+        // Warm the triggers with one scan, so the burst measures steady state.
+        var run = batchInProcess ? "batched" : "unbatched";
+        await UploadAsync(blobs, Modality.Chest, $"{run}/warmup.png", scans[0].Image);
+        await WaitAsync(query, Modality.Chest, $"{run}/warmup.png");
+
+        var azuriteCpu = CpuSeconds(storage.ProcessId);
+        var hostCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var clock = Stopwatch.StartNew();
+        var uploaded = new DateTimeOffset[scans.Count];
+        await Task.WhenAll(scans.Select(async (scan, i) =>
+        {
+            await UploadAsync(blobs, scan.Modality, $"{run}/burst/{i}.png", scan.Image);
+            uploaded[i] = DateTimeOffset.UtcNow;
+        }));
+        var results = new ScanResult[scans.Count];
+        for (var i = 0; i < scans.Count; i++)
+        {
+            results[i] = await WaitAsync(query, scans[i].Modality, $"{run}/burst/{i}.png");
+        }
+
+        var seconds = clock.Elapsed.TotalSeconds;
+        azuriteCpu = CpuSeconds(storage.ProcessId) - azuriteCpu;
+        hostCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - hostCpu;
+        var ttr = results.Select((r, i) => (r.ProcessedAt - uploaded[i]).TotalSeconds).Order().ToArray();
+        try
+        {
+            await host.StopAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // WebJobs' blob listener may stop its timer twice on shutdown; the measurement is done.
+        }
+
+        var processed = results.Select(r => r.ProcessedAt).Order().ToArray();
+        var steady = (scans.Count - 1) / (processed[^1] - processed[0]).TotalSeconds * 60;
+        return new EndToEndResult(
+            scans.Count, seconds, scans.Count / seconds * 60, steady, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))], triggerConcurrency,
+            azuriteCpu, hostCpu);
+    }
+
+    /// <summary>User + system CPU time of a process (and its children, e.g. node under the azurite launcher), from /proc.</summary>
+    private static double CpuSeconds(int? pid)
+    {
+        if (pid is null || !File.Exists($"/proc/{pid}/stat"))
+        {
+            return double.NaN;
+        }
+
+        // Fields after the ")" that ends the command name: utime, stime, cutime, cstime are fields 14-17 of stat.
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = fields.Skip(11).Take(4).Sum(f => long.Parse(f, System.Globalization.CultureInfo.InvariantCulture));
+        var children = Directory.Exists($"/proc/{pid}/task") && File.Exists($"/proc/{pid}/task/{pid}/children")
+            ? File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Sum(c => CpuSeconds(int.Parse(c, System.Globalization.CultureInfo.InvariantCulture)))
+            : 0;
+        return (ticks / 100.0) + children;
+    }
+
+    private static async Task UploadAsync(BlobServiceClient blobs, Modality modality, string name, byte[] image)
+    {
+        var container = blobs.GetBlobContainerClient(ScanContainers.For(modality));
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient(name).UploadAsync(new BinaryData(image), overwrite: true);
+    }
+
+    private static async Task<ScanResult> WaitAsync(ResultsQuery query, Modality modality, string name)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await query.GetLatestAsync(modality, name, default) is { } result)
+            {
+                return result;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"No result for {name}.");
+    }
+}

@@ -1,0 +1,122 @@
+using System.Threading.Channels;
+using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Models;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.Core.Scoring;
+
+/// <summary>
+/// Coalesces concurrent requests into batched ONNX runs: the first waiting scan opens a batch, which runs once it
+/// is full or <see cref="ScoringOptions.MaxBatchDelayMilliseconds"/> has passed. That is where GPU throughput comes
+/// from, and on CPU it amortises per-run overhead. Decoding happens on the callers' threads, so a bad scan is
+/// rejected at once and never holds up a batch.
+/// </summary>
+public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable
+{
+    private readonly ModelCatalog catalog;
+    private readonly ScanDecoder decoder;
+    private readonly ScoringOptions options;
+    private readonly Dictionary<Modality, Channel<Pending>> queues = [];
+    private readonly List<Task> loops = [];
+
+    public BatchingScanScorer(ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options)
+    {
+        this.catalog = catalog;
+        this.decoder = decoder;
+        this.options = options.Value;
+        foreach (var modality in ModalityNames.All)
+        {
+            var queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+            queues[modality] = queue;
+            loops.Add(Task.Run(() => RunBatchesAsync(modality, queue.Reader)));
+        }
+    }
+
+    /// <summary>Raised after each batched run with its size (for metrics and tests).</summary>
+    public event Action<Modality, int>? BatchScored;
+
+    public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
+    {
+        _ = catalog.For(modality);
+        var scan = decoder.Decode(image.Span);
+        var pending = new Pending(scan, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await queues[modality].Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunBatchesAsync(Modality modality, ChannelReader<Pending> reader)
+    {
+        var batch = new List<Pending>(options.MaxBatchSize);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            using (var window = new CancellationTokenSource(options.MaxBatchDelayMilliseconds))
+            {
+                while (batch.Count < options.MaxBatchSize)
+                {
+                    if (reader.TryRead(out var next))
+                    {
+                        batch.Add(next);
+                        continue;
+                    }
+
+                    if (batch.Count == 0 || window.IsCancellationRequested || !await WaitAsync(reader, window.Token).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                Score(modality, batch);
+            }
+        }
+    }
+
+    private static async Task<bool> WaitAsync(ChannelReader<Pending> reader, CancellationToken window)
+    {
+        try
+        {
+            return await reader.WaitToReadAsync(window).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void Score(Modality modality, List<Pending> batch)
+    {
+        try
+        {
+            var scores = InProcessScanScorer.ScoreDecoded(catalog.For(modality), [.. batch.Select(p => p.Scan)]);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Result.TrySetResult(scores[i]);
+            }
+
+            BatchScored?.Invoke(modality, batch.Count);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            batch.ForEach(p => p.Result.TrySetException(ex));
+        }
+        finally
+        {
+            batch.ForEach(p => p.Scan.Dispose());
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var queue in queues.Values)
+        {
+            queue.Writer.TryComplete();
+        }
+
+        await Task.WhenAll(loops).ConfigureAwait(false);
+    }
+
+    private sealed record Pending(DecodedScan Scan, TaskCompletionSource<EnsembleScore> Result);
+}

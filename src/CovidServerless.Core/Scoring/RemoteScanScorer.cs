@@ -1,0 +1,62 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using CovidServerless.Core.Imaging;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace CovidServerless.Core.Scoring;
+
+/// <summary>
+/// Sends scans to the GPU scoring worker (<c>POST /score/{modality}</c>). The HTTP client carries the standard
+/// resilience pipeline (timeouts, jittered retries, circuit breaker). When the worker stays unavailable the scan
+/// is scored in-process, or, if fallback is off, the attempt fails so the trigger retries it later.
+/// </summary>
+public sealed class RemoteScanScorer(IHttpClientFactory clients, IServiceProvider services, IOptions<ScoringOptions> options, ILogger<RemoteScanScorer> logger)
+    : IScanScorer
+{
+    public const string HttpClientName = "scoring-worker";
+
+    public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ScoreRemotelyAsync(modality, image, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            if (!options.Value.FallbackToInProcess)
+            {
+                throw new ScoringUnavailableException("The scoring worker is unavailable; the scan will be retried.", ex);
+            }
+
+            logger.LogWarning("Scoring worker unavailable ({Reason}); scoring in-process.", ex.Message);
+            return await services.GetRequiredService<InProcessScanScorer>().ScoreAsync(modality, image, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<EnsembleScore> ScoreRemotelyAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
+    {
+        using var content = new ReadOnlyMemoryContent(image);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var http = clients.CreateClient(HttpClientName);
+        using var response = await http.PostAsync($"score/{modality.ToName()}", content, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.UnprocessableEntity)
+        {
+            var rejection = await response.Content.ReadFromJsonAsync<WorkerError>(cancellationToken).ConfigureAwait(false);
+            throw new ScanRejectedException(rejection?.Error ?? "The scoring worker rejected the scan.");
+        }
+
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<EnsembleScore>(WorkerJson.Options, cancellationToken).ConfigureAwait(false)
+            ?? throw new HttpRequestException("The scoring worker returned an empty body.");
+    }
+
+    private static bool IsUnavailable(Exception ex) =>
+        ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or TaskCanceledException;
+
+    private sealed record WorkerError(string Error);
+}

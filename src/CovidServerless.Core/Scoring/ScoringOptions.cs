@@ -1,0 +1,55 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CovidServerless.Core.Scoring;
+
+public enum ScoringMode
+{
+    /// <summary>The ensemble runs in this process (CPU, or CUDA where configured).</summary>
+    InProcess,
+
+    /// <summary>Scans are sent to the GPU scoring worker over HTTP.</summary>
+    Remote,
+}
+
+/// <summary>Where scans are scored. Bound from configuration section "Scoring".</summary>
+public sealed class ScoringOptions : IValidatableObject
+{
+    public const string SectionName = "Scoring";
+
+    public ScoringMode Mode { get; set; } = ScoringMode.InProcess;
+
+    /// <summary>Base URL of the scoring worker, e.g. https://worker.example.net (Remote mode).</summary>
+    public Uri? RemoteEndpoint { get; set; }
+
+    /// <summary>
+    /// When the worker stays unavailable (retries exhausted or circuit open): true scores in-process instead;
+    /// false fails the attempt so the blob trigger retries it later (and records a failed result after its last try).
+    /// </summary>
+    public bool FallbackToInProcess { get; set; } = true;
+
+    /// <summary>Whole-request budget for one remote scoring call, retries included (allow for a GPU cold start).</summary>
+    [Range(1, 600)]
+    public int RemoteTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// In-process mode only: coalesce scans that arrive together (a backlog) into batched model runs, as the worker
+    /// does. Hosts then let up to <see cref="MaxBatchSize"/> triggers run at once; scoring stays one batch at a time.
+    /// </summary>
+    public bool BatchInProcess { get; set; }
+
+    /// <summary>Largest batch the batching scorer (the worker) sends through each model in one run.</summary>
+    [Range(1, 256)]
+    public int MaxBatchSize { get; set; } = 16;
+
+    /// <summary>How long the batching scorer waits for more scans before running a partial batch.</summary>
+    [Range(0, 1000)]
+    public int MaxBatchDelayMilliseconds { get; set; } = 5;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Mode == ScoringMode.Remote && RemoteEndpoint is null)
+        {
+            yield return new ValidationResult("Scoring:RemoteEndpoint is required when Scoring:Mode is Remote.", [nameof(RemoteEndpoint)]);
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using CovidServerless.Worker;
+
+await WorkerApp.Build(args).RunAsync();

@@ -1,0 +1,52 @@
+using CovidServerless.Core;
+using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Models;
+using CovidServerless.Core.Scoring;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.Worker;
+
+/// <summary>POST /score/{modality} with the image bytes as the body: the ensemble's answer, batched with other requests.</summary>
+public static class ScoringEndpoints
+{
+    public static IEndpointRouteBuilder MapScoring(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/score/{modality}", ScoreAsync);
+        app.MapGet("/metrics", (WorkerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
+        return app;
+    }
+
+    private static async Task<IResult> ScoreAsync(
+        string modality, HttpRequest request, IScanScorer scorer, WorkerMetrics metrics, IOptions<ImageLimitsOptions> limits, CancellationToken cancellationToken)
+    {
+        if (!ModalityNames.TryParse(modality, out var parsed))
+        {
+            return Results.BadRequest(new { error = $"Unknown modality '{modality}': use 'chest' or 'ct'." });
+        }
+
+        if (request.ContentLength > limits.Value.MaxBytes)
+        {
+            metrics.Request(parsed.ToName(), "rejected");
+            return Results.UnprocessableEntity(new { error = $"The file is {request.ContentLength:N0} bytes, over the {limits.Value.MaxBytes:N0}-byte limit." });
+        }
+
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, cancellationToken);
+        try
+        {
+            var score = await scorer.ScoreAsync(parsed, body.GetBuffer().AsMemory(0, (int)body.Length), cancellationToken);
+            metrics.Request(parsed.ToName(), "scored");
+            return Results.Json(score, WorkerJson.Options);
+        }
+        catch (ScanRejectedException ex)
+        {
+            metrics.Request(parsed.ToName(), "rejected");
+            return Results.UnprocessableEntity(new { error = ex.Message });
+        }
+        catch (ModelsUnavailableException ex)
+        {
+            metrics.Request(parsed.ToName(), "unavailable");
+            return Results.Json(new { error = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using System.Text.Json;
+using CovidServerless.Benchmarks;
+using CovidServerless.TestSupport;
+
+namespace CovidServerless.Cli.Tests;
+
+/// <summary>The benchmark runs once at a tiny size, to prove it works; its figures are not checked (they are not meaningful here).</summary>
+public sealed class BenchTests : IDisposable
+{
+    private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
+    private readonly string json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
+
+    [Fact]
+    public async Task Quick_bench_runs_every_section_and_writes_the_top_level_figures()
+    {
+        var settings = new BenchSettings(Quick: true, models.ManifestPath, json, DataFolder: null, RepoPaths.Root);
+
+        var exit = await BenchRunner.RunAsync(settings);
+
+        Assert.Equal(0, exit);
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        var root = report.RootElement;
+        foreach (var key in new[] { "limitFraction", "endToEndFraction", "speedupVsPerScanLoading", "coldStartSeconds", "peakMemoryMB" })
+        {
+            Assert.True(root.TryGetProperty(key, out _), key);
+        }
+
+        Assert.True(root.GetProperty("speedupVsPerScanLoading").GetDouble() > 0);
+        Assert.True(root.GetProperty("endToEndFraction").GetDouble() > 0);
+        Assert.Equal(4, root.GetProperty("endToEnd").GetProperty("scans").GetInt32());
+        Assert.Equal(2, root.GetProperty("modalities").GetProperty("ct").GetProperty("batched").GetArrayLength());
+    }
+
+    public void Dispose()
+    {
+        models.Dispose();
+        File.Delete(json);
+    }
+}

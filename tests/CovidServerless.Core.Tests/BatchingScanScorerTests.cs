@@ -1,0 +1,48 @@
+using System.Collections.Concurrent;
+using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Scoring;
+using CovidServerless.TestSupport;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.Core.Tests;
+
+public class BatchingScanScorerTests
+{
+    [Fact]
+    public async Task Concurrent_scans_share_batches_and_get_the_same_answers_as_one_at_a_time()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var single = TestCatalogs.Scorer(catalog);
+        await using var batching = new BatchingScanScorer(
+            catalog, new ScanDecoder(), Options.Create(new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 100 }));
+        var sizes = new ConcurrentBag<int>();
+        batching.BatchScored += (_, size) => sizes.Add(size);
+        var images = Enumerable.Range(0, 8).Select(i => TestImages.Uniform((byte)(30 * i), 64, 64)).ToList();
+
+        var batched = await Task.WhenAll(images.Select(image => batching.ScoreAsync(Modality.Ct, image, default)));
+
+        for (var i = 0; i < images.Count; i++)
+        {
+            var expected = await single.ScoreAsync(Modality.Ct, images[i], default);
+            Assert.Equal(expected.PCovid, batched[i].PCovid, 6);
+        }
+
+        Assert.Equal(8, sizes.Sum());
+        Assert.True(sizes.Max() > 1, "at least two scans shared a model run");
+        Assert.All(sizes, size => Assert.InRange(size, 1, 8));
+    }
+
+    [Fact]
+    public async Task A_bad_scan_is_rejected_at_once_without_holding_up_a_batch()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        await using var batching = new BatchingScanScorer(catalog, new ScanDecoder(), Options.Create(new ScoringOptions()));
+
+        await Assert.ThrowsAsync<ScanRejectedException>(() => batching.ScoreAsync(Modality.Chest, new byte[] { 1, 2, 3 }, default));
+        var good = await batching.ScoreAsync(Modality.Chest, TestImages.Uniform(200), default);
+
+        Assert.Equal(4, good.Models.Count);
+    }
+}

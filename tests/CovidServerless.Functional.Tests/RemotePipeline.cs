@@ -1,0 +1,59 @@
+using CovidServerless.TestSupport;
+using CovidServerless.Worker;
+using Microsoft.AspNetCore.Builder;
+
+namespace CovidServerless.Functional.Tests;
+
+/// <summary>The local pipeline with scoring offloaded to a scoring worker on 127.0.0.1 (CPU), with in-process fallback.</summary>
+public sealed class RemotePipeline : LocalPipeline
+{
+    public string WorkerUrl { get; } = $"http://127.0.0.1:{Azurite.FreePort()}";
+
+    public WebApplication? Worker { get; private set; }
+
+    protected override async Task<IDictionary<string, string?>> HostSettingsAsync()
+    {
+        await StartWorkerAsync();
+        return new Dictionary<string, string?>
+        {
+            ["Scoring:Mode"] = "Remote",
+            ["Scoring:RemoteEndpoint"] = WorkerUrl,
+            ["Scoring:FallbackToInProcess"] = "true",
+            ["Scoring:RemoteTimeoutSeconds"] = "5",
+        };
+    }
+
+    public async Task StartWorkerAsync()
+    {
+        Worker = WorkerApp.Build([], new Dictionary<string, string?>
+        {
+            ["Urls"] = WorkerUrl,
+            ["Models:ManifestPath"] = Models.ManifestPath,
+            ["Scoring:MaxBatchDelayMilliseconds"] = "50",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        await Worker.StartAsync();
+    }
+
+    public async Task StopWorkerAsync()
+    {
+        if (Worker is not null)
+        {
+            await Worker.StopAsync();
+            await Worker.DisposeAsync();
+            Worker = null;
+        }
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await StopWorkerAsync();
+        await base.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class RemotePipelineCollection : ICollectionFixture<RemotePipeline>
+{
+    public const string Name = "remote pipeline";
+}

@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Http.Headers;
+using CovidServerless.Core;
+using CovidServerless.Core.Results;
+using CovidServerless.Core.Scoring;
+using CovidServerless.TestSupport;
+using CovidServerless.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using SkiaSharp;
+
+namespace CovidServerless.Functional.Tests;
+
+[Collection(RemotePipelineCollection.Name)]
+public sealed class RemoteScoringTests(RemotePipeline pipeline)
+{
+    private static ByteArrayContent Body(byte[] image)
+    {
+        var content = new ByteArrayContent(image);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        return content;
+    }
+
+    [SkippableFact]
+    public async Task The_pipeline_through_the_worker_gives_the_same_results_as_in_process_scoring()
+    {
+        Skip.If(RepoPaths.SharedData is null, RepoPaths.NoSharedDataMessage);
+        var inProcess = pipeline.Services.GetRequiredService<InProcessScanScorer>();
+        Assert.IsType<RemoteScanScorer>(pipeline.Services.GetRequiredService<IScanScorer>());
+        foreach (var modality in new[] { "chest", "ct" })
+        {
+            var file = Directory.EnumerateFiles(Path.Combine(RepoPaths.SharedData!, modality, "val", "covid")).Order(StringComparer.Ordinal).First();
+            var bytes = await File.ReadAllBytesAsync(file);
+
+            await pipeline.UploadAsync(modality, "remote/" + Path.GetFileName(file), bytes);
+            var result = await pipeline.WaitForResultAsync(modality, "remote/" + Path.GetFileName(file));
+
+            var expected = await inProcess.ScoreAsync(ModalityNames.Parse(modality), bytes, default);
+            Assert.Equal(ScanStatus.Scored, result.Status);
+            Assert.Equal(expected.Models.Select(m => m.PCovid), result.Models.Select(m => m.PCovid), new ToleranceComparer(1e-6));
+            Assert.Equal(expected.PCovid, result.PCovid!.Value, 6);
+        }
+    }
+
+    [Fact]
+    public async Task The_worker_batches_concurrent_requests()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(pipeline.WorkerUrl) };
+        var images = Enumerable.Range(0, 12).Select(i => TestImages.Uniform((byte)(20 * i), 96, 96)).ToList();
+
+        var responses = await Task.WhenAll(images.Select(image => http.PostAsync("/score/chest", Body(image))));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.True(pipeline.Worker!.Services.GetRequiredService<WorkerMetrics>().LargestBatch > 1, "some requests shared a batch");
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("covidscan_worker_batch_size_count{modality=\"chest\"}", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_worker_rejects_bad_scans_with_422_and_its_reason_and_reports_ready()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(pipeline.WorkerUrl) };
+
+        var bad = await http.PostAsync("/score/ct", Body(TestImages.Truncated(TestImages.Noise(200, 200, SKEncodedImageFormat.Png))));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+        Assert.Contains("truncated", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Killing_the_worker_mid_batch_loses_no_scan()
+    {
+        var names = Enumerable.Range(0, 6).Select(i => $"kill/scan-{i}.png").ToList();
+        var uploads = names.Select((name, i) => pipeline.UploadAsync("ct", name, TestImages.Uniform((byte)(30 + (30 * i)), 128, 128))).ToList();
+
+        await pipeline.StopWorkerAsync();
+        try
+        {
+            await Task.WhenAll(uploads);
+            foreach (var name in names)
+            {
+                var result = await pipeline.WaitForResultAsync("ct", name, timeoutSeconds: 90);
+                Assert.Equal(ScanStatus.Scored, result.Status);
+                Assert.Equal(4, result.Models.Count);
+            }
+        }
+        finally
+        {
+            await pipeline.StartWorkerAsync();
+        }
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+
+        public int GetHashCode(double obj) => 0;
+    }
+}
