@@ -37,6 +37,7 @@ public static class BenchRunner
         var perModality = new Dictionary<string, object>();
         var limitFractions = new List<double>();
         var batchOneRates = new List<double>();
+        var bestRates = new List<double>();
         var speedups = new List<double>();
 
         var (gflops, matmul) = MatMulRate.Measure(options, settings.MatMulSize, settings.Runs);
@@ -78,6 +79,7 @@ public static class BenchRunner
 
             limitFractions.Add(best.ScansPerSecond / limit);
             batchOneRates.Add(batched[0].ScansPerSecond);
+            bestRates.Add(best.ScansPerSecond);
             speedups.Add(speedup);
             perModality[name] = new
             {
@@ -105,15 +107,18 @@ public static class BenchRunner
         var inProcessRate = batchOneRates.Average();
         Console.WriteLine($"\n== end to end (local host + Azurite, {burst.Count} scans uploaded in a burst, chest and ct alternating; in-process batch-1 rate {inProcessRate * 60:F0} scans/min)");
         var variants = new List<(string Name, EndToEndResult Result)>();
-        foreach (var (name, batch, concurrency) in new[] { ("default (trigger concurrency = MaxConcurrentScans + 1)", false, 0), ("trigger concurrency 8", false, 8), ("Scoring:BatchInProcess", true, 0) })
+        foreach (var (name, batch, concurrency) in new[] { ("default (Scoring:BatchInProcess, 16 triggers)", true, 0), ("unbatched, 2 triggers", false, 2), ("unbatched, 8 triggers", false, 8) })
         {
             var result = await storage.EndToEndAsync(burst, batch, concurrency);
             variants.Add((name, result));
-            Console.WriteLine($"  {name}: burst {result.ScansPerMinute:F0} scans/min, steady {result.SteadyScansPerMinute:F0} scans/min = {result.SteadyScansPerMinute / 60 / inProcessRate:P0}; time to result p50 {result.P50TimeToResultSeconds:F2} s, p95 {result.P95TimeToResultSeconds:F2} s; CPU during the burst: Azurite {result.AzuriteCpuSeconds:F1} s, pipeline host {result.HostCpuSeconds:F1} s over {result.Seconds:F1} s x {Environment.ProcessorCount} cores");
+            Console.WriteLine($"  {name}: burst {result.ScansPerMinute:F0} scans/min, steady {result.SteadyScansPerMinute:F0} scans/min = {result.SteadyScansPerMinute / 60 / inProcessRate:P0} of batch-1; time to result p50 {result.P50TimeToResultSeconds:F2} s, p95 {result.P95TimeToResultSeconds:F2} s; CPU during the burst: Azurite {result.AzuriteCpuSeconds:F1} s, pipeline host {result.HostCpuSeconds:F1} s over {result.Seconds:F1} s x {Environment.ProcessorCount} cores");
         }
 
+        // The default batches, so it is compared with the in-process rate at the best batch size (the stricter reference).
         var endToEnd = variants[0].Result;
-        var endToEndFraction = endToEnd.SteadyScansPerMinute / 60 / inProcessRate;
+        var bestInProcessRate = bestRates.Average();
+        var endToEndFraction = endToEnd.SteadyScansPerMinute / 60 / bestInProcessRate;
+        Console.WriteLine($"  endToEndFraction = default steady rate / in-process best-batch rate ({bestInProcessRate * 60:F0} scans/min) = {endToEndFraction:P0}");
 
         var cold = await ColdStart.MeasureAsync(settings, images[Modality.Chest][0], images[Modality.Ct][0]);
         if (cold is not null)
@@ -136,7 +141,7 @@ public static class BenchRunner
 
         Console.WriteLine("\n== summary (targets from issue 5)");
         Console.WriteLine(string.Create(c, $"  limitFraction           {limitFractions.Average():P1}  (target >= 60%)"));
-        Console.WriteLine(string.Create(c, $"  endToEndFraction        {endToEndFraction:P1}  (target >= 85%; steady-state rate of the default configuration)"));
+        Console.WriteLine(string.Create(c, $"  endToEndFraction        {endToEndFraction:P1}  (target >= 85%; default configuration's steady rate / in-process best-batch rate)"));
         Console.WriteLine(string.Create(c, $"  speedupVsPerScanLoading {speedups.Average():F1}x  (target >= 20x)"));
         Console.WriteLine(string.Create(c, $"  coldStartSeconds        {cold?.StartToReadySeconds:F2}  (target < 3 s)"));
         Console.WriteLine(string.Create(c, $"  peakMemoryMB            {cold?.PeakMemoryMB:F0}"));

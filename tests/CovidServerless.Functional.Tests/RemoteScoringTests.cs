@@ -37,7 +37,7 @@ public sealed class RemoteScoringTests(RemotePipeline pipeline)
             var expected = await inProcess.ScoreAsync(ModalityNames.Parse(modality), bytes, default);
             Assert.Equal(ScanStatus.Scored, result.Status);
             Assert.Equal(expected.Models.Select(m => m.PCovid), result.Models.Select(m => m.PCovid), new ToleranceComparer(1e-6));
-            Assert.Equal(expected.PCovid, result.PCovid!.Value, 6);
+            Assert.Equal(expected.PCovid, result.PCovid!.Value, tolerance: 1e-6);
         }
     }
 

@@ -89,6 +89,9 @@ public sealed record ModelOutputSpec
     /// <summary>Which output index means COVID (0 in the seed's alphabetically-labelled models).</summary>
     public int CovidIndex { get; init; }
 
-    [JsonConverter(typeof(JsonStringEnumConverter<OutputKind>))]
+    [JsonConverter(typeof(OutputKindConverter))]
     public OutputKind Kind { get; init; } = OutputKind.Probabilities;
 }
+
+/// <summary>Writes output kinds as the manifest contract spells them ("probabilities", "logits"); reads any case.</summary>
+public sealed class OutputKindConverter() : JsonStringEnumConverter<OutputKind>(JsonNamingPolicy.CamelCase);

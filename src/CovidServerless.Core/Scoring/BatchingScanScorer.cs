@@ -17,10 +17,15 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable
     private readonly ScanDecoder decoder;
     private readonly ScoringOptions options;
     private readonly Dictionary<Modality, Channel<Pending>> queues = [];
+    private readonly SemaphoreSlim gate;
     private readonly List<Task> loops = [];
 
-    public BatchingScanScorer(ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options)
+    public BatchingScanScorer(ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models = null)
     {
+        // Each modality batches on its own, but at most MaxConcurrentScans batches run at once, so the two
+        // modalities' model runs do not oversubscribe the cores each run's intra-op threads already use.
+        var concurrent = models?.Value.MaxConcurrentScans ?? 1;
+        gate = new SemaphoreSlim(concurrent, concurrent);
         this.catalog = catalog;
         this.decoder = decoder;
         this.options = options.Value;
@@ -69,7 +74,15 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable
 
             if (batch.Count > 0)
             {
-                Score(modality, batch);
+                await gate.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    Score(modality, batch);
+                }
+                finally
+                {
+                    gate.Release();
+                }
             }
         }
     }
@@ -116,6 +129,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable
         }
 
         await Task.WhenAll(loops).ConfigureAwait(false);
+        gate.Dispose();
     }
 
     private sealed record Pending(DecodedScan Scan, TaskCompletionSource<EnsembleScore> Result);

@@ -32,10 +32,12 @@ public sealed class ScoringOptions : IValidatableObject
     public int RemoteTimeoutSeconds { get; set; } = 60;
 
     /// <summary>
-    /// In-process mode only: coalesce scans that arrive together (a backlog) into batched model runs, as the worker
-    /// does. Hosts then let up to <see cref="MaxBatchSize"/> triggers run at once; scoring stays one batch at a time.
+    /// In-process mode: coalesce scans that arrive together (a backlog) into batched model runs, as the worker
+    /// does; on by default because covidscan bench measured a higher end-to-end rate with it (benchmarks/README.md).
+    /// The local host then lets up to <see cref="MaxBatchSize"/> triggers wait together; scoring stays capped by
+    /// Models:MaxConcurrentScans.
     /// </summary>
-    public bool BatchInProcess { get; set; }
+    public bool BatchInProcess { get; set; } = true;
 
     /// <summary>Largest batch the batching scorer (the worker) sends through each model in one run.</summary>
     [Range(1, 256)]
