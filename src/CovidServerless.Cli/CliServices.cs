@@ -11,7 +11,8 @@ internal static class CliServices
 {
     public static ServiceProvider Create(string? manifestPath = null, bool storage = false)
     {
-        var settings = new Dictionary<string, string?>();
+        // The CLI scores one file after another: batching would only add its wait window to each scan.
+        var settings = new Dictionary<string, string?> { ["Scoring:BatchInProcess"] = "false" };
         if (manifestPath is not null)
         {
             settings["Models:ManifestPath"] = manifestPath;

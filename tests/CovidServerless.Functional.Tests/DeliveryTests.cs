@@ -49,4 +49,21 @@ public sealed class DeliveryTests(LocalPipeline pipeline)
         Assert.Equal("0x8DEADBEEF", result.BlobVersion);
         Assert.Contains(await pipeline.Storage.PeekResultMessagesAsync(), m => m.ScanId == result.ScanId && m.Status == ScanStatus.Failed);
     }
+
+    [Fact]
+    public async Task A_failure_of_an_older_version_never_hides_the_newer_versions_result()
+    {
+        await pipeline.UploadAsync("chest", "poison/reuploaded.png", TestImages.Uniform(120));
+        var current = await pipeline.WaitForResultAsync("chest", "poison/reuploaded.png");
+        var handler = pipeline.Services.GetRequiredService<PoisonScanHandler>();
+
+        var failed = await handler.HandleAsync(
+            """{"ContainerName":"chest","BlobName":"poison/reuploaded.png","ETag":"\"0xOLDVERSION\""}""", default);
+        var latest = await pipeline.WaitForResultAsync("chest", "poison/reuploaded.png");
+        var history = await pipeline.GetJsonAsync("/api/scans/chest/poison/reuploaded.png?history=true");
+
+        Assert.Equal(ScanStatus.Failed, failed!.Status);
+        Assert.Equal((current.ScanId, ScanStatus.Scored), (latest.ScanId, latest.Status));
+        Assert.Equal(2, history.GetArrayLength());
+    }
 }

@@ -44,9 +44,11 @@ public sealed class PoisonScanHandler(ScanProcessor processor, StorageClients cl
     {
         try
         {
-            var properties = await clients.Blobs.GetBlobContainerClient(poison.ContainerName).GetBlobClient(poison.BlobName)
-                .GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            return properties.Value.LastModified;
+            var properties = (await clients.Blobs.GetBlobContainerClient(poison.ContainerName).GetBlobClient(poison.BlobName)
+                .GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+
+            // Only the same version's upload time: a newer upload's would sort this failure as the latest result.
+            return properties.ETag.ToString().Trim('"') == poison.ETag?.Trim('"') ? properties.LastModified : DateTimeOffset.UnixEpoch;
         }
         catch (RequestFailedException)
         {

@@ -11,13 +11,14 @@ namespace CovidServerless.Core.Scoring;
 /// from, and on CPU it amortises per-run overhead. Decoding happens on the callers' threads, so a bad scan is
 /// rejected at once and never holds up a batch.
 /// </summary>
-public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable
+public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposable
 {
     private readonly ModelCatalog catalog;
     private readonly ScanDecoder decoder;
     private readonly ScoringOptions options;
     private readonly Dictionary<Modality, Channel<Pending>> queues = [];
     private readonly SemaphoreSlim gate;
+    private bool disposed;
     private readonly List<Task> loops = [];
 
     public BatchingScanScorer(ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models = null)
@@ -121,6 +122,9 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable
         }
     }
 
+    /// <summary>For containers disposed synchronously: finishes the queued batches, then stops.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
     public async ValueTask DisposeAsync()
     {
         foreach (var queue in queues.Values)
@@ -129,7 +133,11 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable
         }
 
         await Task.WhenAll(loops).ConfigureAwait(false);
-        gate.Dispose();
+        if (!disposed)
+        {
+            disposed = true;
+            gate.Dispose();
+        }
     }
 
     private sealed record Pending(DecodedScan Scan, TaskCompletionSource<EnsembleScore> Result);
