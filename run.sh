@@ -21,7 +21,9 @@ for port in 10000 10001 10002 7071; do
 done
 
 mkdir -p .azurite
-node_modules/.bin/azurite --silent --location .azurite --skipApiVersionCheck --disableTelemetry \
+# Azurite and the host run in their own sessions, so Ctrl-C reaches only this script, which then stops the
+# host first (it still needs storage while it shuts down) and Azurite last.
+setsid node_modules/.bin/azurite --silent --location .azurite --skipApiVersionCheck --disableTelemetry \
   --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 >.azurite/azurite.log 2>&1 &
 azurite_pid=$!
 trap 'kill "$azurite_pid" 2>/dev/null || true' EXIT
@@ -37,8 +39,14 @@ echo "run.sh: Azurite is up (blob 10000, queue 10001, table 10002; data in .azur
 export AzureWebJobsStorage="${AzureWebJobsStorage:-UseDevelopmentStorage=true}"
 export Models__ManifestPath="${Models__ManifestPath:-$root/models/manifest.json}"
 echo "run.sh: starting the pipeline on http://127.0.0.1:7071 (Ctrl-C stops it) ..."
-dotnet src/CovidServerless.LocalHost/bin/Release/net10.0/linux-x64/CovidServerless.LocalHost.dll &
+setsid dotnet src/CovidServerless.LocalHost/bin/Release/net10.0/linux-x64/CovidServerless.LocalHost.dll &
 host_pid=$!
-trap 'kill "$host_pid" 2>/dev/null || true; wait "$host_pid" 2>/dev/null || true; kill "$azurite_pid" 2>/dev/null || true' EXIT
+stop() {
+  kill "$host_pid" 2>/dev/null || true
+  wait "$host_pid" 2>/dev/null || true
+  kill "$azurite_pid" 2>/dev/null || true
+  echo "run.sh: stopped."
+}
+trap stop EXIT
 trap 'exit 130' INT TERM
 wait "$host_pid"
