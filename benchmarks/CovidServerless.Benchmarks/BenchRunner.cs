@@ -107,7 +107,8 @@ public static class BenchRunner
         var inProcessRate = batchOneRates.Average();
         Console.WriteLine($"\n== end to end (local host + Azurite, {burst.Count} scans uploaded in a burst, chest and ct alternating; in-process batch-1 rate {inProcessRate * 60:F0} scans/min)");
         var variants = new List<(string Name, EndToEndResult Result)>();
-        foreach (var (name, batch, concurrency) in new[] { ("default (Scoring:BatchInProcess, 16 triggers)", true, 0), ("unbatched, 2 triggers", false, 2), ("unbatched, 8 triggers", false, 8) })
+        var configurations = new[] { ("default (Scoring:BatchInProcess, 16 triggers)", true, 0), ("unbatched, 2 triggers", false, 2), ("unbatched, 8 triggers", false, 8) };
+        foreach (var (name, batch, concurrency) in configurations.Take(settings.Quick ? 1 : configurations.Length))
         {
             var result = await storage.EndToEndAsync(burst, batch, concurrency);
             variants.Add((name, result));

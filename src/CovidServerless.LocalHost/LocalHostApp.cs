@@ -29,7 +29,6 @@ public static class LocalHostApp
         builder.AddServiceDefaults();
         builder.Services.AddCovidPipeline(builder.Configuration);
         builder.Services.AddSingleton<ScanTriggers>();
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddHostedService<InputContainers>();
         builder.Host.ConfigureWebJobs(webJobs =>
         {
