@@ -5,10 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
 
-if [ ! -x node_modules/.bin/azurite ]; then
-  echo "run.sh: installing Azurite (npm ci) ..."
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+scripts/ensure-azurite.sh
 
 echo "run.sh: building the local host ..."
 dotnet build src/CovidServerless.LocalHost -c Release -nologo -v q -clp:ErrorsOnly

@@ -6,10 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
 
-if [ ! -x node_modules/.bin/azurite ]; then
-  echo "test.sh: installing Azurite (npm ci) ..."
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+scripts/ensure-azurite.sh
 
 echo "test.sh: building ..."
 dotnet build CovidServerless.sln -c Release -nologo -v q -clp:ErrorsOnly

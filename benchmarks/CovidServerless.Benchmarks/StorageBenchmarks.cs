@@ -109,14 +109,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         azuriteCpu = CpuSeconds(storage.ProcessId) - azuriteCpu;
         hostCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - hostCpu;
         var ttr = results.Select((r, i) => (r.ProcessedAt - uploaded[i]).TotalSeconds).Order().ToArray();
-        try
-        {
-            await host.StopAsync();
-        }
-        catch (InvalidOperationException)
-        {
-            // WebJobs' blob listener may stop its timer twice on shutdown; the measurement is done.
-        }
+        await LocalHostApp.StopAsync(host);
 
         var processed = results.Select(r => r.ProcessedAt).Order().ToArray();
         var steady = (scans.Count - 1) / (processed[^1] - processed[0]).TotalSeconds * 60;

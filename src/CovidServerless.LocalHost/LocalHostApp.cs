@@ -52,6 +52,38 @@ public static class LocalHostApp
     }
 
     /// <summary>
+    /// Stops a host built here. WebJobs' blob listener can stop its shared queue timer twice when a host stops
+    /// (notably moments after it started); that throws after everything has stopped, so it is swallowed here.
+    /// </summary>
+    public static async Task StopAsync(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        try
+        {
+            await app.StopAsync();
+        }
+        catch (InvalidOperationException ex) when (IsDoubleTimerStop(ex))
+        {
+        }
+    }
+
+    /// <summary>Runs until Ctrl-C or SIGTERM, then stops as <see cref="StopAsync"/> does.</summary>
+    public static async Task RunAsync(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        try
+        {
+            await app.RunAsync();
+        }
+        catch (InvalidOperationException ex) when (IsDoubleTimerStop(ex))
+        {
+        }
+    }
+
+    private static bool IsDoubleTimerStop(InvalidOperationException ex) =>
+        ex.Message.Contains("timer has already been stopped", StringComparison.Ordinal);
+
+    /// <summary>
     /// Scans handled at once by the triggers. The scorer runs at most Models:MaxConcurrentScans of them on the CPU;
     /// one more lets downloads and table writes overlap with scoring instead of the default 8 x cores. With
     /// Scoring:BatchInProcess, a batch's worth may wait together, since they are scored as one batch.

@@ -30,19 +30,6 @@ public sealed class MissingModelTests(Azurite azurite) : IClassFixture<Azurite>
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
         Assert.Equal("not-ready", body.GetProperty("status").GetString());
         Assert.Contains("resnet50.onnx", body.GetProperty("problems")[0].GetString(), StringComparison.Ordinal);
-        await StopAsync(app);
-    }
-
-    // WebJobs' blob listener can stop its shared queue timer twice when a host stops moments after it started;
-    // that is a shutdown quirk of the extension, not of the behaviour under test.
-    private static async Task StopAsync(Microsoft.AspNetCore.Builder.WebApplication app)
-    {
-        try
-        {
-            await app.StopAsync();
-        }
-        catch (InvalidOperationException ex) when (ex.Message.Contains("timer has already been stopped", StringComparison.Ordinal))
-        {
-        }
+        await LocalHostApp.StopAsync(app);
     }
 }

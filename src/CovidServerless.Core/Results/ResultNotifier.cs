@@ -10,8 +10,6 @@ public sealed class ResultNotifier(StorageClients clients, IOptions<StorageOptio
     private readonly QueueClient queue = clients.Queues.GetQueueClient(options.Value.ResultsQueue);
     private readonly OnceAsync created = new();
 
-    internal QueueClient Queue => queue;
-
     public async Task PublishAsync(ScanResult result, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(result);

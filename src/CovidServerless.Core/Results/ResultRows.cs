@@ -81,5 +81,4 @@ internal static class ResultRows
 
     public static ScanResult FromTimeline(TableEntity row) => ScanResult.FromJson(row.GetString("Result"));
 
-    public static string Serialize(ScanResult result) => JsonSerializer.Serialize(result, ScanResult.JsonOptions);
 }
