@@ -80,6 +80,43 @@ public class EnsembleScoringTests
     }
 
     [Fact]
+    public async Task Members_with_the_same_input_share_one_tensor_and_a_member_with_its_own_input_gets_its_own()
+    {
+        using var folder = new ModelFolder();
+        var doubled = new ModelInputSpec { Scale = 2f / 255f };
+        folder.SetModality("chest", new ModalityManifest
+        {
+            Models =
+            [
+                folder.AddModelFile("chest", "a", TinyOnnxModels.MeanIntensity(1f, 0f)),
+                folder.AddModelFile("chest", "b", TinyOnnxModels.MeanIntensity(2f, 0f)),
+                folder.AddModelFile("chest", "c", TinyOnnxModels.MeanIntensity(1f, 0f, doubled), input: doubled),
+            ],
+        }).Write();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var scorer = TestCatalogs.Scorer(catalog);
+
+        var score = await scorer.ScoreAsync(Modality.Chest, TestImages.Uniform(100), CancellationToken.None);
+
+        Assert.Equal([0, 0, 1], catalog.For(Modality.Chest).InputOfModel);
+        Assert.Equal(TinyOnnxModels.ExpectedPCovid(1, 0, 100 / 255.0), score.Models[0].PCovid, tolerance: 1e-4);
+        Assert.Equal(TinyOnnxModels.ExpectedPCovid(1, 0, 200 / 255.0), score.Models[2].PCovid, tolerance: 1e-4);
+    }
+
+    [Fact]
+    public void Scans_prepared_for_one_modality_are_refused_by_the_other()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var scan = new ScanDecoder().Decode(TestImages.Uniform(30));
+        var chest = PreparedScan.For(catalog.For(Modality.Chest), scan);
+
+        var error = Assert.Throws<ArgumentException>(() => InProcessScanScorer.ScorePrepared(catalog.For(Modality.Ct), [chest]));
+
+        Assert.Contains("ct ensemble", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_bad_scan_is_rejected_not_scored()
     {
         using var folder = ModelFolder.WithStandardEnsembles();

@@ -171,7 +171,35 @@ public sealed class ModelCatalog : IDisposable
 }
 
 /// <summary>One modality's ensemble: its members and decision rule.</summary>
-public sealed record ModalityModels(Modality Modality, EnsembleRule Rule, IReadOnlyList<OnnxModel> Models);
+public sealed record ModalityModels(Modality Modality, EnsembleRule Rule, IReadOnlyList<OnnxModel> Models)
+{
+    private readonly (List<ModelInputSpec> Inputs, int[] InputOfModel) tensors = ShareTensors(Models);
+
+    /// <summary>The distinct tensors the members need: members whose inputs produce the same tensor share one.</summary>
+    public IReadOnlyList<ModelInputSpec> Inputs => tensors.Inputs;
+
+    /// <summary>For each member (same order as <see cref="Models"/>), its index in <see cref="Inputs"/>.</summary>
+    public IReadOnlyList<int> InputOfModel => tensors.InputOfModel;
+
+    private static (List<ModelInputSpec>, int[]) ShareTensors(IReadOnlyList<OnnxModel> models)
+    {
+        var inputs = new List<ModelInputSpec>();
+        var inputOfModel = new int[models.Count];
+        for (var m = 0; m < models.Count; m++)
+        {
+            var shared = inputs.FindIndex(spec => spec.ProducesSameTensorAs(models[m].Input));
+            if (shared < 0)
+            {
+                shared = inputs.Count;
+                inputs.Add(models[m].Input);
+            }
+
+            inputOfModel[m] = shared;
+        }
+
+        return (inputs, inputOfModel);
+    }
+}
 
 /// <summary>Scoring was asked of models that did not load; a host problem, not a problem with the scan.</summary>
 public sealed class ModelsUnavailableException : Exception

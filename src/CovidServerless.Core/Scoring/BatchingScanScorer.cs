@@ -8,8 +8,8 @@ namespace CovidServerless.Core.Scoring;
 /// <summary>
 /// Coalesces concurrent requests into batched ONNX runs: the first waiting scan opens a batch, which runs once it
 /// is full or <see cref="ScoringOptions.MaxBatchDelayMilliseconds"/> has passed. That is where GPU throughput comes
-/// from, and on CPU it amortises per-run overhead. Decoding happens on the callers' threads, so a bad scan is
-/// rejected at once and never holds up a batch.
+/// from, and on CPU it amortises per-run overhead. Decoding and preprocessing happen on the callers' threads, so a
+/// bad scan is rejected at once and never holds up a batch, and the next batch is prepared while one is scored.
 /// </summary>
 public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposable
 {
@@ -43,9 +43,14 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
 
     public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
     {
-        _ = catalog.For(modality);
-        var scan = decoder.Decode(image.Span);
-        var pending = new Pending(scan, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var ensemble = catalog.For(modality);
+        PreparedScan prepared;
+        using (var scan = decoder.Decode(image.Span))
+        {
+            prepared = PreparedScan.For(ensemble, scan);
+        }
+
+        var pending = new Pending(prepared, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously));
         await queues[modality].Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
         return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -104,7 +109,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     {
         try
         {
-            var scores = InProcessScanScorer.ScoreDecoded(catalog.For(modality), [.. batch.Select(p => p.Scan)]);
+            var scores = InProcessScanScorer.ScorePrepared(catalog.For(modality), [.. batch.Select(p => p.Scan)]);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Result.TrySetResult(scores[i]);
@@ -115,10 +120,6 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             batch.ForEach(p => p.Result.TrySetException(ex));
-        }
-        finally
-        {
-            batch.ForEach(p => p.Scan.Dispose());
         }
     }
 
@@ -140,5 +141,5 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         }
     }
 
-    private sealed record Pending(DecodedScan Scan, TaskCompletionSource<EnsembleScore> Result);
+    private sealed record Pending(PreparedScan Scan, TaskCompletionSource<EnsembleScore> Result);
 }

@@ -28,26 +28,39 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
         }
     }
 
-    /// <summary>Scores decoded scans as one batch per model; each distinct input spec is preprocessed once.</summary>
+    /// <summary>
+    /// Scores decoded scans as one batch per model. Several scans are preprocessed in parallel: that work is
+    /// single-threaded per scan and would otherwise leave the other cores idle before the model runs.
+    /// </summary>
     public static IReadOnlyList<EnsembleScore> ScoreDecoded(ModalityModels ensemble, IReadOnlyList<DecodedScan> scans)
     {
         ArgumentNullException.ThrowIfNull(ensemble);
         ArgumentNullException.ThrowIfNull(scans);
-        var perModel = new float[ensemble.Models.Count][];
-        var tensors = new List<(ModelInputSpec Spec, float[] Batch)>();
-        for (var m = 0; m < ensemble.Models.Count; m++)
+        var prepared = new PreparedScan[scans.Count];
+        if (scans.Count == 1)
         {
-            var model = ensemble.Models[m];
-            var batch = tensors.FirstOrDefault(t => t.Spec.ProducesSameTensorAs(model.Input)).Batch;
-            if (batch is null)
-            {
-                batch = Preprocess(scans, model.Input);
-                tensors.Add((model.Input, batch));
-            }
-
-            perModel[m] = model.PredictCovid(batch, scans.Count);
+            prepared[0] = PreparedScan.For(ensemble, scans[0]);
+        }
+        else
+        {
+            Parallel.For(0, scans.Count, i => prepared[i] = PreparedScan.For(ensemble, scans[i]));
         }
 
+        return ScorePrepared(ensemble, prepared);
+    }
+
+    /// <summary>Scores prepared scans of one modality as one ONNX run per model.</summary>
+    public static IReadOnlyList<EnsembleScore> ScorePrepared(ModalityModels ensemble, IReadOnlyList<PreparedScan> scans)
+    {
+        ArgumentNullException.ThrowIfNull(ensemble);
+        ArgumentNullException.ThrowIfNull(scans);
+        if (scans.Any(s => s.Modality != ensemble.Modality))
+        {
+            throw new ArgumentException($"Every scan must be prepared for the {ensemble.Modality.ToName()} ensemble.", nameof(scans));
+        }
+
+        var batches = ensemble.Inputs.Select((_, input) => Batch(scans, input)).ToArray();
+        var perModel = ensemble.Models.Select((model, m) => model.PredictCovid(batches[ensemble.InputOfModel[m]], scans.Count)).ToArray();
         var threshold = ensemble.Rule.Threshold;
         return [.. Enumerable.Range(0, scans.Count).Select(i => EnsembleScore.SoftVote(
             ensemble.Modality,
@@ -56,13 +69,19 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
             threshold))];
     }
 
-    private static float[] Preprocess(IReadOnlyList<DecodedScan> scans, ModelInputSpec spec)
+    /// <summary>The scans' tensors for one input laid out back to back, as ONNX Runtime needs them.</summary>
+    private static float[] Batch(IReadOnlyList<PreparedScan> scans, int input)
     {
-        var size = spec.ElementsPerImage;
+        if (scans.Count == 1)
+        {
+            return scans[0].Tensors[input];
+        }
+
+        var size = scans[0].Tensors[input].Length;
         var batch = new float[scans.Count * size];
         for (var i = 0; i < scans.Count; i++)
         {
-            ImagePreprocessor.Fill(scans[i], spec, batch.AsSpan(i * size, size));
+            scans[i].Tensors[input].CopyTo(batch.AsSpan(i * size, size));
         }
 
         return batch;
