@@ -13,6 +13,9 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
 
     public int MatMulSize => Quick ? 256 : 1024;
 
+    /// <summary>Alternating rounds of MatMul probe and batched ensemble for the limit fraction.</summary>
+    public int LimitRounds => Quick ? 2 : 9;
+
     public static BenchSettings Parse(string[] args, string repoRoot)
     {
         string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();

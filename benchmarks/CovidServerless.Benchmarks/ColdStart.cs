@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using CovidServerless.TestSupport;
 
 namespace CovidServerless.Benchmarks;
 
@@ -14,61 +13,19 @@ public static class ColdStart
 {
     public static async Task<ColdStartResult?> MeasureAsync(BenchSettings settings, byte[] chest, byte[] ct)
     {
-        var worker = Path.Combine(settings.RepoRoot, "src", "CovidServerless.Worker", "bin", "Release", "net10.0", "linux-x64", "CovidServerless.Worker.dll");
-        if (!File.Exists(worker))
+        if (ChildHost.Build(settings, "CovidServerless.Worker") is not { } worker)
         {
-            Console.Error.WriteLine($"cold start skipped: build the worker first ({worker} is missing).");
+            Console.Error.WriteLine("cold start skipped: build the worker first (dotnet build src/CovidServerless.Worker -c Release).");
             return null;
         }
 
-        var url = $"http://127.0.0.1:{Azurite.FreePort()}";
-        var start = new ProcessStartInfo("dotnet", [worker]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["Urls"] = url;
-        start.Environment["Models__ManifestPath"] = settings.ManifestPath;
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        using var http = new HttpClient { BaseAddress = new Uri(url) };
-        var clock = Stopwatch.StartNew();
-        using var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            while (!await ReadyAsync(http))
-            {
-                if (process.HasExited || clock.Elapsed > TimeSpan.FromMinutes(2))
-                {
-                    throw new InvalidOperationException("The worker did not become ready.");
-                }
-
-                await Task.Delay(20);
-            }
-
-            var ready = clock.Elapsed.TotalSeconds;
-            var first = Stopwatch.StartNew();
-            (await http.PostAsync("/score/chest", Body(chest))).EnsureSuccessStatusCode();
-            var firstScan = first.Elapsed.TotalSeconds;
-            (await http.PostAsync("/score/ct", Body(ct))).EnsureSuccessStatusCode();
-            return new ColdStartResult(ready, firstScan, PeakMemoryMB(process.Id));
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-    }
-
-    private static async Task<bool> ReadyAsync(HttpClient http)
-    {
-        try
-        {
-            return (await http.GetAsync("/readyz")).IsSuccessStatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
+        await using var host = await ChildHost.StartAsync(worker, "/readyz", new Dictionary<string, string> { ["Models__ManifestPath"] = settings.ManifestPath }, settings.RepoRoot);
+        using var http = new HttpClient { BaseAddress = host.Url };
+        var first = Stopwatch.StartNew();
+        (await http.PostAsync("/score/chest", Body(chest))).EnsureSuccessStatusCode();
+        var firstScan = first.Elapsed.TotalSeconds;
+        (await http.PostAsync("/score/ct", Body(ct))).EnsureSuccessStatusCode();
+        return new ColdStartResult(host.StartToReady.TotalSeconds, firstScan, PeakMemoryMB(host.ProcessId));
     }
 
     private static ByteArrayContent Body(byte[] image)

@@ -13,6 +13,8 @@ public sealed record StageTimes(Stats Decode, Stats Preprocess, IReadOnlyDiction
 
 public sealed record ThroughputPoint(int BatchSize, Stats Timing, double ScansPerSecond);
 
+public sealed record BurstResult(int Scans, int Callers, double ScansPerMinute, double CpuSeconds);
+
 /// <summary>Scoring measured in this process: per-stage cost, batched and parallel throughput, and the seed's way.</summary>
 public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog catalog)
 {
@@ -57,26 +59,94 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
         return points;
     }
 
-    /// <summary>Several scans at once, each model run on cores/parallel threads: scans/s over all of them.</summary>
-    public static double Parallel(string manifestPath, Modality modality, IReadOnlyList<byte[]> images, int parallel, int scansEach)
+    /// <summary>The same batch with its scans preprocessed one after another on one thread (the former path).</summary>
+    public double BatchedWithSerialPreprocessing(Modality modality, IReadOnlyList<byte[]> images, int size)
+    {
+        var ensemble = catalog.For(modality);
+        var scans = Enumerable.Range(0, size).Select(i => decoder.Decode(images[i % images.Count])).ToList();
+        var timing = Stats.Measure(
+            () => InProcessScanScorer.ScorePrepared(ensemble, [.. scans.Select(s => PreparedScan.For(ensemble, s))]),
+            Math.Max(3, settings.Runs / 2));
+        scans.ForEach(s => s.Dispose());
+        return size / (timing.MedianMs / 1000);
+    }
+
+    /// <summary>
+    /// Throughput at <paramref name="size"/> as a fraction of the machine's limit, measured in alternating rounds:
+    /// each round times the MatMul probe and then the batch, so both see the machine in the same state (this
+    /// virtual machine's speed drifts by tens of percent over minutes). Returns each round's fraction and probe rate.
+    /// </summary>
+    public (Spread Fraction, Spread Gflops) LimitFraction(Modality modality, IReadOnlyList<byte[]> images, int size, double flopsPerScan, MatMulRate probe)
+    {
+        var ensemble = catalog.For(modality);
+        var scans = Enumerable.Range(0, size).Select(i => decoder.Decode(images[i % images.Count])).ToList();
+        var fractions = new List<double>();
+        var rates = new List<double>();
+        for (var round = 0; round < settings.LimitRounds; round++)
+        {
+            var (gflops, _) = probe.Measure(runs: 5, warmup: 1);
+            var batch = Stats.Measure(() => InProcessScanScorer.ScoreDecoded(ensemble, scans), runs: 3, warmup: 1);
+            fractions.Add(size / (batch.MedianMs / 1000) / (gflops * 1e9 / flopsPerScan));
+            rates.Add(gflops);
+        }
+
+        scans.ForEach(s => s.Dispose());
+        return (Spread.Of(fractions), Spread.Of(rates));
+    }
+
+    /// <summary>
+    /// <paramref name="parallel"/> batches of <paramref name="batchSize"/> decoded scans scored at once, each model
+    /// run on cores/parallel threads (Models:MaxConcurrentScans): scans/s over all of them.
+    /// </summary>
+    public static double Parallel(string manifestPath, Modality modality, IReadOnlyList<byte[]> images, int parallel, int batchSize, int batchesEach)
     {
         var options = new ModelOptions { ManifestPath = manifestPath, MaxConcurrentScans = parallel };
         using var parallelCatalog = new ModelCatalog(Options.Create(options), NullLogger<ModelCatalog>.Instance);
         var ensemble = parallelCatalog.For(modality);
         var decoder = new ScanDecoder();
+        var batches = Enumerable.Range(0, parallel)
+            .Select(worker => Enumerable.Range(0, batchSize).Select(i => decoder.Decode(images[((worker * batchSize) + i) % images.Count])).ToList())
+            .ToList();
         void Work(int worker)
         {
-            for (var i = 0; i < scansEach; i++)
+            for (var i = 0; i < batchesEach; i++)
             {
-                using var scan = decoder.Decode(images[(worker + i) % images.Count]);
-                InProcessScanScorer.ScoreDecoded(ensemble, [scan]);
+                InProcessScanScorer.ScorePrepared(ensemble, [.. batches[worker].Select(scan => PreparedScan.For(ensemble, scan))]);
             }
         }
 
         Work(0); // warm-up
         var clock = Stopwatch.StartNew();
         System.Threading.Tasks.Parallel.For(0, parallel, new ParallelOptions { MaxDegreeOfParallelism = parallel }, Work);
-        return parallel * scansEach / clock.Elapsed.TotalSeconds;
+        var rate = parallel * batchSize * batchesEach / clock.Elapsed.TotalSeconds;
+        batches.SelectMany(b => b).ToList().ForEach(scan => scan.Dispose());
+        return rate;
+    }
+
+    /// <summary>
+    /// The end-to-end burst without storage or triggers: the same scans, as bytes in memory, through the given
+    /// scorer with <paramref name="callers"/> scans in flight, as the host's triggers would call it.
+    /// </summary>
+    public static async Task<BurstResult> BurstAsync(IScanScorer scorer, IReadOnlyList<(Modality Modality, byte[] Image)> scans, int callers)
+    {
+        await scorer.ScoreAsync(scans[0].Modality, scans[0].Image, default); // warm-up
+        using var inFlight = new SemaphoreSlim(callers, callers);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(scans.Select(async scan =>
+        {
+            await inFlight.WaitAsync();
+            try
+            {
+                await Task.Run(() => scorer.ScoreAsync(scan.Modality, scan.Image, default));
+            }
+            finally
+            {
+                inFlight.Release();
+            }
+        }));
+        var seconds = clock.Elapsed.TotalSeconds;
+        return new BurstResult(scans.Count, callers, scans.Count / seconds * 60, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
     }
 
     /// <summary>One whole scan (decode + ensemble) with ONNX Runtime's pool threads allowed to spin between runs.</summary>

@@ -51,3 +51,13 @@ public sealed record Stats(double MedianMs, double P25Ms, double P75Ms, double M
 
     public override string ToString() => $"{MedianMs,9:F2} ms  (IQR {P25Ms:F2}-{P75Ms:F2}, n={Runs})";
 }
+
+/// <summary>Median and interquartile range of a unitless figure measured in several rounds.</summary>
+public sealed record Spread(double Median, double P25, double P75, int Rounds)
+{
+    public static Spread Of(IReadOnlyList<double> values)
+    {
+        var stats = Stats.Of(values);
+        return new Spread(stats.MedianMs, stats.P25Ms, stats.P75Ms, stats.Runs);
+    }
+}

@@ -4,7 +4,6 @@ using CovidServerless.Core;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using CovidServerless.Core.Storage;
-using CovidServerless.LocalHost;
 using CovidServerless.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -15,7 +14,7 @@ namespace CovidServerless.Benchmarks;
 /// <param name="SteadyScansPerMinute">Between the first and the last result (processedAt): the pipeline's sustained rate.</param>
 public sealed record EndToEndResult(
     int Scans, double Seconds, double ScansPerMinute, double SteadyScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds, int TriggerConcurrency,
-    double AzuriteCpuSeconds, double HostCpuSeconds);
+    double AzuriteCpuSeconds, double HostCpuSeconds, double HostStartToReadySeconds);
 
 /// <summary>Table and queue writes, and the whole pipeline (Azurite + local host) under a burst of uploads.</summary>
 public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
@@ -64,58 +63,60 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         return (table, queue);
     }
 
-    /// <summary>A fresh Azurite per run, so one run's blobs are never picked up by the next run's triggers.</summary>
-    public async Task<EndToEndResult> EndToEndAsync(IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int triggerConcurrency = 0)
+    /// <summary>
+    /// A fresh Azurite and a fresh local host process per run, as ./run.sh starts them, so one run's blobs,
+    /// listeners and JIT state never carry over into the next, and the host's CPU time is its own.
+    /// </summary>
+    public async Task<EndToEndResult> EndToEndAsync(IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int triggerConcurrency)
     {
+        var localHost = ChildHost.Build(settings, "CovidServerless.LocalHost")
+            ?? throw new InvalidOperationException("Build the local host first: dotnet build src/CovidServerless.LocalHost -c Release.");
         await using var storage = new Azurite();
         await storage.InitializeAsync();
-        var url = $"http://127.0.0.1:{Azurite.FreePort()}";
-        await using var host = LocalHostApp.Build([], new Dictionary<string, string?>
+        await using var host = await ChildHost.StartAsync(localHost, "/api/health", new Dictionary<string, string>
         {
-            ["Urls"] = url,
             ["AzureWebJobsStorage"] = storage.ConnectionString,
-            ["Models:ManifestPath"] = settings.ManifestPath,
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Azure.Core"] = "Error",
-            ["Scoring:BatchInProcess"] = batchInProcess ? "true" : "false",
-            ["WebJobs:TriggerConcurrency"] = triggerConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
-        await host.StartAsync();
+            ["Models__ManifestPath"] = settings.ManifestPath,
+            ["Scoring__BatchInProcess"] = batchInProcess ? "true" : "false",
+            ["WebJobs__TriggerConcurrency"] = triggerConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }, settings.RepoRoot);
         var clients = ClientsFor(storage);
         var blobs = clients.Blobs;
         var query = new ResultsQuery(new ResultStore(clients, Options.Create(new StorageOptions())));
 
-        // Warm the triggers with one scan, so the burst measures steady state.
-        var run = batchInProcess ? "batched" : "unbatched";
-        await UploadAsync(blobs, Modality.Chest, $"{run}/warmup.png", scans[0].Image);
-        await WaitAsync(query, Modality.Chest, $"{run}/warmup.png");
+        // A warm-up burst first, so that the timed burst measures the steady state of a long-running host, not the
+        // JIT compiling its storage, trigger and scoring code on first use.
+        var warmup = scans.Take(Math.Max(1, scans.Count / 4)).ToList();
+        await Task.WhenAll(warmup.Select((scan, i) => UploadAsync(blobs, scan.Modality, $"warmup/{i}.png", scan.Image)));
+        for (var i = 0; i < warmup.Count; i++)
+        {
+            await WaitAsync(query, warmup[i].Modality, $"warmup/{i}.png");
+        }
 
         var azuriteCpu = CpuSeconds(storage.ProcessId);
-        var hostCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var hostCpu = CpuSeconds(host.ProcessId);
         var clock = Stopwatch.StartNew();
         var uploaded = new DateTimeOffset[scans.Count];
         await Task.WhenAll(scans.Select(async (scan, i) =>
         {
-            await UploadAsync(blobs, scan.Modality, $"{run}/burst/{i}.png", scan.Image);
+            await UploadAsync(blobs, scan.Modality, $"burst/{i}.png", scan.Image);
             uploaded[i] = DateTimeOffset.UtcNow;
         }));
         var results = new ScanResult[scans.Count];
         for (var i = 0; i < scans.Count; i++)
         {
-            results[i] = await WaitAsync(query, scans[i].Modality, $"{run}/burst/{i}.png");
+            results[i] = await WaitAsync(query, scans[i].Modality, $"burst/{i}.png");
         }
 
         var seconds = clock.Elapsed.TotalSeconds;
         azuriteCpu = CpuSeconds(storage.ProcessId) - azuriteCpu;
-        hostCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - hostCpu;
+        hostCpu = CpuSeconds(host.ProcessId) - hostCpu;
         var ttr = results.Select((r, i) => (r.ProcessedAt - uploaded[i]).TotalSeconds).Order().ToArray();
-        await LocalHostApp.StopAsync(host);
-
         var processed = results.Select(r => r.ProcessedAt).Order().ToArray();
         var steady = (scans.Count - 1) / (processed[^1] - processed[0]).TotalSeconds * 60;
         return new EndToEndResult(
             scans.Count, seconds, scans.Count / seconds * 60, steady, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))], triggerConcurrency,
-            azuriteCpu, hostCpu);
+            azuriteCpu, hostCpu, host.StartToReady.TotalSeconds);
     }
 
     /// <summary>User + system CPU time of a process (and its children, e.g. node under the azurite launcher), from /proc.</summary>
