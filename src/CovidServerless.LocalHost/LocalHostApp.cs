@@ -98,6 +98,6 @@ public static class LocalHostApp
         var scoring = configuration.GetSection(ScoringOptions.SectionName).Get<ScoringOptions>() ?? new ScoringOptions();
         return scoring.BatchInProcess
             ? scoring.MaxBatchSize
-            : configuration.GetValue($"{ModelOptions.SectionName}:{nameof(ModelOptions.MaxConcurrentScans)}", 1) + 1;
+            : configuration.GetValue($"{ModelOptions.SectionName}:{nameof(ModelOptions.MaxConcurrentScans)}", new ModelOptions().MaxConcurrentScans) + 1;
     }
 }

@@ -23,8 +23,9 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
 
     public BatchingScanScorer(ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models = null)
     {
-        // Each modality batches on its own, but at most MaxConcurrentScans batches run at once, so the two
-        // modalities' model runs do not oversubscribe the cores each run's intra-op threads already use.
+        // Each modality batches on its own, with up to MaxConcurrentScans batches in flight, but at most
+        // MaxConcurrentScans batches run at once over both modalities, so their model runs do not oversubscribe
+        // the cores each run's intra-op threads (cores / MaxConcurrentScans) already use.
         var concurrent = models?.Value.MaxConcurrentScans ?? 1;
         gate = new SemaphoreSlim(concurrent, concurrent);
         this.catalog = catalog;
@@ -32,9 +33,12 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         this.options = options.Value;
         foreach (var modality in ModalityNames.All)
         {
-            var queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+            var queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = concurrent == 1 });
             queues[modality] = queue;
-            loops.Add(Task.Run(() => RunBatchesAsync(modality, queue.Reader)));
+            for (var loop = 0; loop < concurrent; loop++)
+            {
+                loops.Add(Task.Run(() => RunBatchesAsync(modality, queue.Reader)));
+            }
         }
     }
 
