@@ -71,56 +71,31 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
         return size / (timing.MedianMs / 1000);
     }
 
-    /// <summary>
-    /// Throughput at <paramref name="size"/> as a fraction of the machine's limit, measured in alternating rounds:
-    /// each round times the MatMul probe and then the batch, so both see the machine in the same state (this
-    /// virtual machine's speed drifts by tens of percent over minutes). Returns each round's fraction and probe rate.
-    /// </summary>
-    public (Spread Fraction, Spread Gflops) LimitFraction(Modality modality, IReadOnlyList<byte[]> images, int size, double flopsPerScan, MatMulRate probe)
+    /// <summary>One batch of <paramref name="size"/> scans at a time, all cores per model run: scans/s of one timing.</summary>
+    public Func<double> OneBatchAtATime(Modality modality, IReadOnlyList<byte[]> images, int size)
     {
         var ensemble = catalog.For(modality);
         var scans = Enumerable.Range(0, size).Select(i => decoder.Decode(images[i % images.Count])).ToList();
+        return () => size / (Stats.Measure(() => InProcessScanScorer.ScoreDecoded(ensemble, scans), runs: 3, warmup: 1).MedianMs / 1000);
+    }
+
+    /// <summary>
+    /// A throughput as a fraction of the machine's limit, measured in alternating rounds: each round times the
+    /// MatMul probe and then the scoring, so both see the machine in the same state (this virtual machine's
+    /// speed drifts by tens of percent over minutes). Returns each round's fraction and probe rate.
+    /// </summary>
+    public (Spread Fraction, Spread Gflops) LimitFraction(Func<double> scansPerSecond, double flopsPerScan, MatMulRate probe)
+    {
         var fractions = new List<double>();
         var rates = new List<double>();
         for (var round = 0; round < settings.LimitRounds; round++)
         {
             var (gflops, _) = probe.Measure(runs: 5, warmup: 1);
-            var batch = Stats.Measure(() => InProcessScanScorer.ScoreDecoded(ensemble, scans), runs: 3, warmup: 1);
-            fractions.Add(size / (batch.MedianMs / 1000) / (gflops * 1e9 / flopsPerScan));
+            fractions.Add(scansPerSecond() / (gflops * 1e9 / flopsPerScan));
             rates.Add(gflops);
         }
 
-        scans.ForEach(s => s.Dispose());
         return (Spread.Of(fractions), Spread.Of(rates));
-    }
-
-    /// <summary>
-    /// <paramref name="parallel"/> batches of <paramref name="batchSize"/> decoded scans scored at once, each model
-    /// run on cores/parallel threads (Models:MaxConcurrentScans): scans/s over all of them.
-    /// </summary>
-    public static double Parallel(string manifestPath, Modality modality, IReadOnlyList<byte[]> images, int parallel, int batchSize, int batchesEach)
-    {
-        var options = new ModelOptions { ManifestPath = manifestPath, MaxConcurrentScans = parallel };
-        using var parallelCatalog = new ModelCatalog(Options.Create(options), NullLogger<ModelCatalog>.Instance);
-        var ensemble = parallelCatalog.For(modality);
-        var decoder = new ScanDecoder();
-        var batches = Enumerable.Range(0, parallel)
-            .Select(worker => Enumerable.Range(0, batchSize).Select(i => decoder.Decode(images[((worker * batchSize) + i) % images.Count])).ToList())
-            .ToList();
-        void Work(int worker)
-        {
-            for (var i = 0; i < batchesEach; i++)
-            {
-                InProcessScanScorer.ScorePrepared(ensemble, [.. batches[worker].Select(scan => PreparedScan.For(ensemble, scan))]);
-            }
-        }
-
-        Work(0); // warm-up
-        var clock = Stopwatch.StartNew();
-        System.Threading.Tasks.Parallel.For(0, parallel, new ParallelOptions { MaxDegreeOfParallelism = parallel }, Work);
-        var rate = parallel * batchSize * batchesEach / clock.Elapsed.TotalSeconds;
-        batches.SelectMany(b => b).ToList().ForEach(scan => scan.Dispose());
-        return rate;
     }
 
     /// <summary>

@@ -67,7 +67,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
     /// A fresh Azurite and a fresh local host process per run, as ./run.sh starts them, so one run's blobs,
     /// listeners and JIT state never carry over into the next, and the host's CPU time is its own.
     /// </summary>
-    public async Task<EndToEndResult> EndToEndAsync(IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int triggerConcurrency)
+    public async Task<EndToEndResult> EndToEndAsync(IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int triggerConcurrency, int concurrentScans)
     {
         var localHost = ChildHost.Build(settings, "CovidServerless.LocalHost")
             ?? throw new InvalidOperationException("Build the local host first: dotnet build src/CovidServerless.LocalHost -c Release.");
@@ -79,6 +79,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
             ["Models__ManifestPath"] = settings.ManifestPath,
             ["Scoring__BatchInProcess"] = batchInProcess ? "true" : "false",
             ["WebJobs__TriggerConcurrency"] = triggerConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Models__MaxConcurrentScans"] = concurrentScans.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }, settings.RepoRoot);
         var clients = ClientsFor(storage);
         var blobs = clients.Blobs;
