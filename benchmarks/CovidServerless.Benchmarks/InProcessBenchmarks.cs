@@ -127,7 +127,7 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
     /// <summary>One whole scan (decode + ensemble) with ONNX Runtime's pool threads allowed to spin between runs.</summary>
     public static Stats WithSpinning(BenchSettings settings, Modality modality, byte[] image)
     {
-        var options = new ModelOptions { ManifestPath = settings.ManifestPath, AllowSpinning = true };
+        var options = new ModelOptions { ManifestPath = settings.ManifestPath, AllowSpinning = true, MaxConcurrentScans = 1 };
         using var spinning = new ModelCatalog(Options.Create(options), NullLogger<ModelCatalog>.Instance);
         var ensemble = spinning.For(modality);
         var decoder = new ScanDecoder();

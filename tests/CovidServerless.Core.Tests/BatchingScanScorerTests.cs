@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
 using Microsoft.Extensions.Options;
@@ -8,14 +9,19 @@ namespace CovidServerless.Core.Tests;
 
 public class BatchingScanScorerTests
 {
-    [Fact]
-    public async Task Concurrent_scans_share_batches_and_get_the_same_answers_as_one_at_a_time()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Concurrent_scans_share_batches_and_get_the_same_answers_as_one_at_a_time(int batchesAtOnce)
     {
         using var folder = ModelFolder.WithStandardEnsembles();
-        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var catalog = TestCatalogs.Load(folder.ManifestPath, batchesAtOnce);
         using var single = TestCatalogs.Scorer(catalog);
         await using var batching = new BatchingScanScorer(
-            catalog, new ScanDecoder(), Options.Create(new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 100 }));
+            catalog,
+            new ScanDecoder(),
+            Options.Create(new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 100 }),
+            Options.Create(new ModelOptions { ManifestPath = folder.ManifestPath, MaxConcurrentScans = batchesAtOnce }));
         var sizes = new ConcurrentBag<int>();
         batching.BatchScored += (_, size) => sizes.Add(size);
         var images = Enumerable.Range(0, 8).Select(i => TestImages.Uniform((byte)(30 * i), 64, 64)).ToList();
