@@ -92,6 +92,9 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ScanProcessor>();
         services.TryAddSingleton<BlobScanIngestor>();
         services.TryAddSingleton<PoisonScanHandler>();
+        services.AddOptions<MissedScanSweepOptions>().Bind(configuration.GetSection(MissedScanSweepOptions.SectionName))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<MissedScanSweeper>();
         services.TryAddSingleton<Api.ResultsApi>();
         return services;
     }

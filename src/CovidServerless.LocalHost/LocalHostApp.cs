@@ -30,6 +30,7 @@ public static class LocalHostApp
         builder.Services.AddCovidPipeline(builder.Configuration);
         builder.Services.AddSingleton<ScanTriggers>();
         builder.Services.AddHostedService<InputContainers>();
+        builder.Services.AddHostedService<MissedScanSweep>();
         builder.Host.ConfigureWebJobs(webJobs =>
         {
             // The default host id derives from the entry assembly; a fixed one keeps receipts and queue names

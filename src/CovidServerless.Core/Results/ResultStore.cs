@@ -28,6 +28,16 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
             .ConfigureAwait(false);
     }
 
+    /// <summary>Whether this blob version already has its result (ensemble row) stored.</summary>
+    public async Task<bool> HasResultAsync(ScanIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        var row = await results.GetEntityIfExistsAsync<TableEntity>(
+            identity.PartitionKey, ResultRows.RowKey(identity, ResultRows.EnsembleMember), ["PartitionKey"], cancellationToken).ConfigureAwait(false);
+        return row.HasValue;
+    }
+
     public Task EnsureTablesAsync(CancellationToken cancellationToken) => created.RunAsync(async () =>
     {
         await results.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
