@@ -5,6 +5,7 @@ using CovidServerless.TestSupport;
 namespace CovidServerless.Cli.Tests;
 
 /// <summary>The benchmark runs once at a tiny size, to prove it works; its figures are not checked (they are not meaningful here).</summary>
+[Collection(ConsoleCapture.Collection)]
 public sealed class BenchTests : IDisposable
 {
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
@@ -29,6 +30,7 @@ public sealed class BenchTests : IDisposable
         Assert.True(root.GetProperty("endToEndFraction").GetDouble() > 0);
         Assert.Equal(4, root.GetProperty("endToEnd").GetProperty("scans").GetInt32());
         Assert.Equal(2, root.GetProperty("modalities").GetProperty("ct").GetProperty("batched").GetArrayLength());
+        Assert.True(root.GetProperty("storageRequests").GetProperty("perScan").GetDouble() >= 4, "at least the upload, download, results and message per scan");
     }
 
     public void Dispose()

@@ -1,8 +1,13 @@
 namespace CovidServerless.Cli.Tests;
 
-/// <summary>Runs the CLI in-process and captures what it prints. Tests using it run one at a time.</summary>
+/// <summary>
+/// Runs the CLI in-process and captures what it prints. Tests using it run one at a time, and every class that
+/// prints to the console joins <see cref="Collection"/>, so nothing else writes into a capture.
+/// </summary>
 internal static class ConsoleCapture
 {
+    public const string Collection = "console";
+
     private static readonly SemaphoreSlim OneAtATime = new(1, 1);
 
     public static async Task<(int Exit, string Out, string Error)> RunAsync(params string[] args)

@@ -3,6 +3,7 @@ using CovidServerless.TestSupport;
 
 namespace CovidServerless.Cli.Tests;
 
+[Collection(ConsoleCapture.Collection)]
 public sealed class EvaluateCommandTests : IDisposable
 {
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();

@@ -4,6 +4,7 @@ using CovidServerless.TestSupport;
 
 namespace CovidServerless.Cli.Tests;
 
+[Collection(ConsoleCapture.Collection)]
 public sealed class ScoreCommandTests : IDisposable
 {
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();

@@ -17,6 +17,12 @@ public sealed class Azurite : IAsyncLifetime
     /// <summary>The emulator's process id (for CPU accounting in benchmarks), or null before start.</summary>
     public int? ProcessId => process?.Id;
 
+    /// <summary>Keep Azurite's access log (one line per request) in <see cref="Requests"/>; costs Azurite CPU.</summary>
+    public bool LogRequests { get; init; }
+
+    /// <summary>Access-log lines (method and path of each request) when <see cref="LogRequests"/> is set.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Requests { get; } = new();
+
     public int BlobPort { get; } = FreePort();
 
     public int QueuePort { get; } = FreePort();
@@ -44,9 +50,14 @@ public sealed class Azurite : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (!LogRequests)
+        {
+            start.ArgumentList.Add("--silent");
+        }
+
         foreach (var arg in new[]
         {
-            "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry",
+            "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry",
             "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -56,7 +67,13 @@ public sealed class Azurite : IAsyncLifetime
         }
 
         process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, line) =>
+        {
+            if (LogRequests && line.Data?.Contains(" HTTP/", StringComparison.Ordinal) == true)
+            {
+                Requests.Enqueue(line.Data);
+            }
+        };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -1,0 +1,46 @@
+using System.Text.RegularExpressions;
+
+namespace CovidServerless.Benchmarks;
+
+/// <summary>Storage requests per scan during a burst, by who made them, from Azurite's access log.</summary>
+public sealed partial record RequestCensus(double PerScan, IReadOnlyDictionary<string, double> ByKindPerScan)
+{
+    public static RequestCensus Count(IReadOnlyCollection<string> accessLog, int scans)
+    {
+        var kinds = accessLog.Select(line => Request().Match(line)).Where(m => m.Success).Select(m => Kind(m.Groups[1].Value, m.Groups[2].Value))
+            .GroupBy(kind => kind).OrderByDescending(g => g.Count())
+            .ToDictionary(g => g.Key, g => (double)g.Count() / scans);
+        return new RequestCensus(kinds.Values.Sum(), kinds);
+    }
+
+    /// <summary>Who made a request, from its method and path (/account/container-or-table/...).</summary>
+    private static string Kind(string method, string url)
+    {
+        var path = url.Split('?')[0];
+        var query = url.Contains('?', StringComparison.Ordinal) ? url[(url.IndexOf('?', StringComparison.Ordinal) + 1)..] : "";
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var target = segments.Length > 1 ? segments[1] : "";
+        var isScanBlob = target is "chest" or "ct-scans" && segments.Length > 2;
+        return (method, target) switch
+        {
+            ("PUT", _) when isScanBlob => "upload (the client)",
+            ("GET", _) when isScanBlob => "pipeline: download",
+            ("HEAD", _) when isScanBlob => "blob trigger: properties of the scan blob",
+            (_, "azure-webjobs-hosts") => "blob trigger: receipts, leases, scan state",
+            (_, _) when target.StartsWith("azure-webjobs-blobtrigger", StringComparison.Ordinal) => "blob trigger: its internal queue",
+            ("POST", "$batch") => "pipeline: results transaction",
+            (_, _) when target.StartsWith("ScanTimeline", StringComparison.Ordinal) => "pipeline: timeline row",
+            ("POST", "scan-results") => "pipeline: results message",
+            ("GET", _) when query.Contains("comp=list", StringComparison.Ordinal) && target is "chest" or "ct-scans" => "blob trigger: container listings",
+            (_, "webjobs-blobtrigger-poison") => "poison queue polling",
+            ("GET", _) when target.StartsWith("ScanResults", StringComparison.Ordinal) => "benchmark: polling for results",
+            _ => $"other ({method} {target})",
+        };
+    }
+
+    public override string ToString() =>
+        $"{PerScan:F1} requests per scan: " + string.Join("; ", ByKindPerScan.Select(k => $"{k.Key} {k.Value:F1}"));
+
+    [GeneratedRegex("\"([A-Z]+) (\\S+) HTTP/")]
+    private static partial Regex Request();
+}
