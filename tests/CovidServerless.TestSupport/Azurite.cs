@@ -23,11 +23,11 @@ public sealed class Azurite : IAsyncLifetime
     /// <summary>Access-log lines (method and path of each request) when <see cref="LogRequests"/> is set.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> Requests { get; } = new();
 
-    public int BlobPort { get; } = FreePort();
+    public int BlobPort { get; private set; } = FreePort();
 
-    public int QueuePort { get; } = FreePort();
+    public int QueuePort { get; private set; } = FreePort();
 
-    public int TablePort { get; } = FreePort();
+    public int TablePort { get; private set; } = FreePort();
 
     public string ConnectionString =>
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
@@ -44,6 +44,33 @@ public sealed class Azurite : IAsyncLifetime
             throw new InvalidOperationException($"Azurite is not installed at {executable}: run 'npm ci' in the repository root (./test.sh does).");
         }
 
+        // A port found free can be taken (e.g. as another connection's ephemeral port) before Azurite binds it;
+        // Azurite then exits at once, and a start on fresh ports succeeds.
+        for (var attempt = 1; ; attempt++)
+        {
+            var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            process = Start(executable, errors);
+            var outcome = await WaitUntilListeningAsync(process);
+            if (outcome is null)
+            {
+                return;
+            }
+
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            process = null;
+            if (!outcome.Value.Exited || attempt == 3)
+            {
+                var detail = string.Join(" | ", errors.TakeLast(5));
+                throw new InvalidOperationException($"Azurite did not listen on port {outcome.Value.Port} within 30 s (attempt {attempt}). {detail}");
+            }
+
+            (BlobPort, QueuePort, TablePort) = (FreePort(), FreePort(), FreePort());
+        }
+    }
+
+    private Process Start(string executable, System.Collections.Concurrent.ConcurrentQueue<string> errors)
+    {
         var start = new ProcessStartInfo(executable)
         {
             RedirectStandardOutput = true,
@@ -66,30 +93,45 @@ public sealed class Azurite : IAsyncLifetime
             start.ArgumentList.Add(arg);
         }
 
-        process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
-        process.OutputDataReceived += (_, line) =>
+        var started = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
+        started.OutputDataReceived += (_, line) =>
         {
             if (LogRequests && line.Data?.Contains(" HTTP/", StringComparison.Ordinal) == true)
             {
                 Requests.Enqueue(line.Data);
             }
         };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        started.ErrorDataReceived += (_, line) =>
+        {
+            if (!string.IsNullOrWhiteSpace(line.Data))
+            {
+                errors.Enqueue(line.Data);
+            }
+        };
+        started.BeginOutputReadLine();
+        started.BeginErrorReadLine();
+        return started;
+    }
+
+    /// <returns>Null once all three ports listen; otherwise the port that did not, and whether Azurite exited.</returns>
+    private async Task<(int Port, bool Exited)?> WaitUntilListeningAsync(Process started)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         foreach (var port in new[] { BlobPort, QueuePort, TablePort })
         {
             while (!await IsListeningAsync(port))
             {
-                if (process.HasExited || DateTime.UtcNow > deadline)
+                if (started.HasExited || DateTime.UtcNow > deadline)
                 {
-                    throw new InvalidOperationException($"Azurite did not listen on port {port} within 30 s.");
+                    return (port, started.HasExited);
                 }
 
                 await Task.Delay(100);
             }
         }
+
+        // Listening, but not Azurite: it exited, and another process holds the port.
+        return started.HasExited ? (BlobPort, true) : null;
     }
 
     public Task DisposeAsync()
