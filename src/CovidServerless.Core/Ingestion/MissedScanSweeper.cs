@@ -1,4 +1,5 @@
 using Azure;
+using Azure.Storage.Blobs;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -20,13 +21,19 @@ public sealed class MissedScanSweeper(
     IOptions<MissedScanSweepOptions> options,
     ILogger<MissedScanSweeper> logger)
 {
+    /// <summary>Failed attempts per scan version, kept until it succeeds or gives up. Sweeps run one at a time.</summary>
     private readonly Dictionary<string, int> failedAttempts = [];
 
-    /// <summary>Ingests every scan last modified in [<paramref name="from"/>, <paramref name="to"/>) that has no result.</summary>
+    /// <summary>
+    /// Ingests every scan last modified in [<paramref name="from"/>, <paramref name="to"/>) that has no result, and
+    /// retries scans that failed in an earlier sweep wherever their upload time falls, until they succeed or reach
+    /// <see cref="MissedScanSweepOptions.MaxAttempts"/>.
+    /// </summary>
     /// <returns>How many scans it ingested or recorded as failed.</returns>
     public async Task<int> SweepAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         var swept = 0;
+        var listed = new HashSet<string>();
         foreach (var modality in ModalityNames.All)
         {
             var container = clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality));
@@ -34,14 +41,17 @@ public sealed class MissedScanSweeper(
             {
                 await foreach (var blob in container.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
                 {
-                    if (blob.Properties.LastModified is not { } modified || modified < from || modified >= to || blob.Properties.ETag is not { } etag)
+                    if (blob.Properties.LastModified is not { } modified || blob.Properties.ETag is not { } etag)
                     {
                         continue;
                     }
 
                     var identity = new ScanIdentity(modality, blob.Name, etag.ToString(), modified);
-                    if (!await store.HasResultAsync(identity, cancellationToken).ConfigureAwait(false)
-                        && await IngestAsync(identity, cancellationToken).ConfigureAwait(false))
+                    listed.Add(identity.ScanId);
+                    var due = (modified >= from && modified < to) || failedAttempts.ContainsKey(identity.ScanId);
+                    if (due
+                        && !await store.HasResultAsync(identity, cancellationToken).ConfigureAwait(false)
+                        && await IngestAsync(identity, container.GetBlobClient(blob.Name), cancellationToken).ConfigureAwait(false))
                     {
                         swept++;
                     }
@@ -53,6 +63,12 @@ public sealed class MissedScanSweeper(
             }
         }
 
+        // A failed version that is gone (deleted, or overwritten by a newer upload) needs no more attempts.
+        foreach (var gone in failedAttempts.Keys.Where(id => !listed.Contains(id)).ToList())
+        {
+            failedAttempts.Remove(gone);
+        }
+
         if (swept > 0)
         {
             logger.LogWarning("Ingested {Count} uploaded scans that the blob trigger had not delivered.", swept);
@@ -61,12 +77,11 @@ public sealed class MissedScanSweeper(
         return swept;
     }
 
-    private async Task<bool> IngestAsync(ScanIdentity identity, CancellationToken cancellationToken)
+    private async Task<bool> IngestAsync(ScanIdentity identity, BlobClient blob, CancellationToken cancellationToken)
     {
         try
         {
-            await ingestor.IngestAsync(identity.Modality, clients.Blobs.GetBlobContainerClient(ScanContainers.For(identity.Modality)).GetBlobClient(identity.BlobName), cancellationToken)
-                .ConfigureAwait(false);
+            await ingestor.IngestAsync(identity.Modality, blob, cancellationToken).ConfigureAwait(false);
             failedAttempts.Remove(identity.ScanId);
             return true;
         }
@@ -80,11 +95,7 @@ public sealed class MissedScanSweeper(
             }
 
             failedAttempts.Remove(identity.ScanId);
-            await processor.RecordUnscoredAsync(
-                identity,
-                ScanStatus.Failed,
-                "Processing failed on every retry (a service problem, not a problem with the scan); upload it again to retry.",
-                cancellationToken).ConfigureAwait(false);
+            await processor.RecordFailedAsync(identity, cancellationToken).ConfigureAwait(false);
             return true;
         }
     }

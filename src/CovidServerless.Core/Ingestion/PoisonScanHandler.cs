@@ -33,11 +33,7 @@ public sealed class PoisonScanHandler(ScanProcessor processor, StorageClients cl
         }
 
         var identity = new ScanIdentity(modality, poison.BlobName, poison.ETag ?? "unknown", await UploadTimeAsync(poison, cancellationToken).ConfigureAwait(false));
-        return await processor.RecordUnscoredAsync(
-            identity,
-            ScanStatus.Failed,
-            "Processing failed on every retry (a service problem, not a problem with the scan); upload it again to retry.",
-            cancellationToken).ConfigureAwait(false);
+        return await processor.RecordFailedAsync(identity, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<DateTimeOffset> UploadTimeAsync(PoisonMessage poison, CancellationToken cancellationToken)

@@ -47,6 +47,14 @@ public sealed class ScanProcessor(
         return result;
     }
 
+    /// <summary>Records that processing failed on every retry: a service problem, so the scan itself is not blamed.</summary>
+    public Task<ScanResult> RecordFailedAsync(ScanIdentity identity, CancellationToken cancellationToken) =>
+        RecordUnscoredAsync(
+            identity,
+            ScanStatus.Failed,
+            "Processing failed on every retry (a service problem, not a problem with the scan); upload it again to retry.",
+            cancellationToken);
+
     private async Task RecordAsync(ScanResult result, ScanIdentity identity, CancellationToken cancellationToken)
     {
         await store.SaveAsync(result, identity, cancellationToken).ConfigureAwait(false);
