@@ -14,7 +14,10 @@ namespace CovidServerless.Benchmarks;
 /// <param name="SteadyScansPerMinute">
 /// Between the first and the last result (processedAt) of the scans the trigger delivered: the pipeline's sustained rate.
 /// </param>
-/// <param name="SweptScans">Scans the blob trigger skipped, delivered later by the missed-scan sweep.</param>
+/// <param name="SweptScans">
+/// Scans whose result came later than the missed-scan sweep's grace: skipped by the blob trigger and delivered by the
+/// sweep, or (not told apart here) just that slow.
+/// </param>
 /// <param name="MachineBusy">Share of all cores busy (any process) between the first and the last result.</param>
 /// <param name="Requests">Storage requests per scan during the burst, when Azurite logged them.</param>
 public sealed record EndToEndResult(
