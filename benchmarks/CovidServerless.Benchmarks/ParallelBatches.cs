@@ -42,8 +42,7 @@ public sealed class ParallelBatches : IDisposable
         return batches.Count * batches[0].Count * batchesEach / clock.Elapsed.TotalSeconds;
     }
 
-    private void Score(int worker) =>
-        InProcessScanScorer.ScorePrepared(ensemble, [.. batches[worker].Select(scan => PreparedScan.For(ensemble, scan))]);
+    private void Score(int worker) => InProcessBenchmarks.PrepareOneAfterAnother(ensemble, batches[worker]);
 
     public void Dispose()
     {

@@ -40,6 +40,32 @@ public class BatchingScanScorerTests
     }
 
     [Fact]
+    public async Task A_caller_that_stops_waiting_spoils_neither_its_batch_nor_later_ones()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var single = TestCatalogs.Scorer(catalog);
+        await using var batching = new BatchingScanScorer(
+            catalog, new ScanDecoder(), Options.Create(new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 300 }));
+        var images = Enumerable.Range(0, 8).Select(i => TestImages.Uniform((byte)(25 * i), 64, 64)).ToList();
+        using var stopWaiting = new CancellationTokenSource();
+
+        var abandoned = batching.ScoreAsync(Modality.Chest, images[0], stopWaiting.Token);
+        await stopWaiting.CancelAsync();
+        var sameBatch = await Task.WhenAll(images.Skip(1).Select(image => batching.ScoreAsync(Modality.Chest, image, default)));
+        // Later scans reuse the pooled tensors of the earlier ones, the abandoned scan's included.
+        var laterBatch = await Task.WhenAll(images.AsEnumerable().Reverse().Select(image => batching.ScoreAsync(Modality.Chest, image, default)));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        for (var i = 1; i < images.Count; i++)
+        {
+            var expected = await single.ScoreAsync(Modality.Chest, images[i], default);
+            Assert.Equal(expected.PCovid, sameBatch[i - 1].PCovid, tolerance: 1e-6);
+            Assert.Equal(expected.PCovid, laterBatch[images.Count - 1 - i].PCovid, tolerance: 1e-6);
+        }
+    }
+
+    [Fact]
     public async Task A_bad_scan_is_rejected_at_once_without_holding_up_a_batch()
     {
         using var folder = ModelFolder.WithStandardEnsembles();

@@ -109,7 +109,7 @@ public class EnsembleScoringTests
         using var folder = ModelFolder.WithStandardEnsembles();
         using var catalog = TestCatalogs.Load(folder.ManifestPath);
         using var scan = new ScanDecoder().Decode(TestImages.Uniform(30));
-        var chest = PreparedScan.For(catalog.For(Modality.Chest), scan);
+        using var chest = PreparedScan.For(catalog.For(Modality.Chest), scan);
 
         var error = Assert.Throws<ArgumentException>(() => InProcessScanScorer.ScorePrepared(catalog.For(Modality.Ct), [chest]));
 

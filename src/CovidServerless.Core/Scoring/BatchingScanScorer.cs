@@ -54,8 +54,15 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
             prepared = PreparedScan.For(ensemble, scan);
         }
 
+        // Once queued, the batch loop owns the prepared scan and disposes of it after scoring, even if this caller
+        // stops waiting: its tensors must not go back to the pool while a batch may still read them.
         var pending = new Pending(prepared, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously));
-        await queues[modality].Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        if (!queues[modality].Writer.TryWrite(pending))
+        {
+            prepared.Dispose();
+            throw new ObjectDisposedException(nameof(BatchingScanScorer));
+        }
+
         return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -124,6 +131,10 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             batch.ForEach(p => p.Result.TrySetException(ex));
+        }
+        finally
+        {
+            batch.ForEach(p => p.Scan.Dispose());
         }
     }
 

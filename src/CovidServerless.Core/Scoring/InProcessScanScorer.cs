@@ -1,3 +1,4 @@
+using System.Buffers;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 using Microsoft.Extensions.Options;
@@ -37,16 +38,26 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
         ArgumentNullException.ThrowIfNull(ensemble);
         ArgumentNullException.ThrowIfNull(scans);
         var prepared = new PreparedScan[scans.Count];
-        if (scans.Count == 1)
+        try
         {
-            prepared[0] = PreparedScan.For(ensemble, scans[0]);
-        }
-        else
-        {
-            Parallel.For(0, scans.Count, i => prepared[i] = PreparedScan.For(ensemble, scans[i]));
-        }
+            if (scans.Count == 1)
+            {
+                prepared[0] = PreparedScan.For(ensemble, scans[0]);
+            }
+            else
+            {
+                Parallel.For(0, scans.Count, i => prepared[i] = PreparedScan.For(ensemble, scans[i]));
+            }
 
-        return ScorePrepared(ensemble, prepared);
+            return ScorePrepared(ensemble, prepared);
+        }
+        finally
+        {
+            foreach (var scan in prepared)
+            {
+                scan?.Dispose();
+            }
+        }
     }
 
     /// <summary>Scores prepared scans of one modality as one ONNX run per model.</summary>
@@ -60,7 +71,19 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
         }
 
         var batches = ensemble.Inputs.Select((_, input) => Batch(scans, input)).ToArray();
-        var perModel = ensemble.Models.Select((model, m) => model.PredictCovid(batches[ensemble.InputOfModel[m]], scans.Count)).ToArray();
+        float[][] perModel;
+        try
+        {
+            perModel = [.. ensemble.Models.Select((model, m) => model.PredictCovid(batches[ensemble.InputOfModel[m]], scans.Count))];
+        }
+        finally
+        {
+            if (scans.Count > 1)
+            {
+                Array.ForEach(batches, batch => ArrayPool<float>.Shared.Return(batch));
+            }
+        }
+
         var threshold = ensemble.Rule.Threshold;
         return [.. Enumerable.Range(0, scans.Count).Select(i => EnsembleScore.SoftVote(
             ensemble.Modality,
@@ -69,19 +92,22 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
             threshold))];
     }
 
-    /// <summary>The scans' tensors for one input laid out back to back, as ONNX Runtime needs them.</summary>
+    /// <summary>
+    /// The scans' tensors for one input laid out back to back, as ONNX Runtime needs them: the scan's own tensor for a
+    /// batch of one, else an array from the shared pool that the caller returns.
+    /// </summary>
     private static float[] Batch(IReadOnlyList<PreparedScan> scans, int input)
     {
         if (scans.Count == 1)
         {
-            return scans[0].Tensors[input];
+            return scans[0].TensorArray(input);
         }
 
-        var size = scans[0].Tensors[input].Length;
-        var batch = new float[scans.Count * size];
+        var size = scans[0].Tensor(input).Length;
+        var batch = ArrayPool<float>.Shared.Rent(scans.Count * size);
         for (var i = 0; i < scans.Count; i++)
         {
-            scans[i].Tensors[input].CopyTo(batch.AsSpan(i * size, size));
+            scans[i].Tensor(input).CopyTo(batch.AsSpan(i * size, size));
         }
 
         return batch;
