@@ -142,7 +142,7 @@ public static class BenchRunner
         };
         foreach (var (name, batch, concurrency, concurrentScans) in configurations.Take(settings.Quick ? 1 : configurations.Length))
         {
-            var reference = await InProcessBurstAsync(catalog, settings.ManifestPath, burst, batch, concurrency, concurrentScans);
+            var reference = await InProcessBurstAsync(catalog, settings.ManifestPath, burst, batch, concurrency, concurrentScans, settings.InProcessBurstRounds);
             var result = await storage.EndToEndAsync(burst, batch, concurrency, concurrentScans);
             variants.Add((name, result, reference));
             Console.WriteLine($"  {name}: burst {result.ScansPerMinute:F0} scans/min, steady {result.SteadyScansPerMinute:F0} scans/min; time to result p50 {result.P50TimeToResultSeconds:F2} s, p95 {result.P95TimeToResultSeconds:F2} s; CPU during the burst: Azurite {result.AzuriteCpuSeconds:F1} s, pipeline host {result.HostCpuSeconds:F1} s over {result.Seconds:F1} s x {Environment.ProcessorCount} cores ({result.AzuriteCpuSeconds / result.Scans * 1000:F0} and {result.HostCpuSeconds / result.Scans * 1000:F0} ms per scan), all cores {result.MachineBusy:P0} busy between the first and last result; host start to ready {result.HostStartToReadySeconds:F1} s");
@@ -151,7 +151,7 @@ public static class BenchRunner
                 Console.WriteLine($"    {result.SweptScans} scans took longer than the missed-scan sweep's grace to their result (skipped by the blob trigger, or that slow): left out of the steady rate, kept in burst and times to result");
             }
 
-            Console.WriteLine($"    same scans and scorer in this process, no storage or triggers: {reference.ScansPerMinute:F0} scans/min, CPU {reference.CpuSeconds:F1} s -> end to end (steady) is {result.SteadyScansPerMinute / reference.ScansPerMinute:P0} of it");
+            Console.WriteLine($"    same scans and scorer in this process, no storage or triggers (median of {settings.InProcessBurstRounds} after a warm-up burst): {reference.ScansPerMinute:F0} scans/min, CPU {reference.CpuSeconds:F1} s, {reference.AllocatedKBPerScan:F0} KB allocated per scan, {reference.FullCollections} full GCs -> end to end (steady) is {result.SteadyScansPerMinute / reference.ScansPerMinute:P0} of it");
         }
 
         // A separate run with Azurite logging every request: the census, not timed (the logging costs Azurite CPU).
@@ -207,7 +207,7 @@ public static class BenchRunner
     }
 
     private static async Task<BurstResult> InProcessBurstAsync(
-        ModelCatalog catalog, string manifestPath, IReadOnlyList<(Modality, byte[])> burst, bool batch, int callers, int concurrentScans)
+        ModelCatalog catalog, string manifestPath, IReadOnlyList<(Modality, byte[])> burst, bool batch, int callers, int concurrentScans, int rounds)
     {
         var options = new ModelOptions { ManifestPath = manifestPath, MaxConcurrentScans = concurrentScans };
         using var ownCatalog = concurrentScans == 1 ? null : new ModelCatalog(Options.Create(options), NullLogger<ModelCatalog>.Instance);
@@ -216,11 +216,11 @@ public static class BenchRunner
         if (batch)
         {
             await using var batching = new BatchingScanScorer(models, decoder, Options.Create(new ScoringOptions()), Options.Create(options));
-            return await InProcessBenchmarks.BurstAsync(batching, burst, callers);
+            return await InProcessBenchmarks.BurstAsync(batching, burst, callers, rounds);
         }
 
         using var single = new InProcessScanScorer(models, decoder, Options.Create(options));
-        return await InProcessBenchmarks.BurstAsync(single, burst, callers);
+        return await InProcessBenchmarks.BurstAsync(single, burst, callers, rounds);
     }
 
     private static string Cpu() =>
