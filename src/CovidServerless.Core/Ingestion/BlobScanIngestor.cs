@@ -40,7 +40,7 @@ public sealed class BlobScanIngestor(ScanProcessor processor, IOptions<ImageLimi
                     cancellationToken).ConfigureAwait(false);
             }
 
-            // Pooled: most scans are over the large object heap's 85 KB threshold.
+            // Pooled: larger scans (over 85 KB; about half the CT validation files) would each land on the large object heap.
             var length = checked((int)details.ContentLength);
             var buffer = ArrayPool<byte>.Shared.Rent(length);
             try
