@@ -12,15 +12,14 @@ namespace CovidServerless.Core.Scoring;
 /// </summary>
 public sealed class PreparedScan : IDisposable
 {
-    /// <summary>Elements of each tensor in use; a pooled array may be longer.</summary>
-    private readonly int[] lengths;
+    private readonly IReadOnlyList<ModelInputSpec> inputs;
     private float[][]? rented;
 
-    private PreparedScan(Modality modality, float[][] tensors, int[] lengths)
+    private PreparedScan(Modality modality, IReadOnlyList<ModelInputSpec> inputs, float[][] tensors)
     {
         Modality = modality;
+        this.inputs = inputs;
         rented = tensors;
-        this.lengths = lengths;
     }
 
     public Modality Modality { get; }
@@ -30,15 +29,13 @@ public sealed class PreparedScan : IDisposable
         ArgumentNullException.ThrowIfNull(ensemble);
         var inputs = ensemble.Inputs;
         var tensors = new float[inputs.Count][];
-        var lengths = new int[inputs.Count];
-        var prepared = new PreparedScan(ensemble.Modality, tensors, lengths);
+        var prepared = new PreparedScan(ensemble.Modality, inputs, tensors);
         try
         {
             for (var i = 0; i < inputs.Count; i++)
             {
-                lengths[i] = inputs[i].ElementsPerImage;
-                tensors[i] = ArrayPool<float>.Shared.Rent(lengths[i]);
-                ImagePreprocessor.Fill(scan, inputs[i], tensors[i].AsSpan(0, lengths[i]));
+                tensors[i] = ArrayPool<float>.Shared.Rent(inputs[i].ElementsPerImage);
+                ImagePreprocessor.Fill(scan, inputs[i], prepared.Writable(i));
             }
 
             return prepared;
@@ -50,12 +47,14 @@ public sealed class PreparedScan : IDisposable
         }
     }
 
-    /// <summary>The tensor for entry <paramref name="input"/> of <see cref="ModalityModels.Inputs"/>.</summary>
-    internal ReadOnlySpan<float> Tensor(int input) =>
-        (rented ?? throw new ObjectDisposedException(nameof(PreparedScan)))[input].AsSpan(0, lengths[input]);
+    /// <summary>The tensor for entry <paramref name="input"/> of <see cref="ModalityModels.Inputs"/> (a pooled array may be longer).</summary>
+    internal ReadOnlySpan<float> Tensor(int input) => Writable(input);
 
     /// <summary>The pooled array behind <see cref="Tensor"/>, for a batch of one (no copy).</summary>
     internal float[] TensorArray(int input) => (rented ?? throw new ObjectDisposedException(nameof(PreparedScan)))[input];
+
+    private Span<float> Writable(int input) =>
+        (rented ?? throw new ObjectDisposedException(nameof(PreparedScan)))[input].AsSpan(0, inputs[input].ElementsPerImage);
 
     public void Dispose()
     {
