@@ -22,7 +22,11 @@ public static class OnnxSessionFactory
         {
             try
             {
-                options.AppendExecutionProvider_CUDA(0);
+                // The batching scorer sends batches of every size from 1 up; cuDNN's default exhaustive search, run
+                // again for each new input shape, kept a burst on an H200 from finishing in minutes (bench --gpu).
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(new Dictionary<string, string> { ["device_id"] = "0", ["cudnn_conv_algo_search"] = "HEURISTIC" });
+                options.AppendExecutionProvider_CUDA(cuda);
             }
             catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
             {
