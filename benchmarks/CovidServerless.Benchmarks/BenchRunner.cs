@@ -223,7 +223,7 @@ public static class BenchRunner
         return await InProcessBenchmarks.BurstAsync(single, burst, callers, rounds);
     }
 
-    private static string Cpu() =>
+    internal static string Cpu() =>
         File.Exists("/proc/cpuinfo")
             ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
             : "unknown CPU";

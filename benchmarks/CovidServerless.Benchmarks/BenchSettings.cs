@@ -19,6 +19,17 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
     /// <summary>Alternating rounds of MatMul probe and batched ensemble for the limit fraction.</summary>
     public int LimitRounds => Quick ? 2 : 9;
 
+    /// <summary>--gpu: the ensemble on CUDA against this machine's CPU instead of the CPU sections.</summary>
+    public bool Gpu { get; init; }
+
+    public int GpuSampleScans => Quick ? 2 : 32;
+
+    public int[] GpuBatchSizes => Quick ? [1, 2] : [1, 2, 4, 8, 16, 32, 64];
+
+    public int GpuBurstScans => Quick ? 8 : 512;
+
+    public int GpuBurstCallers => Quick ? 4 : 128;
+
     public static BenchSettings Parse(string[] args, string repoRoot)
     {
         string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
@@ -28,6 +39,9 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
             Path.GetFullPath(Value("--models") ?? Environment.GetEnvironmentVariable("Models__ManifestPath") ?? Path.Combine(repoRoot, "models", "manifest.json")),
             Value("--json"),
             Directory.Exists(data) ? data : null,
-            repoRoot);
+            repoRoot)
+        {
+            Gpu = args.Contains("--gpu"),
+        };
     }
 }

@@ -3,8 +3,9 @@ using CovidServerless.TestSupport;
 
 if (args.Contains("--help") || args.Contains("-h"))
 {
-    Console.WriteLine("covidscan bench [--quick] [--json FILE] [--models MANIFEST] [--data SHARED_DATA]");
+    Console.WriteLine("covidscan bench [--gpu] [--quick] [--json FILE] [--models MANIFEST] [--data SHARED_DATA]");
     return 0;
 }
 
-return await BenchRunner.RunAsync(BenchSettings.Parse(args, RepoPaths.Root));
+var settings = BenchSettings.Parse(args, RepoPaths.Root);
+return settings.Gpu ? await GpuBenchmarks.RunAsync(settings) : await BenchRunner.RunAsync(settings);

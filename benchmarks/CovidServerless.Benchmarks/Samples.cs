@@ -4,7 +4,7 @@ using SkiaSharp;
 
 namespace CovidServerless.Benchmarks;
 
-/// <summary>Encoded scans to benchmark with: real validation images where ../shared/data exists, else generated ones.</summary>
+/// <summary>Encoded scans to benchmark with: real validation images (half of each label) where ../shared/data exists, else generated ones.</summary>
 public static class Samples
 {
     private static readonly string[] Labels = ["covid", "noncovid"];
@@ -14,7 +14,7 @@ public static class Samples
         if (dataFolder is not null)
         {
             var files = Labels
-                .SelectMany(label => Directory.EnumerateFiles(Path.Combine(dataFolder, modality.ToName(), "val", label)).Order(StringComparer.Ordinal).Take(count))
+                .SelectMany(label => Directory.EnumerateFiles(Path.Combine(dataFolder, modality.ToName(), "val", label)).Order(StringComparer.Ordinal).Take((count + 1) / 2))
                 .Take(count)
                 .ToList();
             if (files.Count > 0)

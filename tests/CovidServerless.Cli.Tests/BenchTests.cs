@@ -33,6 +33,18 @@ public sealed class BenchTests : IDisposable
         Assert.True(root.GetProperty("storageRequests").GetProperty("perScan").GetDouble() >= 4, "at least the upload, download, results and message per scan");
     }
 
+    [Fact]
+    public async Task Gpu_bench_on_a_build_without_the_cuda_provider_stops_with_the_reason_and_reports_nothing()
+    {
+        var settings = new BenchSettings(Quick: true, models.ManifestPath, json, DataFolder: null, RepoPaths.Root) { Gpu = true };
+
+        var (exit, _, error) = await ConsoleCapture.CaptureAsync(() => GpuBenchmarks.RunAsync(settings));
+
+        Assert.Equal(3, exit);
+        Assert.Contains("no CUDA provider", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(json), "no GPU figures without a GPU");
+    }
+
     public void Dispose()
     {
         models.Dispose();

@@ -1,7 +1,7 @@
 namespace CovidServerless.Cli.Tests;
 
 /// <summary>
-/// Runs the CLI in-process and captures what it prints. Tests using it run one at a time, and every class that
+/// Runs the CLI (or another entry point) in-process and captures what it prints. Tests using it run one at a time, and every class that
 /// prints to the console joins <see cref="Collection"/>, so nothing else writes into a capture.
 /// </summary>
 internal static class ConsoleCapture
@@ -10,7 +10,9 @@ internal static class ConsoleCapture
 
     private static readonly SemaphoreSlim OneAtATime = new(1, 1);
 
-    public static async Task<(int Exit, string Out, string Error)> RunAsync(params string[] args)
+    public static Task<(int Exit, string Out, string Error)> RunAsync(params string[] args) => CaptureAsync(() => CliApp.RunAsync(args));
+
+    public static async Task<(int Exit, string Out, string Error)> CaptureAsync(Func<Task<int>> run)
     {
         await OneAtATime.WaitAsync();
         var (stdout, stderr) = (Console.Out, Console.Error);
@@ -20,7 +22,7 @@ internal static class ConsoleCapture
             using var error = new StringWriter();
             Console.SetOut(output);
             Console.SetError(error);
-            var exit = await CliApp.RunAsync(args);
+            var exit = await run();
             return (exit, output.ToString(), error.ToString());
         }
         finally

@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Text.Json;
+using CovidServerless.Core;
+using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Models;
+using CovidServerless.Core.Scoring;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
+
+namespace CovidServerless.Benchmarks;
+
+/// <param name="Scans">Scans scored by both providers (one at a time, so batching cannot blur the comparison).</param>
+/// <param name="MaxProbabilityDifference">Largest |pCovid(CUDA) - pCovid(CPU)| over every model, the vote and every scan.</param>
+/// <param name="VerdictsThatDiffer">Ensemble verdicts that differ between the providers.</param>
+public sealed record ProviderAgreement(int Scans, double MaxProbabilityDifference, int VerdictsThatDiffer);
+
+/// <param name="BatchSize">Scans per model run.</param>
+public sealed record ProviderPoint(int BatchSize, double CudaScansPerSecond, double CpuScansPerSecond);
+
+/// <summary>
+/// <c>covidscan bench --gpu</c>: the scoring worker's ensemble on CUDA against the same machine's CPU, in one run:
+/// whether both give the same answers, one scan's latency, throughput per batch size, and a burst through the
+/// batching scorer (the worker's path: decode and preprocessing on the CPU, model runs on the GPU). Needs a build
+/// against ONNX Runtime's CUDA package (<c>-p:OnnxRuntimeGpu=true</c>) and a GPU with CUDA 13 and cuDNN 9 loadable.
+/// </summary>
+public static class GpuBenchmarks
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static async Task<int> RunAsync(BenchSettings settings)
+    {
+        if (CudaUnavailableReason() is { } reason)
+        {
+            await Console.Error.WriteLineAsync($"covidscan bench --gpu: {reason}");
+            return 3;
+        }
+
+        var c = CultureInfo.InvariantCulture;
+        // The CPU gets both of its configurations (every core on one batch; the pipeline's default of two batches
+        // at once) and the better one is compared, so the GPU's advantage is not overstated.
+        var cudaOptions = new ModelOptions { ManifestPath = settings.ManifestPath, Provider = "Cuda" };
+        var cpuOptions = new ModelOptions { ManifestPath = settings.ManifestPath, MaxConcurrentScans = 1 };
+        var cpuDefaultOptions = new ModelOptions { ManifestPath = settings.ManifestPath };
+        using var cuda = new ModelCatalog(Options.Create(cudaOptions), NullLogger<ModelCatalog>.Instance);
+        using var cpu = new ModelCatalog(Options.Create(cpuOptions), NullLogger<ModelCatalog>.Instance);
+        using var cpuDefault = new ModelCatalog(Options.Create(cpuDefaultOptions), NullLogger<ModelCatalog>.Instance);
+        if (new[] { cuda, cpu, cpuDefault }.FirstOrDefault(catalog => !catalog.IsReady) is { } notReady)
+        {
+            await Console.Error.WriteLineAsync("Models not ready: " + string.Join("; ", notReady.Problems));
+            return 2;
+        }
+
+        Console.WriteLine($"covidscan bench --gpu{(settings.Quick ? " --quick (proves it runs; figures not meaningful)" : string.Empty)}");
+        Console.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {BenchRunner.Cpu()}, {Environment.ProcessorCount} cores, models {settings.ManifestPath}");
+        Console.WriteLine($"all eight models loaded: CUDA {cuda.LoadTime.TotalSeconds:F2} s, CPU {cpu.LoadTime.TotalSeconds:F2} s; the single-scan and batch figures use the CPU's {cpuOptions.EffectiveIntraOpThreads} threads per run");
+
+        var decoder = new ScanDecoder();
+        var perModality = new Dictionary<string, object>();
+        var images = ModalityNames.All.ToDictionary(m => m, m => Samples.For(m, settings.DataFolder, settings.GpuSampleScans));
+        foreach (var modality in ModalityNames.All)
+        {
+            var name = modality.ToName();
+            var (onGpu, onCpu) = (cuda.For(modality), cpu.For(modality));
+            var agreement = Agreement(decoder, onGpu, onCpu, images[modality]);
+            Console.WriteLine($"\n== {name}: {images[modality].Count} scans{(settings.DataFolder is null ? " (generated)" : string.Empty)}");
+            Console.WriteLine(string.Create(c, $"  CUDA vs CPU answers: largest pCovid difference {agreement.MaxProbabilityDifference:G3} over every model; {agreement.VerdictsThatDiffer} of {agreement.Scans} ensemble verdicts differ"));
+
+            Stats WholeScan(ModalityModels ensemble) => Stats.Measure(
+                () =>
+                {
+                    using var scan = decoder.Decode(images[modality][0]);
+                    InProcessScanScorer.ScoreDecoded(ensemble, [scan]);
+                },
+                settings.Runs);
+            var (gpuScan, cpuScan) = (WholeScan(onGpu), WholeScan(onCpu));
+            Console.WriteLine($"  one scan (decode + ensemble): CUDA {gpuScan}; CPU {cpuScan}");
+
+            var points = settings.GpuBatchSizes
+                .Select(size => new ProviderPoint(size, BatchRate(decoder, onGpu, images[modality], size, settings), BatchRate(decoder, onCpu, images[modality], size, settings)))
+                .ToList();
+            foreach (var point in points)
+            {
+                Console.WriteLine($"  batch {point.BatchSize,3} (preprocess + 4 models + vote): CUDA {point.CudaScansPerSecond,8:F1} scans/s, CPU {point.CpuScansPerSecond,7:F1} scans/s  ({point.CudaScansPerSecond / point.CpuScansPerSecond:F1}x)");
+            }
+
+            perModality[name] = new { agreement, wholeScanCuda = gpuScan, wholeScanCpu = cpuScan, batched = points };
+        }
+
+        var burst = Enumerable.Range(0, settings.GpuBurstScans)
+            .Select(i => (Modality: ModalityNames.All[i % 2], Image: images[ModalityNames.All[i % 2]][i / 2 % images[ModalityNames.All[i % 2]].Count]))
+            .ToList();
+        Console.WriteLine($"\n== burst: {burst.Count} scans (chest and ct alternating) through the batching scorer, {settings.GpuBurstCallers} in flight, median of {settings.InProcessBurstRounds} after a warm-up burst");
+        var bursts = new Dictionary<string, BurstResult>();
+        foreach (var (label, catalog, options, maxBatch) in new[]
+        {
+            ("CUDA, batches of up to 16 (default)", cuda, cudaOptions, 16),
+            ("CUDA, batches of up to 64", cuda, cudaOptions, 64),
+            ("CPU, batches of up to 16, one batch at a time on every core", cpu, cpuOptions, 16),
+            ("CPU, batches of up to 16, two at once (default)", cpuDefault, cpuDefaultOptions, 16),
+        })
+        {
+            await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(new ScoringOptions { MaxBatchSize = maxBatch }), Options.Create(options));
+            var result = await InProcessBenchmarks.BurstAsync(scorer, burst, settings.GpuBurstCallers, settings.InProcessBurstRounds);
+            bursts[label] = result;
+            Console.WriteLine($"  {label}: {result.ScansPerMinute,8:F0} scans/min, process CPU {result.CpuSeconds / result.Scans * 1000:F1} ms per scan");
+        }
+
+        var bestGpuBurst = bursts.Where(b => b.Key.StartsWith("CUDA", StringComparison.Ordinal)).Max(b => b.Value.ScansPerMinute);
+        var cpuBurst = bursts.Where(b => b.Key.StartsWith("CPU", StringComparison.Ordinal)).Max(b => b.Value.ScansPerMinute);
+        Console.WriteLine(string.Create(c, $"\n== summary\n  gpuSpeedupOverCpu {bestGpuBurst / cpuBurst:F1}x  (burst: best CUDA configuration / best CPU configuration, same machine)"));
+        if (settings.JsonPath is not null)
+        {
+            var report = new
+            {
+                gpuSpeedupOverCpu = bestGpuBurst / cpuBurst,
+                machine = new { cpu = BenchRunner.Cpu(), cores = Environment.ProcessorCount, date = DateTimeOffset.UtcNow, quick = settings.Quick },
+                loadSeconds = new { cuda = cuda.LoadTime.TotalSeconds, cpu = cpu.LoadTime.TotalSeconds },
+                modalities = perModality,
+                bursts,
+            };
+            await File.WriteAllTextAsync(settings.JsonPath, JsonSerializer.Serialize(report, Json));
+            Console.WriteLine($"\nwrote {settings.JsonPath}");
+        }
+
+        return 0;
+    }
+
+    /// <summary>Why CUDA cannot run here, or null: the build must carry the CUDA provider and its libraries must load.</summary>
+    public static string? CudaUnavailableReason()
+    {
+        if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+        {
+            return "this build of ONNX Runtime has no CUDA provider; build the benchmark with -p:OnnxRuntimeGpu=true (covidscan bench --gpu does).";
+        }
+
+        try
+        {
+            // The same call the model catalog makes, without its fall-back to the CPU: a GPU figure must be one.
+            using var options = new Microsoft.ML.OnnxRuntime.SessionOptions();
+            options.AppendExecutionProvider_CUDA(0);
+            return null;
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            return $"the CUDA provider does not load ({ex.Message.Trim()}); it needs a CUDA GPU, CUDA 13 and cuDNN 9 on the library path.";
+        }
+    }
+
+    private static ProviderAgreement Agreement(ScanDecoder decoder, ModalityModels onGpu, ModalityModels onCpu, IReadOnlyList<byte[]> images)
+    {
+        var largest = 0.0;
+        var differ = 0;
+        foreach (var image in images)
+        {
+            using var scan = decoder.Decode(image);
+            var gpu = InProcessScanScorer.ScoreDecoded(onGpu, [scan])[0];
+            var cpu = InProcessScanScorer.ScoreDecoded(onCpu, [scan])[0];
+            var differences = gpu.Models.Zip(cpu.Models, (g, p) => Math.Abs(g.PCovid - p.PCovid)).Append(Math.Abs(gpu.PCovid - cpu.PCovid));
+            largest = Math.Max(largest, differences.Max());
+            differ += gpu.Verdict == cpu.Verdict ? 0 : 1;
+        }
+
+        return new ProviderAgreement(images.Count, largest, differ);
+    }
+
+    private static double BatchRate(ScanDecoder decoder, ModalityModels ensemble, IReadOnlyList<byte[]> images, int size, BenchSettings settings)
+    {
+        var scans = Enumerable.Range(0, size).Select(i => decoder.Decode(images[i % images.Count])).ToList();
+        try
+        {
+            var timing = Stats.Measure(() => InProcessScanScorer.ScoreDecoded(ensemble, scans), Math.Max(3, settings.Runs / 2));
+            return size / (timing.MedianMs / 1000);
+        }
+        finally
+        {
+            scans.ForEach(s => s.Dispose());
+        }
+    }
+}
