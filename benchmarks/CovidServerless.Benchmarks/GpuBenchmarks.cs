@@ -66,18 +66,15 @@ public static class GpuBenchmarks
             Console.WriteLine($"\n== {name}: {images[modality].Count} scans{(settings.DataFolder is null ? " (generated)" : string.Empty)}");
             Console.WriteLine(string.Create(c, $"  CUDA vs CPU answers: largest pCovid difference {agreement.MaxProbabilityDifference:G3} over every model; {agreement.VerdictsThatDiffer} of {agreement.Scans} ensemble verdicts differ"));
 
-            Stats WholeScan(ModalityModels ensemble) => Stats.Measure(
-                () =>
-                {
-                    using var scan = decoder.Decode(images[modality][0]);
-                    InProcessScanScorer.ScoreDecoded(ensemble, [scan]);
-                },
-                settings.Runs);
-            var (gpuScan, cpuScan) = (WholeScan(onGpu), WholeScan(onCpu));
+            var gpuScan = InProcessBenchmarks.WholeScan(decoder, onGpu, images[modality][0], settings.Runs);
+            var cpuScan = InProcessBenchmarks.WholeScan(decoder, onCpu, images[modality][0], settings.Runs);
             Console.WriteLine($"  one scan (decode + ensemble): CUDA {gpuScan}; CPU {cpuScan}");
 
             var points = settings.GpuBatchSizes
-                .Select(size => new ProviderPoint(size, BatchRate(decoder, onGpu, images[modality], size, settings), BatchRate(decoder, onCpu, images[modality], size, settings)))
+                .Select(size => new ProviderPoint(
+                    size,
+                    InProcessBenchmarks.Batch(decoder, onGpu, images[modality], size, settings).ScansPerSecond,
+                    InProcessBenchmarks.Batch(decoder, onCpu, images[modality], size, settings).ScansPerSecond))
                 .ToList();
             foreach (var point in points)
             {
@@ -91,7 +88,7 @@ public static class GpuBenchmarks
             .Select(i => (Modality: ModalityNames.All[i % 2], Image: images[ModalityNames.All[i % 2]][i / 2 % images[ModalityNames.All[i % 2]].Count]))
             .ToList();
         Console.WriteLine($"\n== burst: {burst.Count} scans (chest and ct alternating) through the batching scorer, {settings.GpuBurstCallers} in flight, median of {settings.InProcessBurstRounds} after a warm-up burst");
-        var bursts = new Dictionary<string, BurstResult>();
+        var bursts = new List<(string Label, bool OnCuda, BurstResult Result)>();
         foreach (var (label, catalog, options, maxBatch) in new[]
         {
             ("CUDA, batches of up to 16 (default)", cuda, cudaOptions, 16),
@@ -102,12 +99,12 @@ public static class GpuBenchmarks
         {
             await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(new ScoringOptions { MaxBatchSize = maxBatch }), Options.Create(options));
             var result = await InProcessBenchmarks.BurstAsync(scorer, burst, settings.GpuBurstCallers, settings.InProcessBurstRounds);
-            bursts[label] = result;
+            bursts.Add((label, options == cudaOptions, result));
             Console.WriteLine($"  {label}: {result.ScansPerMinute,8:F0} scans/min, process CPU {result.CpuSeconds / result.Scans * 1000:F1} ms per scan");
         }
 
-        var bestGpuBurst = bursts.Where(b => b.Key.StartsWith("CUDA", StringComparison.Ordinal)).Max(b => b.Value.ScansPerMinute);
-        var cpuBurst = bursts.Where(b => b.Key.StartsWith("CPU", StringComparison.Ordinal)).Max(b => b.Value.ScansPerMinute);
+        var bestGpuBurst = bursts.Where(b => b.OnCuda).Max(b => b.Result.ScansPerMinute);
+        var cpuBurst = bursts.Where(b => !b.OnCuda).Max(b => b.Result.ScansPerMinute);
         Console.WriteLine(string.Create(c, $"\n== summary\n  gpuSpeedupOverCpu {bestGpuBurst / cpuBurst:F1}x  (burst: best CUDA configuration / best CPU configuration, same machine)"));
         if (settings.JsonPath is not null)
         {
@@ -117,7 +114,7 @@ public static class GpuBenchmarks
                 machine = new { cpu = BenchRunner.Cpu(), cores = Environment.ProcessorCount, date = DateTimeOffset.UtcNow, quick = settings.Quick },
                 loadSeconds = new { cuda = cuda.LoadTime.TotalSeconds, cpu = cpu.LoadTime.TotalSeconds },
                 modalities = perModality,
-                bursts,
+                bursts = bursts.ToDictionary(b => b.Label, b => b.Result),
             };
             await File.WriteAllTextAsync(settings.JsonPath, JsonSerializer.Serialize(report, Json));
             Console.WriteLine($"\nwrote {settings.JsonPath}");
@@ -162,19 +159,5 @@ public static class GpuBenchmarks
         }
 
         return new ProviderAgreement(images.Count, largest, differ);
-    }
-
-    private static double BatchRate(ScanDecoder decoder, ModalityModels ensemble, IReadOnlyList<byte[]> images, int size, BenchSettings settings)
-    {
-        var scans = Enumerable.Range(0, size).Select(i => decoder.Decode(images[i % images.Count])).ToList();
-        try
-        {
-            var timing = Stats.Measure(() => InProcessScanScorer.ScoreDecoded(ensemble, scans), Math.Max(3, settings.Runs / 2));
-            return size / (timing.MedianMs / 1000);
-        }
-        finally
-        {
-            scans.ForEach(s => s.Dispose());
-        }
     }
 }

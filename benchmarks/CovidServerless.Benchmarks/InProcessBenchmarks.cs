@@ -36,29 +36,34 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
                 return Stats.Measure(() => m.PredictCovid(tensor, 1), settings.Runs);
             });
         var ensembleTime = Stats.Measure(() => InProcessScanScorer.ScoreDecoded(ensemble, [scan]), settings.Runs);
-        var whole = Stats.Measure(
-            () =>
-            {
-                using var decoded = decoder.Decode(image);
-                InProcessScanScorer.ScoreDecoded(ensemble, [decoded]);
-            },
-            settings.Runs);
-        return new StageTimes(decode, preprocess, models, ensembleTime, whole);
+        return new StageTimes(decode, preprocess, models, ensembleTime, WholeScan(decoder, ensemble, image, settings.Runs));
     }
 
-    public IReadOnlyList<ThroughputPoint> Batched(Modality modality, IReadOnlyList<byte[]> images)
-    {
-        var ensemble = catalog.For(modality);
-        var points = new List<ThroughputPoint>();
-        foreach (var size in settings.BatchSizes)
+    /// <summary>One scan from its bytes: decode, then the ensemble.</summary>
+    public static Stats WholeScan(ScanDecoder decoder, ModalityModels ensemble, byte[] image, int runs) => Stats.Measure(
+        () =>
         {
-            var scans = Enumerable.Range(0, size).Select(i => decoder.Decode(images[i % images.Count])).ToList();
+            using var scan = decoder.Decode(image);
+            InProcessScanScorer.ScoreDecoded(ensemble, [scan]);
+        },
+        runs);
+
+    public IReadOnlyList<ThroughputPoint> Batched(Modality modality, IReadOnlyList<byte[]> images) =>
+        [.. settings.BatchSizes.Select(size => Batch(decoder, catalog.For(modality), images, size, settings))];
+
+    /// <summary>Batches of <paramref name="size"/> decoded scans through the ensemble, one after another.</summary>
+    public static ThroughputPoint Batch(ScanDecoder decoder, ModalityModels ensemble, IReadOnlyList<byte[]> images, int size, BenchSettings settings)
+    {
+        var scans = Enumerable.Range(0, size).Select(i => decoder.Decode(images[i % images.Count])).ToList();
+        try
+        {
             var timing = Stats.Measure(() => InProcessScanScorer.ScoreDecoded(ensemble, scans), Math.Max(3, settings.Runs / 2));
-            points.Add(new ThroughputPoint(size, timing, size / (timing.MedianMs / 1000)));
+            return new ThroughputPoint(size, timing, size / (timing.MedianMs / 1000));
+        }
+        finally
+        {
             scans.ForEach(s => s.Dispose());
         }
-
-        return points;
     }
 
     /// <summary>The same batch with its scans preprocessed one after another on one thread (the former path).</summary>
@@ -165,15 +170,7 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
     {
         var options = new ModelOptions { ManifestPath = settings.ManifestPath, AllowSpinning = true, MaxConcurrentScans = 1 };
         using var spinning = new ModelCatalog(Options.Create(options), NullLogger<ModelCatalog>.Instance);
-        var ensemble = spinning.For(modality);
-        var decoder = new ScanDecoder();
-        return Stats.Measure(
-            () =>
-            {
-                using var scan = decoder.Decode(image);
-                InProcessScanScorer.ScoreDecoded(ensemble, [scan]);
-            },
-            settings.Runs);
+        return WholeScan(new ScanDecoder(), spinning.For(modality), image, settings.Runs);
     }
 
     /// <summary>The seed's way: load the four models for every scan, then score it.</summary>
