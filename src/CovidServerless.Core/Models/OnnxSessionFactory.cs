@@ -22,8 +22,9 @@ public static class OnnxSessionFactory
         {
             try
             {
-                // The batching scorer sends batches of every size from 1 up; cuDNN's default exhaustive search, run
-                // again for each new input shape, kept a burst on an H200 from finishing in minutes (bench --gpu).
+                // The batching scorer sends batches of every size from 1 up. With cuDNN's default, an exhaustive
+                // search for each new input shape, a burst on an H200 did not finish within the run's time limit
+                // (covidscan bench --gpu; benchmarks/README.md).
                 using var cuda = new OrtCUDAProviderOptions();
                 cuda.UpdateOptions(new Dictionary<string, string> { ["device_id"] = "0", ["cudnn_conv_algo_search"] = "HEURISTIC" });
                 options.AppendExecutionProvider_CUDA(cuda);
