@@ -93,13 +93,14 @@ public static class GpuBenchmarks
         {
             ("CUDA, batches of up to 16 (default)", cuda, cudaOptions, 16),
             ("CUDA, batches of up to 64", cuda, cudaOptions, 64),
+            ("CUDA, batches of up to 16, one batch at a time", cuda, new ModelOptions { ManifestPath = settings.ManifestPath, Provider = "Cuda", MaxConcurrentScans = 1 }, 16),
             ("CPU, batches of up to 16, one batch at a time on every core", cpu, cpuOptions, 16),
             ("CPU, batches of up to 16, two at once (default)", cpuDefault, cpuDefaultOptions, 16),
         })
         {
             await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(new ScoringOptions { MaxBatchSize = maxBatch }), Options.Create(options));
             var result = await InProcessBenchmarks.BurstAsync(scorer, burst, settings.GpuBurstCallers, settings.InProcessBurstRounds);
-            bursts.Add((label, options == cudaOptions, result));
+            bursts.Add((label, options.Provider == cudaOptions.Provider, result));
             Console.WriteLine($"  {label}: {result.ScansPerMinute,8:F0} scans/min, process CPU {result.CpuSeconds / result.Scans * 1000:F1} ms per scan");
         }
 
