@@ -29,7 +29,8 @@ public sealed class RemotePipeline : LocalPipeline
         {
             ["Urls"] = WorkerUrl,
             ["Models:ManifestPath"] = Models.ManifestPath,
-            ["Scoring:MaxBatchDelayMilliseconds"] = "50",
+            // Long enough for concurrent requests to meet in one batch on a loaded two-core CI machine.
+            ["Scoring:MaxBatchDelayMilliseconds"] = "200",
             ["Logging:LogLevel:Default"] = "Warning",
         });
         await Worker.StartAsync();
