@@ -1,10 +1,15 @@
 using System.Text.RegularExpressions;
+using CovidServerless.Core;
+using CovidServerless.Core.Storage;
 
 namespace CovidServerless.Benchmarks;
 
 /// <summary>Storage requests per scan during a burst, by who made them, from Azurite's access log.</summary>
 public sealed partial record RequestCensus(double PerScan, IReadOnlyDictionary<string, double> ByKindPerScan)
 {
+    /// <summary>The pipeline's default table and queue names, as the benchmark's host runs with them.</summary>
+    private static readonly StorageOptions Names = new();
+
     public static RequestCensus Count(IReadOnlyCollection<string> accessLog, int scans)
     {
         var kinds = accessLog.Select(line => Request().Match(line)).Where(m => m.Success).Select(m => Kind(m.Groups[1].Value, m.Groups[2].Value))
@@ -20,7 +25,8 @@ public sealed partial record RequestCensus(double PerScan, IReadOnlyDictionary<s
         var query = url.Contains('?', StringComparison.Ordinal) ? url[(url.IndexOf('?', StringComparison.Ordinal) + 1)..] : "";
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var target = segments.Length > 1 ? segments[1] : "";
-        var isScanBlob = target is "chest" or "ct-scans" && segments.Length > 2;
+        var isScanContainer = ScanContainers.TryGetModality(target, out _);
+        var isScanBlob = isScanContainer && segments.Length > 2;
         return (method, target) switch
         {
             ("PUT", _) when isScanBlob => "upload (the client)",
@@ -29,11 +35,11 @@ public sealed partial record RequestCensus(double PerScan, IReadOnlyDictionary<s
             (_, "azure-webjobs-hosts") => "blob trigger: receipts, leases, scan state",
             (_, _) when target.StartsWith("azure-webjobs-blobtrigger", StringComparison.Ordinal) => "blob trigger: its internal queue",
             ("POST", "$batch") => "pipeline: results transaction",
-            (_, _) when target.StartsWith("ScanTimeline", StringComparison.Ordinal) => "pipeline: timeline row",
-            ("POST", "scan-results") => "pipeline: results message",
-            ("GET", _) when query.Contains("comp=list", StringComparison.Ordinal) && target is "chest" or "ct-scans" => "blob trigger: container listings",
+            (_, _) when target.StartsWith(Names.TimelineTable, StringComparison.Ordinal) => "pipeline: timeline row",
+            ("POST", _) when target == Names.ResultsQueue => "pipeline: results message",
+            ("GET", _) when query.Contains("comp=list", StringComparison.Ordinal) && isScanContainer => "blob trigger: container listings",
             (_, "webjobs-blobtrigger-poison") => "poison queue polling",
-            ("GET", _) when target.StartsWith("ScanResults", StringComparison.Ordinal) => "benchmark: polling for results",
+            ("GET", _) when target.StartsWith(Names.ResultsTable, StringComparison.Ordinal) => "benchmark: polling for results",
             _ => $"other ({method} {target})",
         };
     }
