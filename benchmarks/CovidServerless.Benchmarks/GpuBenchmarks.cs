@@ -134,12 +134,12 @@ public static class GpuBenchmarks
 
         try
         {
-            // The same call the model catalog makes, without its fall-back to the CPU: a GPU figure must be one.
+            // The model catalog's own call, without its fall-back to the CPU: a GPU figure must be one.
             using var options = new Microsoft.ML.OnnxRuntime.SessionOptions();
-            options.AppendExecutionProvider_CUDA(0);
+            OnnxSessionFactory.AppendCuda(options);
             return null;
         }
-        catch (OnnxRuntimeException ex)
+        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
             return $"the CUDA provider does not load ({ex.Message.Trim()}); it needs a CUDA GPU, CUDA 13 and cuDNN 9 on the library path.";
         }

@@ -22,12 +22,7 @@ public static class OnnxSessionFactory
         {
             try
             {
-                // The batching scorer sends batches of every size from 1 up. With cuDNN's default, an exhaustive
-                // search for each new input shape, a burst on an H200 did not finish within the run's time limit
-                // (covidscan bench --gpu; benchmarks/README.md).
-                using var cuda = new OrtCUDAProviderOptions();
-                cuda.UpdateOptions(new Dictionary<string, string> { ["device_id"] = "0", ["cudnn_conv_algo_search"] = "HEURISTIC" });
-                options.AppendExecutionProvider_CUDA(cuda);
+                AppendCuda(options);
             }
             catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
             {
@@ -36,5 +31,18 @@ public static class OnnxSessionFactory
         }
 
         return options;
+    }
+
+    /// <summary>Puts the CUDA provider first; throws where its libraries or a GPU are missing (no fall-back here).</summary>
+    public static void AppendCuda(SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+
+        // The batching scorer sends batches of every size from 1 up. With cuDNN's default, an exhaustive search for
+        // each new input shape, a burst on an H200 did not finish within the run's time limit (covidscan bench --gpu;
+        // benchmarks/README.md).
+        using var cuda = new OrtCUDAProviderOptions();
+        cuda.UpdateOptions(new Dictionary<string, string> { ["device_id"] = "0", ["cudnn_conv_algo_search"] = "HEURISTIC" });
+        options.AppendExecutionProvider_CUDA(cuda);
     }
 }
