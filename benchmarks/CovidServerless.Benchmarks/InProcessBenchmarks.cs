@@ -121,7 +121,7 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
 
     /// <summary>
     /// The end-to-end burst without storage or triggers: the same scans, as bytes in memory, through the given
-    /// scorer with <paramref name="callers"/> scans in flight, as the host's triggers would call it. The whole burst
+    /// scorer with <paramref name="callers"/> scans in flight, as the host's scan watcher would call it. The whole burst
     /// runs once to warm both modalities' sessions, then <paramref name="rounds"/> times; the median round is kept.
     /// </summary>
     public static async Task<BurstResult> BurstAsync(IScanScorer scorer, IReadOnlyList<(Modality Modality, byte[] Image)> scans, int callers, int rounds)

@@ -31,14 +31,10 @@ public sealed partial record RequestCensus(double PerScan, IReadOnlyDictionary<s
         {
             ("PUT", _) when isScanBlob => "upload (the client)",
             ("GET", _) when isScanBlob => "pipeline: download",
-            ("HEAD", _) when isScanBlob => "blob trigger: properties of the scan blob",
-            (_, "azure-webjobs-hosts") => "blob trigger: receipts, leases, scan state",
-            (_, _) when target.StartsWith("azure-webjobs-blobtrigger", StringComparison.Ordinal) => "blob trigger: its internal queue",
+            ("GET", _) when query.Contains("comp=list", StringComparison.Ordinal) && isScanContainer => "pipeline: container listings (the scan watcher)",
             ("POST", "$batch") => "pipeline: results transaction",
             (_, _) when target.StartsWith(Names.TimelineTable, StringComparison.Ordinal) => "pipeline: timeline row",
             ("POST", _) when target == Names.ResultsQueue => "pipeline: results message",
-            ("GET", _) when query.Contains("comp=list", StringComparison.Ordinal) && isScanContainer => "blob trigger: container listings",
-            (_, "webjobs-blobtrigger-poison") => "poison queue polling",
             ("GET", _) when target.StartsWith(Names.ResultsTable, StringComparison.Ordinal) => "benchmark: polling for results",
             _ => $"other ({method} {target})",
         };

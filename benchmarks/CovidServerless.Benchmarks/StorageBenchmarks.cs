@@ -10,26 +10,18 @@ using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Benchmarks;
 
-/// <param name="ScansPerMinute">First upload to last result queryable (includes the trigger's detection delay).</param>
-/// <param name="SteadyScansPerMinute">
-/// Between the first and the last result (processedAt) of the scans the trigger delivered: the pipeline's sustained rate.
-/// </param>
-/// <param name="SweptScans">
-/// Scans whose result came later than the missed-scan sweep's grace: skipped by the blob trigger and delivered by the
-/// sweep, or (not told apart here) just that slow.
-/// </param>
+/// <param name="ScansPerMinute">First upload to last result queryable (includes the watcher's detection delay).</param>
+/// <param name="SteadyScansPerMinute">Between the first and the last result (processedAt): the pipeline's sustained rate.</param>
+/// <param name="IngestConcurrency">Scans the host's watcher ingests at once.</param>
 /// <param name="MachineBusy">Share of all cores busy (any process) between the first and the last result.</param>
 /// <param name="Requests">Storage requests per scan during the burst, when Azurite logged them.</param>
 public sealed record EndToEndResult(
-    int Scans, double Seconds, double ScansPerMinute, double SteadyScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds, int TriggerConcurrency,
-    double AzuriteCpuSeconds, double HostCpuSeconds, double HostStartToReadySeconds, int SweptScans, double MachineBusy, RequestCensus? Requests);
+    int Scans, double Seconds, double ScansPerMinute, double SteadyScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds, int IngestConcurrency,
+    double AzuriteCpuSeconds, double HostCpuSeconds, double HostStartToReadySeconds, double MachineBusy, RequestCensus? Requests);
 
 /// <summary>Table and queue writes, and the whole pipeline (Azurite + local host) under a burst of uploads.</summary>
 public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
 {
-    /// <summary>The host's missed-scan sweep runs this soon after upload here, so a skipped scan costs seconds, not minutes.</summary>
-    private const int SweepGraceSeconds = 10;
-
     private static readonly string[] MemberNames = ["vgg16", "resnet50", "inceptionv3", "xception"];
 
     private StorageClients Clients() => ClientsFor(azurite);
@@ -80,7 +72,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
     /// </summary>
     /// <param name="countRequests">Have Azurite log every request and count them (its logging costs CPU: census only).</param>
     public async Task<EndToEndResult> EndToEndAsync(
-        IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int triggerConcurrency, int concurrentScans, bool countRequests = false)
+        IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int ingestConcurrency, int concurrentScans, bool countRequests = false)
     {
         var localHost = ChildHost.Build(settings, "CovidServerless.LocalHost")
             ?? throw new InvalidOperationException("Build the local host first: dotnet build src/CovidServerless.LocalHost -c Release.");
@@ -91,10 +83,8 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
             ["AzureWebJobsStorage"] = storage.ConnectionString,
             ["Models__ManifestPath"] = settings.ManifestPath,
             ["Scoring__BatchInProcess"] = batchInProcess ? "true" : "false",
-            ["WebJobs__TriggerConcurrency"] = triggerConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ScanWatch__Concurrency"] = ingestConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Models__MaxConcurrentScans"] = concurrentScans.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["MissedScanSweep__GraceSeconds"] = SweepGraceSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["MissedScanSweep__IntervalSeconds"] = "5",
         }, settings.RepoRoot);
         var clients = ClientsFor(storage);
         var blobs = clients.Blobs;
@@ -134,13 +124,11 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         var cpuSamples = await machine;
         var requests = countRequests ? RequestCensus.Count([.. storage.Requests], scans.Count) : null;
         var ttr = results.Select((r, i) => (r.ProcessedAt - uploaded[i]).TotalSeconds).Order().ToArray();
-        var swept = results.Where((r, i) => (r.ProcessedAt - uploaded[i]).TotalSeconds > SweepGraceSeconds).ToHashSet();
-        var delivered = results.Where(r => !swept.Contains(r)).ToArray();
-        var processed = (delivered.Length > 1 ? delivered : results).Select(r => r.ProcessedAt).Order().ToArray();
+        var processed = results.Select(r => r.ProcessedAt).Order().ToArray();
         var steady = (processed.Length - 1) / (processed[^1] - processed[0]).TotalSeconds * 60;
         return new EndToEndResult(
-            scans.Count, seconds, scans.Count / seconds * 60, steady, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))], triggerConcurrency,
-            azuriteCpu, hostCpu, host.StartToReady.TotalSeconds, swept.Count, BusyBetween(cpuSamples, processed[0], processed[^1]), requests);
+            scans.Count, seconds, scans.Count / seconds * 60, steady, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))], ingestConcurrency,
+            azuriteCpu, hostCpu, host.StartToReady.TotalSeconds, BusyBetween(cpuSamples, processed[0], processed[^1]), requests);
     }
 
     /// <summary>The first line of /proc/stat (all cores: busy and total jiffies) every 100 ms until cancelled.</summary>

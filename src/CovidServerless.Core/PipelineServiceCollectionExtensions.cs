@@ -92,9 +92,9 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ScanProcessor>();
         services.TryAddSingleton<BlobScanIngestor>();
         services.TryAddSingleton<PoisonScanHandler>();
-        services.AddOptions<MissedScanSweepOptions>().Bind(configuration.GetSection(MissedScanSweepOptions.SectionName))
+        services.AddOptions<ScanWatchOptions>().Bind(configuration.GetSection(ScanWatchOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
-        services.TryAddSingleton<MissedScanSweeper>();
+        services.TryAddSingleton<ScanWatcher>();
         services.TryAddSingleton<Api.ResultsApi>();
         return services;
     }

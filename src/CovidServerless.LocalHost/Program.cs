@@ -1,3 +1,3 @@
 using CovidServerless.LocalHost;
 
-await LocalHostApp.RunAsync(LocalHostApp.Build(args));
+await LocalHostApp.Build(args).RunAsync();

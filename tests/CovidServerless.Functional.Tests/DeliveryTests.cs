@@ -27,21 +27,20 @@ public sealed class DeliveryTests(LocalPipeline pipeline)
     }
 
     [Fact]
-    public async Task A_blob_that_failed_every_retry_ends_as_a_failed_result_from_the_poison_queue()
+    public async Task A_blob_that_failed_every_retry_of_the_functions_blob_trigger_ends_as_a_failed_result_from_its_poison_message()
     {
-        var queue = pipeline.Storage.Clients.Queues.GetQueueClient(PoisonScanHandler.QueueName);
-        await queue.CreateIfNotExistsAsync();
+        // What the blob trigger writes to webjobs-blobtrigger-poison after its last retry (the Functions app hands it over).
         var poison = JsonSerializer.Serialize(new
         {
             Type = "BlobTrigger",
-            FunctionId = "CovidServerless.LocalHost.ScanTriggers.ScoreChestScan",
+            FunctionId = "Host.Functions.ScoreChestScan",
             BlobType = "BlockBlob",
             ContainerName = ScanContainers.Chest,
             BlobName = "poison/never-scored.png",
             ETag = "\"0x8DEADBEEF\"",
         });
 
-        await queue.SendMessageAsync(poison);
+        await pipeline.Services.GetRequiredService<PoisonScanHandler>().HandleAsync(poison, default);
         var result = await pipeline.WaitForResultAsync("chest", "poison/never-scored.png");
 
         Assert.Equal(ScanStatus.Failed, result.Status);

@@ -30,6 +30,6 @@ public sealed class MissingModelTests(Azurite azurite) : IClassFixture<Azurite>
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
         Assert.Equal("not-ready", body.GetProperty("status").GetString());
         Assert.Contains("resnet50.onnx", body.GetProperty("problems")[0].GetString(), StringComparison.Ordinal);
-        await LocalHostApp.StopAsync(app);
+        await app.StopAsync();
     }
 }

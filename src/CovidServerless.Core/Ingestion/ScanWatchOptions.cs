@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CovidServerless.Core.Ingestion;
+
+/// <summary>How the local host finds uploaded scans by listing the scan containers. Section "ScanWatch".</summary>
+public sealed class ScanWatchOptions
+{
+    public const string SectionName = "ScanWatch";
+
+    /// <summary>Time between listings of the scan containers: at most this long before a new upload is picked up.</summary>
+    [Range(100, 600_000)]
+    public int PollMilliseconds { get; set; } = 1000;
+
+    /// <summary>Scans ingested at once. 0: one batch's worth when scans are batched, else the scorer's concurrency + 1.</summary>
+    [Range(0, 256)]
+    public int Concurrency { get; set; }
+
+    /// <summary>How far back the first listing after start looks for scans without a result (uploaded while the host was down).</summary>
+    [Range(1, 8760)]
+    public int LookbackHours { get; set; } = 24;
+
+    /// <summary>Failed ingestions of one scan version before it is recorded as <c>failed</c> (no poison loop).</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>Wait before the first retry of a failed ingestion; doubled for each later one.</summary>
+    [Range(0, 600_000)]
+    public int RetryDelayMilliseconds { get; set; } = 2000;
+}

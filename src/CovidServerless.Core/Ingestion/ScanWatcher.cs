@@ -1,0 +1,175 @@
+using System.Threading.Channels;
+using Azure;
+using CovidServerless.Core.Models;
+using CovidServerless.Core.Results;
+using CovidServerless.Core.Scoring;
+using CovidServerless.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.Core.Ingestion;
+
+/// <summary>
+/// The local host's blob trigger: lists the scan containers every poll and hands each blob version it has not seen to
+/// the ingestor, once, with retries, ending in a <c>failed</c> result when every attempt failed. It stands in for the
+/// Event Grid trigger of the deployed app, which Azurite cannot raise. Comparing whole listings with the versions
+/// already seen cannot skip a blob written during a listing (the WebJobs polling trigger can, and on Azurite nothing
+/// catches it), and it needs no receipts, leases or internal queue: one download and the result's writes per scan.
+/// </summary>
+public sealed class ScanWatcher(
+    StorageClients clients,
+    ResultStore store,
+    BlobScanIngestor ingestor,
+    ScanProcessor processor,
+    IOptions<ScanWatchOptions> options,
+    IOptions<ScoringOptions> scoring,
+    IOptions<ModelOptions> models,
+    TimeProvider time,
+    ILogger<ScanWatcher> logger)
+{
+    /// <summary>Scans ingested at once: enough to fill a batch, or to overlap storage I/O with the scorer's scans.</summary>
+    public int Concurrency => options.Value.Concurrency > 0
+        ? options.Value.Concurrency
+        : scoring.Value.Mode == ScoringMode.InProcess && scoring.Value.BatchInProcess ? scoring.Value.MaxBatchSize : models.Value.MaxConcurrentScans + 1;
+
+    /// <summary>Watches until <paramref name="stoppingToken"/> fires. Scans not finished by then are found again at the next start.</summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        var pending = Channel.CreateUnbounded<PendingScan>();
+        var ingesting = Enumerable.Range(0, Concurrency).Select(_ => IngestAsync(pending, stoppingToken)).ToList();
+        var seen = new Dictionary<(Modality Modality, string Name), string>();
+        logger.LogInformation(
+            "Watching {Chest} and {Ct} every {PollMilliseconds} ms, {Concurrency} scans at once.", ScanContainers.Chest, ScanContainers.Ct, settings.PollMilliseconds, Concurrency);
+
+        // Scans uploaded while the host was down have no result; older ones, and those with a result, are left alone.
+        DateTimeOffset? resultsCheckedSince = time.GetUtcNow() - TimeSpan.FromHours(settings.LookbackHours);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(settings.PollMilliseconds), time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await ListNewScansAsync(seen, resultsCheckedSince, pending.Writer, stoppingToken).ConfigureAwait(false);
+                    resultsCheckedSince = null;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Listing the scan containers failed; retrying at the next poll.");
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        pending.Writer.TryComplete();
+        await Task.WhenAll(ingesting).ConfigureAwait(false);
+    }
+
+    private async Task ListNewScansAsync(
+        Dictionary<(Modality Modality, string Name), string> seen, DateTimeOffset? resultsCheckedSince, ChannelWriter<PendingScan> pending, CancellationToken cancellationToken)
+    {
+        foreach (var modality in ModalityNames.All)
+        {
+            var container = clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality));
+            var listed = new HashSet<string>();
+            try
+            {
+                await foreach (var blob in container.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    listed.Add(blob.Name);
+                    if (blob.Properties.ETag is not { } etag
+                        || blob.Properties.LastModified is not { } modified
+                        || (seen.TryGetValue((modality, blob.Name), out var version) && version == etag.ToString()))
+                    {
+                        continue;
+                    }
+
+                    var identity = new ScanIdentity(modality, blob.Name, etag.ToString(), modified);
+                    if (resultsCheckedSince is { } since
+                        && (modified < since || await store.HasResultAsync(identity, cancellationToken).ConfigureAwait(false)))
+                    {
+                        seen[(modality, blob.Name)] = etag.ToString();
+                        continue;
+                    }
+
+                    seen[(modality, blob.Name)] = etag.ToString();
+                    pending.TryWrite(new PendingScan(identity, Attempt: 1));
+                }
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                // No container yet: nothing was uploaded to it.
+            }
+
+            // Deleted blobs: forget them, so the set holds what the containers hold.
+            foreach (var gone in seen.Keys.Where(key => key.Modality == modality && !listed.Contains(key.Name)).ToList())
+            {
+                seen.Remove(gone);
+            }
+        }
+    }
+
+    private async Task IngestAsync(Channel<PendingScan> pending, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var scan in pending.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await IngestOnceAsync(scan, pending.Writer, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task IngestOnceAsync(PendingScan scan, ChannelWriter<PendingScan> pending, CancellationToken stoppingToken)
+    {
+        var identity = scan.Identity;
+        try
+        {
+            var blob = clients.Blobs.GetBlobContainerClient(ScanContainers.For(identity.Modality)).GetBlobClient(identity.BlobName);
+            await ingestor.IngestAsync(identity.Modality, blob, stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
+        {
+            var maxAttempts = options.Value.MaxAttempts;
+            logger.LogWarning(ex, "Ingesting scan {ScanId} failed (attempt {Attempt} of {MaxAttempts}).", identity.ScanId, scan.Attempt, maxAttempts);
+            if (scan.Attempt < maxAttempts)
+            {
+                _ = RetryLaterAsync(scan with { Attempt = scan.Attempt + 1 }, pending, stoppingToken);
+                return;
+            }
+
+            try
+            {
+                await processor.RecordFailedAsync(identity, stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception recordEx) when (!stoppingToken.IsCancellationRequested && recordEx is not OutOfMemoryException)
+            {
+                // Storage is down: the scan stays without a result until the host restarts and finds it again.
+                logger.LogError(recordEx, "Recording scan {ScanId} as failed did not succeed either.", identity.ScanId);
+            }
+        }
+    }
+
+    private async Task RetryLaterAsync(PendingScan scan, ChannelWriter<PendingScan> pending, CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(options.Value.RetryDelayMilliseconds * Math.Pow(2, scan.Attempt - 2));
+        try
+        {
+            await Task.Delay(delay, time, stoppingToken).ConfigureAwait(false);
+            pending.TryWrite(scan);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the scan has no result, so the next start finds it again.
+        }
+    }
+
+    private sealed record PendingScan(ScanIdentity Identity, int Attempt);
+}

@@ -1,0 +1,225 @@
+using CovidServerless.Core;
+using CovidServerless.Core.Ingestion;
+using CovidServerless.Core.Results;
+using CovidServerless.Core.Scoring;
+using CovidServerless.TestSupport;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CovidServerless.Functional.Tests;
+
+/// <summary>
+/// The local host's blob trigger: the scan watcher on its own (no host), each test with a fresh Azurite, since the
+/// watcher looks at every blob of the scan containers. Scoring is real (tiny models) and counted, to show that each
+/// blob version is scored once.
+/// </summary>
+public sealed class ScanWatcherTests : IAsyncLifetime
+{
+    private readonly Azurite azurite = new();
+    private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
+    private StorageHarness? storage;
+
+    public async Task InitializeAsync()
+    {
+        // Azurite may move to other ports while it starts: connect only once it listens.
+        await azurite.InitializeAsync();
+        storage = new StorageHarness(azurite);
+    }
+
+    public async Task DisposeAsync()
+    {
+        models.Dispose();
+        await azurite.DisposeAsync();
+    }
+
+    private sealed class Watching(ServiceProvider services, CountingScorer scorer) : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource stop = new();
+        private Task? running;
+
+        public CountingScorer Scorer => scorer;
+
+        public ResultsQuery Query => services.GetRequiredService<ResultsQuery>();
+
+        public Watching Start()
+        {
+            running = services.GetRequiredService<ScanWatcher>().RunAsync(stop.Token);
+            return this;
+        }
+
+        public async Task<ScanResult> ResultAsync(Modality modality, string name, Func<ScanResult, bool>? until = null)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (DateTime.UtcNow < deadline)
+            {
+                // Any version that matches: uploads within the same second share an upload time, so "latest" can be either.
+                var versions = await Query.GetVersionsAsync(modality, name, 10, default);
+                if (versions.FirstOrDefault(until ?? (_ => true)) is { } result)
+                {
+                    return result;
+                }
+
+                await Task.Delay(50);
+            }
+
+            throw new TimeoutException($"No result for {name} within 30 s.");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await stop.CancelAsync();
+            if (running is not null)
+            {
+                await running;
+            }
+
+            stop.Dispose();
+            await services.DisposeAsync();
+        }
+    }
+
+    private Watching Watcher(Func<IScanScorer, IScanScorer>? scorer = null, TimeProvider? time = null, int maxAttempts = 5)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["Models:ManifestPath"] = models.ManifestPath,
+            ["Scoring:BatchInProcess"] = "false",
+            ["ScanWatch:PollMilliseconds"] = "100",
+            ["ScanWatch:RetryDelayMilliseconds"] = "20",
+            ["ScanWatch:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }).Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+
+        services.AddCovidPipeline(configuration);
+        var counting = new CountingScorer();
+        services.AddSingleton<IScanScorer>(sp =>
+        {
+            counting.Inner = (scorer ?? (real => real))(sp.GetRequiredService<InProcessScanScorer>());
+            return counting;
+        });
+        return new Watching(services.BuildServiceProvider(), counting);
+    }
+
+    private async Task<string> UploadAsync(Modality modality, string name, byte[] image)
+    {
+        var container = storage!.Clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality));
+        await container.CreateIfNotExistsAsync();
+        await container.GetBlobClient(name).UploadAsync(new BinaryData(image), overwrite: true);
+        return name;
+    }
+
+    [Fact]
+    public async Task Every_scan_of_a_burst_uploaded_while_it_lists_gets_one_result_and_is_scored_once()
+    {
+        await using var watching = Watcher().Start();
+
+        var uploads = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+        {
+            var modality = i % 2 == 0 ? Modality.Chest : Modality.Ct;
+            return UploadAsync(modality, $"burst/{i}.png", TestImages.Uniform((byte)(50 + i))).ContinueWith(t => (modality, Name: t.Result), TaskScheduler.Default);
+        }));
+        var results = new List<ScanResult>();
+        foreach (var (modality, name) in uploads)
+        {
+            results.Add(await watching.ResultAsync(modality, name));
+        }
+
+        await Task.Delay(500); // five more listings: none may deliver a scan again
+
+        Assert.All(results, r => Assert.Equal(ScanStatus.Scored, r.Status));
+        Assert.Equal(40, watching.Scorer.Calls);
+    }
+
+    [Fact]
+    public async Task At_start_it_scores_scans_left_without_a_result_and_not_those_that_have_one()
+    {
+        string before;
+        await using (var first = Watcher().Start())
+        {
+            before = await UploadAsync(Modality.Chest, "scored-before.png", TestImages.Uniform(100));
+            await first.ResultAsync(Modality.Chest, before);
+        }
+
+        var whileDown = await UploadAsync(Modality.Ct, "uploaded-while-down.png", TestImages.Uniform(30));
+        await using var second = Watcher().Start();
+
+        var result = await second.ResultAsync(Modality.Ct, whileDown);
+        await Task.Delay(500);
+
+        Assert.Equal(ScanStatus.Scored, result.Status);
+        Assert.Equal(1, second.Scorer.Calls);
+    }
+
+    [Fact]
+    public async Task At_start_scans_uploaded_before_the_lookback_window_are_left_alone()
+    {
+        var old = await UploadAsync(Modality.Chest, "old.png", TestImages.Uniform(70));
+
+        // Two days later, as far as the watcher can tell: the upload is outside its 24-hour lookback.
+        await using var watching = Watcher(time: new ShiftedTime(TimeSpan.FromDays(2))).Start();
+        var recent = await UploadAsync(Modality.Chest, "recent.png", TestImages.Uniform(80));
+        await watching.ResultAsync(Modality.Chest, recent);
+
+        Assert.Null(await watching.Query.GetLatestAsync(Modality.Chest, old, default));
+        Assert.Equal(1, watching.Scorer.Calls);
+    }
+
+    [Fact]
+    public async Task A_new_upload_under_the_same_name_is_scored_as_a_new_version()
+    {
+        await using var watching = Watcher().Start();
+        var name = await UploadAsync(Modality.Ct, "reuploaded.png", TestImages.Uniform(20));
+        var first = await watching.ResultAsync(Modality.Ct, name);
+
+        await UploadAsync(Modality.Ct, "reuploaded.png", TestImages.Uniform(220));
+        var second = await watching.ResultAsync(Modality.Ct, name, r => r.ScanId != first.ScanId);
+
+        Assert.NotEqual(first.BlobVersion, second.BlobVersion);
+        Assert.Equal(2, watching.Scorer.Calls);
+    }
+
+    [Fact]
+    public async Task A_scan_whose_scoring_fails_every_time_ends_as_failed_after_the_allowed_attempts()
+    {
+        await using var watching = Watcher(scorer: _ => new FailingScorer(), maxAttempts: 3).Start();
+        var name = await UploadAsync(Modality.Ct, "scorer-down.png", TestImages.Uniform(60));
+
+        var result = await watching.ResultAsync(Modality.Ct, name);
+        await Task.Delay(500);
+
+        Assert.Equal(ScanStatus.Failed, result.Status);
+        Assert.Contains("every retry", result.Reason, StringComparison.Ordinal);
+        Assert.Equal(3, watching.Scorer.Calls);
+    }
+
+    private sealed class CountingScorer : IScanScorer
+    {
+        private int calls;
+
+        public IScanScorer? Inner { get; set; }
+
+        public int Calls => Volatile.Read(ref calls);
+
+        public Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref calls);
+            return Inner!.ScoreAsync(modality, image, cancellationToken);
+        }
+    }
+
+    private sealed class FailingScorer : IScanScorer
+    {
+        public Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("The scorer is down.");
+    }
+
+    private sealed class ShiftedTime(TimeSpan shift) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + shift;
+    }
+}
