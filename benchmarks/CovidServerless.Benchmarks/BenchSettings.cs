@@ -7,7 +7,7 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
 
     public int[] BatchSizes => Quick ? [1, 2] : [1, 2, 4, 8, 16];
 
-    public int EndToEndScans => Quick ? 4 : 120;
+    public int EndToEndScans => Quick ? 4 : 240;
 
     /// <summary>Timed repeats of the in-process reference burst (after one warm-up burst); the median is kept.</summary>
     public int InProcessBurstRounds => Quick ? 1 : 3;

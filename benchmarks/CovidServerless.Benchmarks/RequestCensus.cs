@@ -35,7 +35,7 @@ public sealed partial record RequestCensus(double PerScan, IReadOnlyDictionary<s
             ("POST", "$batch") => "pipeline: results transaction",
             (_, _) when target.StartsWith(Names.TimelineTable, StringComparison.Ordinal) => "pipeline: timeline row",
             ("POST", _) when target == Names.ResultsQueue => "pipeline: results message",
-            ("GET", _) when target.StartsWith(Names.ResultsTable, StringComparison.Ordinal) => "benchmark: polling for results",
+            ("GET", _) when target == Names.ResultsQueue => "benchmark: reading result messages",
             _ => $"other ({method} {target})",
         };
     }

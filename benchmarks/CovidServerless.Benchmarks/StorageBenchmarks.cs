@@ -88,16 +88,13 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         }, settings.RepoRoot);
         var clients = ClientsFor(storage);
         var blobs = clients.Blobs;
-        var query = new ResultsQuery(new ResultStore(clients, Options.Create(new StorageOptions())));
+        var announced = new ResultMessages(clients, settings.Quick ? TimeSpan.FromMinutes(2) : TimeSpan.FromMinutes(10));
 
         // A warm-up burst first, so that the timed burst measures the steady state of a long-running host, not the
         // JIT compiling its storage, trigger and scoring code on first use.
         var warmup = scans.Take(Math.Max(1, scans.Count / 4)).ToList();
         await Task.WhenAll(warmup.Select((scan, i) => UploadAsync(blobs, scan.Modality, $"warmup/{i}.png", scan.Image)));
-        for (var i = 0; i < warmup.Count; i++)
-        {
-            await WaitAsync(query, warmup[i].Modality, $"warmup/{i}.png");
-        }
+        await announced.WaitForAsync(warmup.Select((scan, i) => (scan.Modality, $"warmup/{i}.png")));
 
         storage.Requests.Clear();
         using var sampling = new CancellationTokenSource();
@@ -111,11 +108,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
             await UploadAsync(blobs, scan.Modality, $"burst/{i}.png", scan.Image);
             uploaded[i] = DateTimeOffset.UtcNow;
         }));
-        var results = new ScanResult[scans.Count];
-        for (var i = 0; i < scans.Count; i++)
-        {
-            results[i] = await WaitAsync(query, scans[i].Modality, $"burst/{i}.png");
-        }
+        var results = await announced.WaitForAsync(scans.Select((scan, i) => (scan.Modality, $"burst/{i}.png")));
 
         var seconds = clock.Elapsed.TotalSeconds;
         azuriteCpu = CpuSeconds(storage.ProcessId) - azuriteCpu;
@@ -184,21 +177,5 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
     {
         // The host created the containers before it reported ready.
         await blobs.GetBlobContainerClient(ScanContainers.For(modality)).GetBlobClient(name).UploadAsync(new BinaryData(image), overwrite: true);
-    }
-
-    private async Task<ScanResult> WaitAsync(ResultsQuery query, Modality modality, string name)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(settings.Quick ? 2 : 10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await query.GetLatestAsync(modality, name, default) is { } result)
-            {
-                return result;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"No result for {name}.");
     }
 }
