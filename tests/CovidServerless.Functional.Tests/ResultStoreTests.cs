@@ -61,6 +61,28 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
     }
 
     [Fact]
+    public async Task Of_two_versions_uploaded_within_the_same_second_the_one_processed_last_is_the_latest()
+    {
+        var query = new ResultsQuery(Store);
+        var name = $"same-second-{Guid.NewGuid():N}.png";
+        var second = new DateTimeOffset(2026, 11, 26, 6, 30, 0, TimeSpan.Zero); // Last-Modified has whole seconds
+        var earlier = new ScanIdentity(Modality.Chest, name, "\"0x1\"", second);
+
+        // A later version whose row key sorts after the earlier one's (its version hash is larger), so that key order
+        // alone would name the earlier version the latest.
+        var later = Enumerable.Range(2, 100).Select(i => new ScanIdentity(Modality.Chest, name, $"\"0x{i}\"", second))
+            .First(id => string.CompareOrdinal(id.VersionKey, earlier.VersionKey) > 0);
+        await Store.SaveAsync(ScoredResult(earlier, 0.2), earlier, default);
+        await Store.SaveAsync(ScoredResult(later, 0.9) with { ProcessedAt = DateTimeOffset.UtcNow.AddSeconds(1) }, later, default);
+
+        var latest = await query.GetLatestAsync(Modality.Chest, name, default);
+        var history = await query.GetVersionsAsync(Modality.Chest, name, 10, default);
+
+        Assert.Equal(later.BlobVersion, latest!.BlobVersion);
+        Assert.Equal([later.BlobVersion, earlier.BlobVersion], history.Select(v => v.BlobVersion));
+    }
+
+    [Fact]
     public async Task No_result_for_an_unknown_blob()
     {
         Assert.Null(await new ResultsQuery(Store).GetLatestAsync(Modality.Chest, "never-uploaded.png", default));

@@ -52,9 +52,7 @@ public sealed class ScanWatcherTests : IAsyncLifetime
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (DateTime.UtcNow < deadline)
             {
-                // Any version that matches: uploads within the same second share an upload time, so "latest" can be either.
-                var versions = await Query.GetVersionsAsync(modality, name, 10, default);
-                if (versions.FirstOrDefault(until ?? (_ => true)) is { } result)
+                if (await Query.GetLatestAsync(modality, name, default) is { } result && (until?.Invoke(result) ?? true))
                 {
                     return result;
                 }

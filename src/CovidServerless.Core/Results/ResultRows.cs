@@ -61,6 +61,9 @@ internal static class ResultRows
     /// <summary>The version key a ScanResults row belongs to (row key minus "-member").</summary>
     public static string VersionOf(TableEntity row) => row.RowKey[..row.RowKey.LastIndexOf('-')];
 
+    /// <summary>The upload-time part of a ScanResults row's key: equal for versions uploaded within the same second.</summary>
+    public static string UploadKeyOf(TableEntity row) => row.RowKey[..row.RowKey.IndexOf('-')];
+
     /// <summary>Rebuilds one version's result from its ensemble row and member rows.</summary>
     public static ScanResult ToResult(TableEntity ensemble, IEnumerable<TableEntity> members) => new()
     {

@@ -17,7 +17,11 @@ public sealed class ResultsQuery(ResultStore store)
         return versions.Count > 0 ? versions[0] : null;
     }
 
-    /// <summary>Results of a blob's versions, newest first.</summary>
+    /// <summary>
+    /// Results of a blob's versions, newest upload first. Upload times have one-second resolution (Last-Modified), so
+    /// versions uploaded within the same second tie; of those, the one processed last comes first, which is the later
+    /// upload when each version is processed once, in the order the trigger saw them.
+    /// </summary>
     public async Task<IReadOnlyList<ScanResult>> GetVersionsAsync(
         Modality modality, string blobName, int maxVersions, CancellationToken cancellationToken)
     {
@@ -26,17 +30,19 @@ public sealed class ResultsQuery(ResultStore store)
         var rows = store.Results.QueryAsync<TableEntity>(
             TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), cancellationToken: cancellationToken);
 
+        // Rows come in row-key order: upload time descending, then by a hash of the version.
         var results = new List<ScanResult>();
         var current = new List<TableEntity>();
         await foreach (var row in rows.ConfigureAwait(false))
         {
             if (current.Count > 0 && ResultRows.VersionOf(current[0]) != ResultRows.VersionOf(row))
             {
+                var uploadedTogether = ResultRows.UploadKeyOf(current[0]) == ResultRows.UploadKeyOf(row);
                 AddVersion(results, current);
                 current = [];
-                if (results.Count >= maxVersions)
+                if (results.Count >= maxVersions && !uploadedTogether)
                 {
-                    return results;
+                    break;
                 }
             }
 
@@ -44,7 +50,7 @@ public sealed class ResultsQuery(ResultStore store)
         }
 
         AddVersion(results, current);
-        return results;
+        return [.. results.OrderByDescending(r => r.UploadedAt).ThenByDescending(r => r.ProcessedAt).Take(maxVersions)];
     }
 
     /// <summary>Recent results across blobs, newest upload first, optionally for one modality.</summary>
