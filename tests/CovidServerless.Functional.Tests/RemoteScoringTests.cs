@@ -46,15 +46,21 @@ public sealed class RemoteScoringTests(RemotePipeline pipeline)
     {
         using var http = new HttpClient { BaseAddress = new Uri(pipeline.WorkerUrl) };
         var images = Enumerable.Range(0, 12).Select(i => TestImages.Uniform((byte)(20 * i), 96, 96)).ToList();
-        // One request first, so that start-up work (JIT, the first connection) does not spread the others out.
-        (await http.PostAsync("/score/chest", Body(images[0]))).EnsureSuccessStatusCode();
+        var metrics = pipeline.Worker!.Services.GetRequiredService<WorkerMetrics>();
 
-        var responses = await Task.WhenAll(images.Select(image => http.PostAsync("/score/chest", Body(image))));
+        // Whether requests meet within the batch window depends on when they arrive, and other tests share these two
+        // cores and this process's thread pool. The first burst also opens the connections; up to three bursts may
+        // follow, and at least one of them has to share a batch.
+        var bursts = new List<HttpResponseMessage[]>();
+        for (var burst = 0; burst < 4 && (burst < 2 || metrics.LargestBatch < 2); burst++)
+        {
+            bursts.Add(await Task.WhenAll(images.Select(image => http.PostAsync("/score/chest", Body(image)))));
+        }
 
-        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        Assert.True(pipeline.Worker!.Services.GetRequiredService<WorkerMetrics>().LargestBatch > 1, "some requests shared a batch");
-        var metrics = await http.GetStringAsync("/metrics");
-        Assert.Contains("covidscan_worker_batch_size_count{modality=\"chest\"}", metrics, StringComparison.Ordinal);
+        Assert.All(bursts.SelectMany(b => b), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.True(metrics.LargestBatch > 1, $"no requests shared a batch in {bursts.Count} bursts of {images.Count}");
+        var text = await http.GetStringAsync("/metrics");
+        Assert.Contains("covidscan_worker_batch_size_count{modality=\"chest\"}", text, StringComparison.Ordinal);
     }
 
     [Fact]
