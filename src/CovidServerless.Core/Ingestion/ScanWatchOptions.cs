@@ -11,7 +11,7 @@ public sealed class ScanWatchOptions
     [Range(100, 600_000)]
     public int PollMilliseconds { get; set; } = 1000;
 
-    /// <summary>Scans ingested at once. 0: one batch's worth when scans are batched, else the scorer's concurrency + 1.</summary>
+    /// <summary>Scans ingested at once. 0: a batch's worth when scans are batched (here or on the worker), else the scorer's concurrency + 1.</summary>
     [Range(0, 256)]
     public int Concurrency { get; set; }
 

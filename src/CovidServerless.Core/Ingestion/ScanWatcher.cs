@@ -27,10 +27,13 @@ public sealed class ScanWatcher(
     TimeProvider time,
     ILogger<ScanWatcher> logger)
 {
-    /// <summary>Scans ingested at once: enough to fill a batch, or to overlap storage I/O with the scorer's scans.</summary>
+    /// <summary>
+    /// Scans ingested at once: a batch's worth when batches form here or on the scoring worker, otherwise one more than
+    /// the scorer runs at once, so that storage I/O overlaps with scoring.
+    /// </summary>
     public int Concurrency => options.Value.Concurrency > 0
         ? options.Value.Concurrency
-        : scoring.Value.Mode == ScoringMode.InProcess && scoring.Value.BatchInProcess ? scoring.Value.MaxBatchSize : models.Value.MaxConcurrentScans + 1;
+        : scoring.Value.Mode == ScoringMode.Remote || scoring.Value.BatchInProcess ? scoring.Value.MaxBatchSize : models.Value.MaxConcurrentScans + 1;
 
     /// <summary>Watches until <paramref name="stoppingToken"/> fires. Scans not finished by then are found again at the next start.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
@@ -54,7 +57,7 @@ public sealed class ScanWatcher(
                     await ListNewScansAsync(seen, resultsCheckedSince, pending.Writer, stoppingToken).ConfigureAwait(false);
                     resultsCheckedSince = null;
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
                 {
                     logger.LogWarning(ex, "Listing the scan containers failed; retrying at the next poll.");
                 }
