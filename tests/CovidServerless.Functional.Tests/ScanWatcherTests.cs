@@ -116,11 +116,9 @@ public sealed class ScanWatcherTests : IAsyncLifetime
     {
         await using var watching = Watcher().Start();
 
-        var uploads = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
-        {
-            var modality = i % 2 == 0 ? Modality.Chest : Modality.Ct;
-            return UploadAsync(modality, $"burst/{i}.png", TestImages.Uniform((byte)(50 + i))).ContinueWith(t => (modality, Name: t.Result), TaskScheduler.Default);
-        }));
+        var uploads = Enumerable.Range(0, 40).Select(i => (Modality: i % 2 == 0 ? Modality.Chest : Modality.Ct, Name: $"burst/{i}.png")).ToList();
+
+        await Task.WhenAll(uploads.Select((scan, i) => UploadAsync(scan.Modality, scan.Name, TestImages.Uniform((byte)(50 + i)))));
         var results = new List<ScanResult>();
         foreach (var (modality, name) in uploads)
         {

@@ -31,7 +31,7 @@ public sealed class ScanWatcher(
     /// Scans ingested at once: a batch's worth when batches form here or on the scoring worker, otherwise one more than
     /// the scorer runs at once, so that storage I/O overlaps with scoring.
     /// </summary>
-    public int Concurrency => options.Value.Concurrency > 0
+    private int Concurrency => options.Value.Concurrency > 0
         ? options.Value.Concurrency
         : scoring.Value.Mode == ScoringMode.Remote || scoring.Value.BatchInProcess ? scoring.Value.MaxBatchSize : models.Value.MaxConcurrentScans + 1;
 
@@ -84,23 +84,21 @@ public sealed class ScanWatcher(
                 await foreach (var blob in container.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
                 {
                     listed.Add(blob.Name);
-                    if (blob.Properties.ETag is not { } etag
+                    if (blob.Properties.ETag?.ToString() is not { } version
                         || blob.Properties.LastModified is not { } modified
-                        || (seen.TryGetValue((modality, blob.Name), out var version) && version == etag.ToString()))
+                        || (seen.TryGetValue((modality, blob.Name), out var seenVersion) && seenVersion == version))
                     {
                         continue;
                     }
 
-                    var identity = new ScanIdentity(modality, blob.Name, etag.ToString(), modified);
-                    if (resultsCheckedSince is { } since
-                        && (modified < since || await store.HasResultAsync(identity, cancellationToken).ConfigureAwait(false)))
+                    seen[(modality, blob.Name)] = version;
+                    var identity = new ScanIdentity(modality, blob.Name, version, modified);
+                    var alreadyHandled = resultsCheckedSince is { } since
+                        && (modified < since || await store.HasResultAsync(identity, cancellationToken).ConfigureAwait(false));
+                    if (!alreadyHandled)
                     {
-                        seen[(modality, blob.Name)] = etag.ToString();
-                        continue;
+                        pending.TryWrite(new PendingScan(identity, Attempt: 1));
                     }
-
-                    seen[(modality, blob.Name)] = etag.ToString();
-                    pending.TryWrite(new PendingScan(identity, Attempt: 1));
                 }
             }
             catch (RequestFailedException ex) when (ex.Status == 404)
