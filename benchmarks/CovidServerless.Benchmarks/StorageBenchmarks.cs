@@ -71,8 +71,10 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
     /// listeners and JIT state never carry over into the next, and the host's CPU time is its own.
     /// </summary>
     /// <param name="countRequests">Have Azurite log every request and count them (its logging costs CPU: census only).</param>
+    /// <param name="split">Pin the host to the pipeline's cores, and Azurite and this process (the benchmark's client) to
+    /// storage's, once both are up; null: all share every core.</param>
     public async Task<EndToEndResult> EndToEndAsync(
-        IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int ingestConcurrency, int concurrentScans, bool countRequests = false)
+        IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int ingestConcurrency, int concurrentScans, bool countRequests = false, CoreSplit? split = null)
     {
         var localHost = ChildHost.Build(settings, "CovidServerless.LocalHost")
             ?? throw new InvalidOperationException("Build the local host first: dotnet build src/CovidServerless.LocalHost -c Release.");
@@ -86,6 +88,29 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
             ["ScanWatch__Concurrency"] = ingestConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Models__MaxConcurrentScans"] = concurrentScans.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }, settings.RepoRoot);
+        if (split is not null)
+        {
+            CpuAffinity.Pin(host.ProcessId, split.Pipeline);
+            CpuAffinity.Pin(storage.ProcessId!.Value, split.Storage, withChildren: true);
+            CpuAffinity.Pin(Environment.ProcessId, split.Storage);
+        }
+
+        try
+        {
+            return await BurstAsync(scans, storage, host, ingestConcurrency, countRequests);
+        }
+        finally
+        {
+            if (split is not null)
+            {
+                CpuAffinity.Pin(Environment.ProcessId, CpuAffinity.AllCores);
+            }
+        }
+    }
+
+    private async Task<EndToEndResult> BurstAsync(
+        IReadOnlyList<(Modality Modality, byte[] Image)> scans, Azurite storage, ChildHost host, int ingestConcurrency, bool countRequests)
+    {
         var clients = ClientsFor(storage);
         var blobs = clients.Blobs;
         var announced = new ResultMessages(clients, settings.Quick ? TimeSpan.FromMinutes(2) : TimeSpan.FromMinutes(10));

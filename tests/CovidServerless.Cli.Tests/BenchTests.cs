@@ -31,6 +31,11 @@ public sealed class BenchTests : IDisposable
         Assert.Equal(4, root.GetProperty("endToEnd").GetProperty("scans").GetInt32());
         Assert.Equal(2, root.GetProperty("modalities").GetProperty("ct").GetProperty("batched").GetArrayLength());
         Assert.True(root.GetProperty("storageRequests").GetProperty("perScan").GetDouble() >= 4, "at least the upload, download, results and message per scan");
+        if (Environment.ProcessorCount >= 2)
+        {
+            Assert.True(root.GetProperty("endToEndFractionStorageApart").GetDouble() > 0);
+            Assert.Equal(4, root.GetProperty("endToEndStorageApart").GetProperty("endToEnd").GetProperty("scans").GetInt32());
+        }
     }
 
     [Fact]
