@@ -21,6 +21,20 @@ public class ScanDecoderTests
         Assert.InRange(scan.Bitmap.GetPixel(40, 30).Red, 197, 203);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(6)]
+    public void A_decoded_scan_is_read_only_so_that_preprocessing_reads_its_pixels_without_copying_them(ushort orientation)
+    {
+        var jpeg = TestImages.WithExifOrientation(TestImages.LeftWhiteRightBlack(80, 40, SKEncodedImageFormat.Jpeg), orientation);
+        using var scan = decoder.Decode(jpeg);
+
+        using var image = SKImage.FromBitmap(scan.Bitmap);
+
+        Assert.True(scan.Bitmap.IsImmutable);
+        Assert.Equal(scan.Bitmap.GetPixels(), image.PeekPixels().GetPixels());
+    }
+
     [Fact]
     public void Decodes_bmp()
     {

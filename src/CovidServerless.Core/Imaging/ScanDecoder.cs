@@ -51,8 +51,11 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
         }
 
         CheckDeclaredSize(codec.Info.Width, codec.Info.Height);
-        var bitmap = DecodePixels(codec);
-        return new DecodedScan(ExifOrientation.ApplyUpright(bitmap, codec.EncodedOrigin), format);
+        var upright = ExifOrientation.ApplyUpright(DecodePixels(codec), codec.EncodedOrigin);
+
+        // Immutable pixels are shared, not copied, by the SKImage that preprocessing resizes from.
+        upright.SetImmutable();
+        return new DecodedScan(upright, format);
     }
 
     private void CheckDeclaredSize(int width, int height)
