@@ -54,7 +54,7 @@ internal static partial class CpuAffinity
             : [];
     }
 
-    [LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
+    [LibraryImport("libc", EntryPoint = "sched_setaffinity")]
     private static partial int SchedSetAffinity(int tid, nuint size, ulong[] mask);
 }
 

@@ -4,7 +4,7 @@ namespace CovidServerless.Core.Imaging;
 
 /// <summary>
 /// A decoded scan, upright (EXIF orientation applied), as 8-bit RGBA with alpha premultiplied, i.e. any
-/// transparency composited over black. Owns its pixels.
+/// transparency composited over black. Owns its pixels, which are read-only (so Skia can read them without a copy).
 /// </summary>
 public sealed class DecodedScan(SKBitmap bitmap, string format) : IDisposable
 {
