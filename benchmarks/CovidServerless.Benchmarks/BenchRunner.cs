@@ -46,23 +46,20 @@ public static class BenchRunner
         var (gflops, matmul) = probe.Measure(settings.Runs * 2);
         Console.WriteLine($"\nmachine limit: dense {settings.MatMulSize}x{settings.MatMulSize} MatMul through ONNX Runtime: {gflops:F1} GFLOP/s at its fastest run ({matmul})");
 
+        var samples = ModalityNames.All.ToDictionary(m => m, m => images[m][0]);
+        var stageCosts = MeasureStages(settings, catalog, samples);
         foreach (var modality in ModalityNames.All)
         {
             var name = modality.ToName();
-            var sample = images[modality][0];
-            Console.WriteLine($"\n== {name}: one scan ({sample.Length:N0} bytes), per stage");
-            var stages = inProcess.Stages(modality, sample);
-            Console.WriteLine($"  decode          {stages.Decode}");
-            Console.WriteLine($"  preprocess      {stages.Preprocess}");
-            foreach (var (model, time) in stages.Models)
+            Console.WriteLine($"\n== {name}: one scan ({samples[modality].Length:N0} bytes), per stage (BenchmarkDotNet: median and IQR of {(settings.Quick ? 1 : 7)} iterations; managed memory allocated per run)");
+            var stages = stageCosts.Where(s => s.Modality == name).ToDictionary(s => s.Stage);
+            foreach (var stage in stages.Values.Where(s => s.Stage is not ("whole scan spinning" or "seed's way")))
             {
-                Console.WriteLine($"  {model,-15} {time}");
+                var note = stage.Stage switch { "ensemble" => "   (preprocess + 4 models + vote)", "whole scan" => "   (decode + ensemble)", _ => string.Empty };
+                Console.WriteLine($"  {stage.Stage,-15} {stage.Time}  {stage.AllocatedBytes / 1024.0,7:F1} KB{note}");
             }
 
-            Console.WriteLine($"  ensemble        {stages.Ensemble}   (preprocess + 4 models + vote)");
-            Console.WriteLine($"  whole scan      {stages.ScanEndToEnd}   (decode + ensemble)");
-            var spinning = InProcessBenchmarks.WithSpinning(settings, modality, sample);
-            Console.WriteLine($"  whole scan, ONNX Runtime threads spinning: {spinning}");
+            Console.WriteLine($"  whole scan, ONNX Runtime threads spinning: {stages["whole scan spinning"].Time}");
 
             var flops = catalog.For(modality).Models.Sum(m => OnnxFlops.PerImage(Path.Combine(Path.GetDirectoryName(catalog.ManifestPath)!, m.Entry.File)));
             var limit = flops > 0 ? gflops * 1e9 / flops : double.NaN;
@@ -96,8 +93,8 @@ public static class BenchRunner
                 flops,
                 probe);
             Console.WriteLine($"  best ({limitConfiguration}) vs limit, {fraction.Rounds} rounds alternating with the MatMul probe: {fraction.Median:P0} of limit (IQR {fraction.P25:P0}-{fraction.P75:P0}; probe {probeRates.Median:F0} GFLOP/s, IQR {probeRates.P25:F0}-{probeRates.P75:F0})");
-            var seed = inProcess.SeedWay(modality, images[modality]);
-            var speedup = seed.MedianMs / stages.ScanEndToEnd.MedianMs;
+            var seed = stages["seed's way"].Time;
+            var speedup = seed.MedianMs / stages["whole scan"].Time.MedianMs;
             Console.WriteLine($"  seed's way (load 4 models per scan): {seed}  -> warm pipeline is {speedup:F1}x faster");
 
             limitFractions.Add(fraction.Median);
@@ -105,8 +102,7 @@ public static class BenchRunner
             speedups.Add(speedup);
             perModality[name] = new
             {
-                stages,
-                wholeScanWithSpinning = spinning,
+                stages = stages.Values,
                 gflopPerScan = flops / 1e9,
                 limitScansPerSecond = limit,
                 batched,
@@ -240,6 +236,20 @@ public static class BenchRunner
 
         using var single = new InProcessScanScorer(models, decoder, Options.Create(options));
         return await InProcessBenchmarks.BurstAsync(single, burst, callers, rounds);
+    }
+
+    /// <summary>One scan's stages per modality through BenchmarkDotNet, on the same models as every other section.</summary>
+    private static IReadOnlyList<StageCost> MeasureStages(BenchSettings settings, ModelCatalog catalog, IReadOnlyDictionary<Modality, byte[]> samples)
+    {
+        var spinningOptions = new ModelOptions { ManifestPath = settings.ManifestPath, MaxConcurrentScans = 1, AllowSpinning = true };
+        using var spinning = new ModelCatalog(Options.Create(spinningOptions), NullLogger<ModelCatalog>.Instance);
+        var costs = StageBenchmarks.Run(new StageSetup(catalog, spinning, samples), settings.Quick);
+
+        // BenchmarkDotNet raises this process's priority while it measures; the sections after it, and the host and
+        // Azurite processes they start, run at the usual one.
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        self.PriorityClass = System.Diagnostics.ProcessPriorityClass.Normal;
+        return costs;
     }
 
     /// <summary>Runs <paramref name="measure"/> with this process pinned to <paramref name="cores"/>.</summary>

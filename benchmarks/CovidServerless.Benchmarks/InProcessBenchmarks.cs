@@ -9,35 +9,16 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace CovidServerless.Benchmarks;
 
-public sealed record StageTimes(Stats Decode, Stats Preprocess, IReadOnlyDictionary<string, Stats> Models, Stats Ensemble, Stats ScanEndToEnd);
-
 public sealed record ThroughputPoint(int BatchSize, Stats Timing, double ScansPerSecond);
 
 /// <param name="AllocatedKBPerScan">Managed memory allocated per scan during the burst (all threads of this process).</param>
 /// <param name="FullCollections">Gen2 garbage collections during the burst.</param>
 public sealed record BurstResult(int Scans, int Callers, double ScansPerMinute, double CpuSeconds, double AllocatedKBPerScan, int FullCollections);
 
-/// <summary>Scoring measured in this process: per-stage cost, batched and parallel throughput, and the seed's way.</summary>
+/// <summary>Scoring measured in this process: batched and parallel throughput, bursts, and the limit fraction.</summary>
 public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog catalog)
 {
     private readonly ScanDecoder decoder = new();
-
-    public StageTimes Stages(Modality modality, byte[] image)
-    {
-        var ensemble = catalog.For(modality);
-        using var scan = decoder.Decode(image);
-        var decode = Stats.Measure(() => decoder.Decode(image).Dispose(), settings.Runs);
-        var preprocess = Stats.Measure(() => ImagePreprocessor.ToTensor(scan, ensemble.Models[0].Input), settings.Runs);
-        var models = ensemble.Models.ToDictionary(
-            m => m.Name,
-            m =>
-            {
-                var tensor = ImagePreprocessor.ToTensor(scan, m.Input);
-                return Stats.Measure(() => m.PredictCovid(tensor, 1), settings.Runs);
-            });
-        var ensembleTime = Stats.Measure(() => InProcessScanScorer.ScoreDecoded(ensemble, [scan]), settings.Runs);
-        return new StageTimes(decode, preprocess, models, ensembleTime, WholeScan(decoder, ensemble, image, settings.Runs));
-    }
 
     /// <summary>One scan from its bytes: decode, then the ensemble.</summary>
     public static Stats WholeScan(ScanDecoder decoder, ModalityModels ensemble, byte[] image, int runs) => Stats.Measure(
@@ -163,34 +144,5 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
             }
         }));
         return clock.Elapsed.TotalSeconds;
-    }
-
-    /// <summary>One whole scan (decode + ensemble) with ONNX Runtime's pool threads allowed to spin between runs.</summary>
-    public static Stats WithSpinning(BenchSettings settings, Modality modality, byte[] image)
-    {
-        var options = new ModelOptions { ManifestPath = settings.ManifestPath, AllowSpinning = true, MaxConcurrentScans = 1 };
-        using var spinning = new ModelCatalog(Options.Create(options), NullLogger<ModelCatalog>.Instance);
-        return WholeScan(new ScanDecoder(), spinning.For(modality), image, settings.Runs);
-    }
-
-    /// <summary>The seed's way: load the four models for every scan, then score it.</summary>
-    public Stats SeedWay(Modality modality, IReadOnlyList<byte[]> images)
-    {
-        var ensemble = catalog.For(modality);
-        var folder = Path.GetDirectoryName(catalog.ManifestPath)!;
-        var i = 0;
-        return Stats.Measure(
-            () =>
-            {
-                using var scan = decoder.Decode(images[i++ % images.Count]);
-                foreach (var model in ensemble.Models)
-                {
-                    using var session = new InferenceSession(Path.Combine(folder, model.Entry.File));
-                    using var fresh = new OnnxModel(modality, model.Entry, model.Sha256, session);
-                    fresh.PredictCovid(ImagePreprocessor.ToTensor(scan, model.Input), 1);
-                }
-            },
-            settings.SeedScans,
-            warmup: 1);
     }
 }

@@ -30,6 +30,11 @@ public sealed class BenchTests : IDisposable
         Assert.True(root.GetProperty("endToEndFraction").GetDouble() > 0);
         Assert.Equal(4, root.GetProperty("endToEnd").GetProperty("scans").GetInt32());
         Assert.Equal(2, root.GetProperty("modalities").GetProperty("ct").GetProperty("batched").GetArrayLength());
+        var stages = root.GetProperty("modalities").GetProperty("chest").GetProperty("stages").EnumerateArray()
+            .Select(s => s.GetProperty("stage").GetString()).ToList();
+        Assert.Equal(["decode", "preprocess"], stages.Take(2));
+        Assert.Equal(["ensemble", "whole scan", "whole scan spinning", "seed's way"], stages.TakeLast(4));
+        Assert.Equal(10, stages.Count);
         Assert.True(root.GetProperty("storageRequests").GetProperty("perScan").GetDouble() >= 4, "at least the upload, download, results and message per scan");
         if (Environment.ProcessorCount >= 2)
         {

@@ -1,0 +1,142 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.NoEmit;
+using CovidServerless.Core;
+using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Models;
+using CovidServerless.Core.Scoring;
+using Microsoft.ML.OnnxRuntime;
+using Perfolizer.Horology;
+
+namespace CovidServerless.Benchmarks;
+
+/// <summary>The per-stage cost of one scan, measured by BenchmarkDotNet in this process.</summary>
+/// <param name="Stage">One of <see cref="StageBenchmarks.Stages"/>.</param>
+/// <param name="AllocatedBytes">Managed bytes allocated per run (ONNX Runtime's and Skia's native memory not included).</param>
+public sealed record StageCost(string Modality, string Stage, Stats Time, long? AllocatedBytes);
+
+/// <summary>
+/// One scan's stages as BenchmarkDotNet benchmarks: it chooses how many runs make an iteration, warms up, and counts
+/// the managed memory each run allocates. It runs in this process (its in-process toolchain) on the models and scans
+/// of <see cref="Setup"/>, so that its figures sit in the same run as every other section's.
+/// </summary>
+public class StageBenchmarks
+{
+    private readonly ScanDecoder decoder = new();
+    private byte[] image = [];
+    private ModalityModels ensemble = null!;
+    private ModalityModels spinningEnsemble = null!;
+    private DecodedScan scan = null!;
+    private Dictionary<string, float[]> tensors = [];
+    private Action stage = () => { };
+
+    public static IEnumerable<string> Modalities => ModalityNames.All.Select(m => m.ToName());
+
+    /// <summary>decode, preprocess, each model's run (on its prepared tensor), ensemble, whole scan, whole scan spinning, seed's way.</summary>
+    public static IEnumerable<string> Stages =>
+        ["decode", "preprocess", .. Setup?.Catalog.For(Core.Modality.Chest).Models.Select(m => m.Name) ?? [], "ensemble", "whole scan", "whole scan spinning", "seed's way"];
+
+    [ParamsSource(nameof(Modalities))]
+    public string Modality { get; set; } = "chest";
+
+    [ParamsSource(nameof(Stages))]
+    public string Stage { get; set; } = "decode";
+
+    /// <summary>What the benchmarks run on; set by <see cref="Run"/> (BenchmarkDotNet creates this class itself).</summary>
+    private static StageSetup? Setup { get; set; }
+
+    public static IReadOnlyList<StageCost> Run(StageSetup setup, bool quick)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
+        Setup = setup;
+        var artifacts = Directory.CreateTempSubdirectory("covidscan-bench-");
+        try
+        {
+            // Iterations of about 250 ms each (BenchmarkDotNet picks the runs per iteration): 3 to warm up, 7 timed.
+            var job = (quick ? Job.Dry : Job.Default.WithWarmupCount(3).WithIterationCount(7).WithIterationTime(TimeInterval.FromMilliseconds(250)))
+                .WithToolchain(InProcessNoEmitToolchain.Instance);
+            var config = ManualConfig.CreateEmpty()
+                .AddJob(job)
+                .AddDiagnoser(BenchmarkDotNet.Diagnosers.MemoryDiagnoser.Default)
+                .AddLogger(NullLogger.Instance)
+                .WithArtifactsPath(artifacts.FullName)
+
+                // The bench is run from Release builds, but its tests run it from a Debug one.
+                .WithOptions(ConfigOptions.DisableOptimizationsValidator | ConfigOptions.DisableLogFile);
+            var order = Stages.ToList();
+            var summary = BenchmarkRunner.Run<StageBenchmarks>(config);
+            return [.. summary.Reports.Where(r => r.ResultStatistics is not null).Select(r => new StageCost(
+                (string)r.BenchmarkCase.Parameters[nameof(Modality)],
+                (string)r.BenchmarkCase.Parameters[nameof(Stage)],
+                new Stats(r.ResultStatistics!.Median / 1e6, r.ResultStatistics.Q1 / 1e6, r.ResultStatistics.Q3 / 1e6, r.ResultStatistics.Min / 1e6, r.ResultStatistics.Max / 1e6, r.ResultStatistics.N),
+                r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase))).OrderBy(c => c.Modality).ThenBy(c => order.IndexOf(c.Stage))];
+        }
+        finally
+        {
+            Setup = null;
+            artifacts.Delete(recursive: true);
+        }
+    }
+
+    [GlobalSetup]
+    public void Prepare()
+    {
+        var setup = Setup ?? throw new InvalidOperationException("StageBenchmarks runs through StageBenchmarks.Run.");
+        var modality = ModalityNames.Parse(Modality);
+        image = setup.Images[modality];
+        ensemble = setup.Catalog.For(modality);
+        spinningEnsemble = setup.SpinningCatalog.For(modality);
+        scan = decoder.Decode(image);
+        tensors = ensemble.Models.ToDictionary(m => m.Name, m => ImagePreprocessor.ToTensor(scan, m.Input));
+        stage = StageToRun(Stage);
+    }
+
+    [GlobalCleanup]
+    public void Release() => scan.Dispose();
+
+    /// <summary>The stage <see cref="Stage"/> once, for BenchmarkDotNet to time.</summary>
+    [Benchmark]
+    public void Run() => stage();
+
+    private Action StageToRun(string name) => name switch
+    {
+        "decode" => () => decoder.Decode(image).Dispose(),
+        "preprocess" => () => ImagePreprocessor.Fill(scan, ensemble.Models[0].Input, tensors[ensemble.Models[0].Name]),
+        "ensemble" => () => InProcessScanScorer.ScoreDecoded(ensemble, [scan]),
+        "whole scan" => () => ScoreFromBytes(ensemble),
+
+        // With ONNX Runtime's pool threads allowed to spin between runs (Models:AllowSpinning).
+        "whole scan spinning" => () => ScoreFromBytes(spinningEnsemble),
+        "seed's way" => SeedWay,
+        _ => ensemble.Models.Single(m => m.Name == name) is var model && tensors[name] is var tensor
+            ? () => model.PredictCovid(tensor, 1)
+            : throw new ArgumentException($"No stage {name}.", nameof(name)),
+    };
+
+    /// <summary>The seed's way: load the four models (new sessions from their files) for every scan, then score it.</summary>
+    private void SeedWay()
+    {
+        using var decoded = decoder.Decode(image);
+        var folder = Path.GetDirectoryName(Setup!.Catalog.ManifestPath)!;
+        foreach (var model in ensemble.Models)
+        {
+            using var session = new InferenceSession(Path.Combine(folder, model.Entry.File));
+            using var fresh = new OnnxModel(ensemble.Modality, model.Entry, model.Sha256, session);
+            fresh.PredictCovid(ImagePreprocessor.ToTensor(decoded, model.Input), 1);
+        }
+    }
+
+    private IReadOnlyList<EnsembleScore> ScoreFromBytes(ModalityModels models)
+    {
+        using var decoded = decoder.Decode(image);
+        return InProcessScanScorer.ScoreDecoded(models, [decoded]);
+    }
+
+}
+
+/// <summary>The models and one sample scan per modality the stage benchmarks run on.</summary>
+/// <param name="SpinningCatalog">The same models with ONNX Runtime's threads allowed to spin.</param>
+public sealed record StageSetup(ModelCatalog Catalog, ModelCatalog SpinningCatalog, IReadOnlyDictionary<Modality, byte[]> Images);
