@@ -134,7 +134,6 @@ public class StageBenchmarks
         using var decoded = decoder.Decode(image);
         return InProcessScanScorer.ScoreDecoded(models, [decoded]);
     }
-
 }
 
 /// <summary>The models and one sample scan per modality the stage benchmarks run on.</summary>
