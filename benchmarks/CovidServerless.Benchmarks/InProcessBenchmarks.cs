@@ -3,9 +3,6 @@ using CovidServerless.Core;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Microsoft.ML.OnnxRuntime;
 
 namespace CovidServerless.Benchmarks;
 
