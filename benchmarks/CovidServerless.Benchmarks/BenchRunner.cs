@@ -46,13 +46,14 @@ public static class BenchRunner
         var (gflops, matmul) = probe.Measure(settings.Runs * 2);
         Console.WriteLine($"\nmachine limit: dense {settings.MatMulSize}x{settings.MatMulSize} MatMul through ONNX Runtime: {gflops:F1} GFLOP/s at its fastest run ({matmul})");
 
-        var samples = ModalityNames.All.ToDictionary(m => m, m => images[m][0]);
-        var stageCosts = MeasureStages(settings, catalog, samples);
+        var spinningOptions = new ModelOptions { ManifestPath = settings.ManifestPath, MaxConcurrentScans = 1, AllowSpinning = true };
+        using var spinning = new ModelCatalog(Options.Create(spinningOptions), NullLogger<ModelCatalog>.Instance);
         foreach (var modality in ModalityNames.All)
         {
             var name = modality.ToName();
-            Console.WriteLine($"\n== {name}: one scan ({samples[modality].Length:N0} bytes), per stage (BenchmarkDotNet: median and IQR of {(settings.Quick ? 1 : 7)} iterations; managed memory allocated per run)");
-            var stages = stageCosts.Where(s => s.Modality == name).ToDictionary(s => s.Stage);
+            var sample = images[modality][0];
+            Console.WriteLine($"\n== {name}: one scan ({sample.Length:N0} bytes), per stage (BenchmarkDotNet: median and IQR of {(settings.Quick ? 1 : 7)} iterations; managed memory allocated per run)");
+            var stages = StageBenchmarks.Run(new StageSetup(catalog, spinning, modality, sample), settings.Quick).ToDictionary(s => s.Stage);
             foreach (var stage in stages.Values.Where(s => s.Stage is not ("whole scan spinning" or "seed's way")))
             {
                 var note = stage.Stage switch { "ensemble" => "   (preprocess + 4 models + vote)", "whole scan" => "   (decode + ensemble)", _ => string.Empty };
@@ -173,7 +174,7 @@ public static class BenchRunner
                 catalog, settings.ManifestPath, burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans, settings.InProcessBurstRounds));
             var apart = await storage.EndToEndAsync(burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans, split: split);
             storageApartFraction = apart.SteadyScansPerMinute / pinnedReference.ScansPerMinute;
-            storageApart = new { pipelineCores = split.Pipeline, storageCores = split.Storage, endToEnd = apart, inProcess = pinnedReference, fraction = storageApartFraction };
+            storageApart = new { pipelineCores = split.Pipeline, storageCores = split.Storage, endToEnd = apart, inProcess = pinnedReference };
             Console.WriteLine($"  storage apart (the default configuration; the host on {CpuAffinity.Describe(split.Pipeline)}, Azurite and the benchmark's uploads and reads on {CpuAffinity.Describe(split.Storage)}): steady {apart.SteadyScansPerMinute:F0} scans/min, time to result p50 {apart.P50TimeToResultSeconds:F2} s; CPU per scan: Azurite {apart.AzuriteCpuSeconds / apart.Scans * 1000:F0} ms, host {apart.HostCpuSeconds / apart.Scans * 1000:F0} ms; Azurite used {apart.AzuriteCpuSeconds / apart.Seconds / split.Storage.Length:P0} of its core(s) during the burst (near 100%: storage, not the pipeline, limited the rate)");
             Console.WriteLine($"    same scans and scorer in this process on {CpuAffinity.Describe(split.Pipeline)} (median of {settings.InProcessBurstRounds}): {pinnedReference.ScansPerMinute:F0} scans/min, {pinnedReference.CpuSeconds / burst.Count * 1000:F0} ms of CPU per scan -> end to end (steady) is {storageApartFraction:P0} of it");
         }
@@ -236,20 +237,6 @@ public static class BenchRunner
 
         using var single = new InProcessScanScorer(models, decoder, Options.Create(options));
         return await InProcessBenchmarks.BurstAsync(single, burst, callers, rounds);
-    }
-
-    /// <summary>One scan's stages per modality through BenchmarkDotNet, on the same models as every other section.</summary>
-    private static IReadOnlyList<StageCost> MeasureStages(BenchSettings settings, ModelCatalog catalog, IReadOnlyDictionary<Modality, byte[]> samples)
-    {
-        var spinningOptions = new ModelOptions { ManifestPath = settings.ManifestPath, MaxConcurrentScans = 1, AllowSpinning = true };
-        using var spinning = new ModelCatalog(Options.Create(spinningOptions), NullLogger<ModelCatalog>.Instance);
-        var costs = StageBenchmarks.Run(new StageSetup(catalog, spinning, samples), settings.Quick);
-
-        // BenchmarkDotNet raises this process's priority while it measures; the sections after it, and the host and
-        // Azurite processes they start, run at the usual one.
-        using var self = System.Diagnostics.Process.GetCurrentProcess();
-        self.PriorityClass = System.Diagnostics.ProcessPriorityClass.Normal;
-        return costs;
     }
 
     /// <summary>Runs <paramref name="measure"/> with this process pinned to <paramref name="cores"/>.</summary>

@@ -12,8 +12,6 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
     /// <summary>Timed repeats of the in-process reference burst (after one warm-up burst); the median is kept.</summary>
     public int InProcessBurstRounds => Quick ? 1 : 3;
 
-    public int SeedScans => Quick ? 2 : 5;
-
     public int MatMulSize => Quick ? 256 : 1024;
 
     /// <summary>Alternating rounds of MatMul probe and batched ensemble for the limit fraction.</summary>
