@@ -28,6 +28,9 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
 
     public int GpuBurstCallers => Quick ? 4 : 128;
 
+    /// <summary>A slow burst configuration stops after the timed round that passes this, so one run fits a GPU lease.</summary>
+    public TimeSpan GpuBurstBudget => TimeSpan.FromSeconds(Quick ? 5 : 25);
+
     public static BenchSettings Parse(string[] args, string repoRoot)
     {
         string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();

@@ -89,19 +89,24 @@ public static class GpuBenchmarks
             .ToList();
         Console.WriteLine($"\n== burst: {burst.Count} scans (chest and ct alternating) through the batching scorer, {settings.GpuBurstCallers} in flight, median of {settings.InProcessBurstRounds} after a warm-up burst");
         var bursts = new List<(string Label, bool OnCuda, BurstResult Result)>();
-        foreach (var (label, catalog, options, maxBatch) in new[]
+        var cudaOneAtATime = new ModelOptions { ManifestPath = settings.ManifestPath, Provider = "Cuda", MaxConcurrentScans = 1 };
+        foreach (var (label, catalog, options, scoring) in new[]
         {
-            ("CUDA, batches of up to 16 (default)", cuda, cudaOptions, 16),
-            ("CUDA, batches of up to 64", cuda, cudaOptions, 64),
-            ("CUDA, batches of up to 16, one batch at a time", cuda, new ModelOptions { ManifestPath = settings.ManifestPath, Provider = "Cuda", MaxConcurrentScans = 1 }, 16),
-            ("CPU, batches of up to 16, one batch at a time on every core", cpu, cpuOptions, 16),
-            ("CPU, batches of up to 16, two at once (default)", cpuDefault, cpuDefaultOptions, 16),
+            ("CUDA, batches of up to 16, two at once, dedicated threads (default)", cuda, cudaOptions, new ScoringOptions()),
+            ("CUDA, batches of up to 16, two at once, thread-pool loops", cuda, cudaOptions, new ScoringOptions { DedicatedBatchThreads = false }),
+            ("CUDA, batches padded to 16, two at once, dedicated threads", cuda, cudaOptions, new ScoringOptions { PadBatchesToMaxSize = true }),
+            ("CUDA, batches of up to 16, one at a time, dedicated thread", cuda, cudaOneAtATime, new ScoringOptions()),
+            ("CUDA, batches of up to 64, two at once, dedicated threads", cuda, cudaOptions, new ScoringOptions { MaxBatchSize = 64 }),
+            ("CPU, batches of up to 16, one at a time on every core", cpu, cpuOptions, new ScoringOptions()),
+            ("CPU, batches of up to 16, two at once, dedicated threads (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions()),
+            ("CPU, batches of up to 16, two at once, thread-pool loops", cpuDefault, cpuDefaultOptions, new ScoringOptions { DedicatedBatchThreads = false }),
         })
         {
-            await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(new ScoringOptions { MaxBatchSize = maxBatch }), Options.Create(options));
-            var result = await InProcessBenchmarks.BurstAsync(scorer, burst, settings.GpuBurstCallers, settings.InProcessBurstRounds);
+            var started = DateTimeOffset.UtcNow;
+            await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(scoring), Options.Create(options));
+            var result = await InProcessBenchmarks.BurstAsync(scorer, burst, settings.GpuBurstCallers, settings.InProcessBurstRounds, settings.GpuBurstBudget);
             bursts.Add((label, options.Provider == cudaOptions.Provider, result));
-            Console.WriteLine($"  {label}: {result.ScansPerMinute,8:F0} scans/min, process CPU {result.CpuSeconds / result.Scans * 1000:F1} ms per scan");
+            Console.WriteLine($"  {started:HH:mm:ss} {label}: {result.ScansPerMinute,8:F0} scans/min, process CPU {result.CpuSeconds / result.Scans * 1000:F1} ms per scan, median of {result.Rounds}");
         }
 
         var bestGpuBurst = bursts.Where(b => b.OnCuda).Max(b => b.Result.ScansPerMinute);

@@ -10,7 +10,8 @@ public sealed record ThroughputPoint(int BatchSize, Stats Timing, double ScansPe
 
 /// <param name="AllocatedKBPerScan">Managed memory allocated per scan during the burst (all threads of this process).</param>
 /// <param name="FullCollections">Gen2 garbage collections during the burst.</param>
-public sealed record BurstResult(int Scans, int Callers, double ScansPerMinute, double CpuSeconds, double AllocatedKBPerScan, int FullCollections);
+/// <param name="Rounds">Timed bursts of which this is the median.</param>
+public sealed record BurstResult(int Scans, int Callers, double ScansPerMinute, double CpuSeconds, double AllocatedKBPerScan, int FullCollections, int Rounds);
 
 /// <summary>Scoring measured in this process: batched and parallel throughput, bursts, and the limit fraction.</summary>
 public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog catalog)
@@ -100,13 +101,15 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
     /// <summary>
     /// The end-to-end burst without storage or triggers: the same scans, as bytes in memory, through the given
     /// scorer with <paramref name="callers"/> scans in flight, as the host's scan watcher would call it. The whole burst
-    /// runs once to warm both modalities' sessions, then <paramref name="rounds"/> times; the median round is kept.
+    /// runs once to warm both modalities' sessions, then <paramref name="rounds"/> times, or fewer where the warm-up
+    /// and timed bursts have taken <paramref name="budget"/>; the median round is kept.
     /// </summary>
-    public static async Task<BurstResult> BurstAsync(IScanScorer scorer, IReadOnlyList<(Modality Modality, byte[] Image)> scans, int callers, int rounds)
+    public static async Task<BurstResult> BurstAsync(IScanScorer scorer, IReadOnlyList<(Modality Modality, byte[] Image)> scans, int callers, int rounds, TimeSpan? budget = null)
     {
+        var clock = Stopwatch.StartNew();
         await RunBurstAsync(scorer, scans, callers);
         var measured = new List<BurstResult>();
-        for (var round = 0; round < rounds; round++)
+        for (var round = 0; round < rounds && (round == 0 || budget is null || clock.Elapsed < budget); round++)
         {
             var allocated = GC.GetTotalAllocatedBytes(precise: true);
             var fullCollections = GC.CollectionCount(2);
@@ -118,10 +121,11 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
                 scans.Count / seconds * 60,
                 (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds,
                 (GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1024.0 / scans.Count,
-                GC.CollectionCount(2) - fullCollections));
+                GC.CollectionCount(2) - fullCollections,
+                rounds));
         }
 
-        return measured.OrderBy(r => r.ScansPerMinute).ElementAt(measured.Count / 2);
+        return measured.OrderBy(r => r.ScansPerMinute).ElementAt(measured.Count / 2) with { Rounds = measured.Count };
     }
 
     private static async Task<double> RunBurstAsync(IScanScorer scorer, IReadOnlyList<(Modality Modality, byte[] Image)> scans, int callers)

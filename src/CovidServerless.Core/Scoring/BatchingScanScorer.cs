@@ -37,7 +37,9 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
             queues[modality] = queue;
             for (var loop = 0; loop < concurrent; loop++)
             {
-                loops.Add(Task.Run(() => RunBatchesAsync(modality, queue.Reader)));
+                loops.Add(this.options.DedicatedBatchThreads
+                    ? StartDedicatedThread(modality, queue.Reader)
+                    : Task.Run(() => RunBatchesAsync(modality, queue.Reader)));
             }
         }
     }
@@ -64,6 +66,72 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         }
 
         return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs one batch loop on a thread of its own, so that each session is always called from the same few threads
+    /// (the CUDA provider keeps per-thread state for every thread that calls it).
+    /// </summary>
+    private Task StartDedicatedThread(Modality modality, ChannelReader<Pending> reader)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RunBatches(modality, reader);
+                done.SetResult();
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"{modality.ToName()} batches",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>The batch loop with blocking waits: its model runs stay on the calling thread.</summary>
+    private void RunBatches(Modality modality, ChannelReader<Pending> reader)
+    {
+        var batch = new List<Pending>(options.MaxBatchSize);
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            batch.Clear();
+            using (var window = new CancellationTokenSource(options.MaxBatchDelayMilliseconds))
+            {
+                while (batch.Count < options.MaxBatchSize)
+                {
+                    if (reader.TryRead(out var next))
+                    {
+                        batch.Add(next);
+                        continue;
+                    }
+
+                    if (batch.Count == 0 || window.IsCancellationRequested || !WaitAsync(reader, window.Token).GetAwaiter().GetResult())
+                    {
+                        break;
+                    }
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                gate.Wait();
+                try
+                {
+                    Score(modality, batch);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }
+        }
     }
 
     private async Task RunBatchesAsync(Modality modality, ChannelReader<Pending> reader)
@@ -120,7 +188,13 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     {
         try
         {
-            var scores = InProcessScanScorer.ScorePrepared(catalog.For(modality), [.. batch.Select(p => p.Scan)]);
+            var scans = batch.Select(p => p.Scan).ToList();
+            while (options.PadBatchesToMaxSize && scans.Count < options.MaxBatchSize)
+            {
+                scans.Add(scans[^1]);
+            }
+
+            var scores = InProcessScanScorer.ScorePrepared(catalog.For(modality), scans);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Result.TrySetResult(scores[i]);
