@@ -28,6 +28,9 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
 
     public int GpuBurstCallers => Quick ? 4 : 128;
 
+    /// <summary>Scans sent one at a time through the batching scorer (--gpu), for the cost of padding to a scan alone.</summary>
+    public int GpuLoneScans => Quick ? 2 : 64;
+
     /// <summary>A slow burst configuration stops after the timed round that passes this, so one run fits a GPU lease.</summary>
     public TimeSpan GpuBurstBudget => TimeSpan.FromSeconds(Quick ? 5 : 25);
 

@@ -30,9 +30,10 @@ public static class GpuBenchmarks
 
     public static async Task<int> RunAsync(BenchSettings settings)
     {
-        if (CudaUnavailableReason() is { } reason)
+        if (OnnxSessionFactory.CudaUnavailableReason() is { } reason)
         {
-            await Console.Error.WriteLineAsync($"covidscan bench --gpu: {reason}");
+            // A GPU figure must be one: the catalog would fall back to the CPU.
+            await Console.Error.WriteLineAsync($"covidscan bench --gpu: {reason}; build with -p:OnnxRuntimeGpu=true (covidscan bench --gpu does) on a machine with a CUDA GPU, CUDA 13 and cuDNN 9 on the library path.");
             return 3;
         }
 
@@ -92,21 +93,38 @@ public static class GpuBenchmarks
         var cudaOneAtATime = new ModelOptions { ManifestPath = settings.ManifestPath, Provider = "Cuda", MaxConcurrentScans = 1 };
         foreach (var (label, catalog, options, scoring) in new[]
         {
-            ("CUDA, batches of up to 16, two at once, dedicated threads (default)", cuda, cudaOptions, new ScoringOptions()),
-            ("CUDA, batches of up to 16, two at once, thread-pool loops", cuda, cudaOptions, new ScoringOptions { DedicatedBatchThreads = false }),
-            ("CUDA, batches padded to 16, two at once, dedicated threads", cuda, cudaOptions, new ScoringOptions { PadBatchesToMaxSize = true }),
-            ("CUDA, batches of up to 16, one at a time, dedicated thread", cuda, cudaOneAtATime, new ScoringOptions()),
-            ("CUDA, batches of up to 64, two at once, dedicated threads", cuda, cudaOptions, new ScoringOptions { MaxBatchSize = 64 }),
+            ("CUDA, batches of up to 16 padded to 16, two at once (default)", cuda, cudaOptions, new ScoringOptions()),
+            ("CUDA, batches of up to 16 padded to powers of two, two at once", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.PowersOfTwo }),
+            ("CUDA, batches of up to 16 unpadded, two at once", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.None }),
+            ("CUDA, batches of up to 16 padded to 16, one at a time", cuda, cudaOneAtATime, new ScoringOptions()),
+            ("CUDA, batches of up to 64 padded to 64, two at once", cuda, cudaOptions, new ScoringOptions { MaxBatchSize = 64 }),
             ("CPU, batches of up to 16, one at a time on every core", cpu, cpuOptions, new ScoringOptions()),
-            ("CPU, batches of up to 16, two at once, dedicated threads (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions()),
-            ("CPU, batches of up to 16, two at once, thread-pool loops", cpuDefault, cpuDefaultOptions, new ScoringOptions { DedicatedBatchThreads = false }),
+            ("CPU, batches of up to 16, two at once (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions()),
         })
         {
             var started = DateTimeOffset.UtcNow;
             await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(scoring), Options.Create(options));
             var result = await InProcessBenchmarks.BurstAsync(scorer, burst, settings.GpuBurstCallers, settings.InProcessBurstRounds, settings.GpuBurstBudget);
-            bursts.Add((label, options.Provider == cudaOptions.Provider, result));
+            bursts.Add((label, catalog.OnCuda, result));
             Console.WriteLine($"  {started:HH:mm:ss} {label}: {result.ScansPerMinute,8:F0} scans/min, process CPU {result.CpuSeconds / result.Scans * 1000:F1} ms per scan, median of {result.Rounds}");
+        }
+
+        // What padding costs a scan that arrives alone: one caller, each scan scored before the next is sent.
+        var alone = burst.Take(settings.GpuLoneScans).ToList();
+        Console.WriteLine($"\n== one scan at a time: {alone.Count} scans through the batching scorer, one caller");
+        var lone = new Dictionary<string, double>();
+        foreach (var (label, catalog, options, scoring) in new[]
+        {
+            ("CUDA, padded to 16 (default)", cuda, cudaOptions, new ScoringOptions()),
+            ("CUDA, padded to powers of two", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.PowersOfTwo }),
+            ("CUDA, unpadded", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.None }),
+            ("CPU (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions()),
+        })
+        {
+            await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(scoring), Options.Create(options));
+            var result = await InProcessBenchmarks.BurstAsync(scorer, alone, callers: 1, settings.InProcessBurstRounds, settings.GpuBurstBudget);
+            lone[label] = 60_000 / result.ScansPerMinute;
+            Console.WriteLine($"  {label}: {lone[label],6:F1} ms per scan (time to result, {scoring.MaxBatchDelayMilliseconds} ms batch window included), median of {result.Rounds}");
         }
 
         var bestGpuBurst = bursts.Where(b => b.OnCuda).Max(b => b.Result.ScansPerMinute);
@@ -121,33 +139,13 @@ public static class GpuBenchmarks
                 loadSeconds = new { cuda = cuda.LoadTime.TotalSeconds, cpu = cpu.LoadTime.TotalSeconds },
                 modalities = perModality,
                 bursts = bursts.ToDictionary(b => b.Label, b => b.Result),
+                oneScanAtATimeMs = lone,
             };
             await File.WriteAllTextAsync(settings.JsonPath, JsonSerializer.Serialize(report, Json));
             Console.WriteLine($"\nwrote {settings.JsonPath}");
         }
 
         return 0;
-    }
-
-    /// <summary>Why CUDA cannot run here, or null: the build must carry the CUDA provider and its libraries must load.</summary>
-    public static string? CudaUnavailableReason()
-    {
-        if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
-        {
-            return "this build of ONNX Runtime has no CUDA provider; build the benchmark with -p:OnnxRuntimeGpu=true (covidscan bench --gpu does).";
-        }
-
-        try
-        {
-            // The model catalog's own call, without its fall-back to the CPU: a GPU figure must be one.
-            using var options = new Microsoft.ML.OnnxRuntime.SessionOptions();
-            OnnxSessionFactory.AppendCuda(options);
-            return null;
-        }
-        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
-        {
-            return $"the CUDA provider does not load ({ex.Message.Trim()}); it needs a CUDA GPU, CUDA 13 and cuDNN 9 on the library path.";
-        }
     }
 
     private static ProviderAgreement Agreement(ScanDecoder decoder, ModalityModels onGpu, ModalityModels onCpu, IReadOnlyList<byte[]> images)

@@ -1,6 +1,5 @@
 using CovidServerless.Core.Models;
 using Google.Protobuf;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
@@ -17,7 +16,7 @@ public sealed class MatMulRate : IDisposable
     public MatMulRate(ModelOptions options, int size)
     {
         this.size = size;
-        session = new InferenceSession(Model(size), OnnxSessionFactory.CreateOptions(options, NullLogger.Instance));
+        session = new InferenceSession(Model(size), OnnxSessionFactory.CreateOptions(options, onCuda: false));
         var a = new DenseTensor<float>(Enumerable.Range(0, size * size).Select(i => (i % 97) / 97f).ToArray(), [size, size]);
         inputs = [NamedOnnxValue.CreateFromTensor("a", a)];
     }

@@ -22,9 +22,19 @@ public sealed class ModelCatalog : IDisposable
         var settings = options.Value;
         ManifestPath = Path.GetFullPath(settings.ManifestPath);
         var clock = Stopwatch.StartNew();
+        if (string.Equals(settings.Provider, "Cuda", StringComparison.OrdinalIgnoreCase))
+        {
+            var reason = OnnxSessionFactory.CudaUnavailableReason();
+            OnCuda = reason is null;
+            if (reason is not null)
+            {
+                logger.LogWarning("CUDA execution provider unavailable ({Reason}); scoring on CPU.", reason);
+            }
+        }
+
         try
         {
-            Load(ModelManifest.Load(ManifestPath), Path.GetDirectoryName(ManifestPath)!, settings, logger);
+            Load(ModelManifest.Load(ManifestPath), Path.GetDirectoryName(ManifestPath)!, settings);
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or System.Text.Json.JsonException or UnauthorizedAccessException)
         {
@@ -45,6 +55,9 @@ public sealed class ModelCatalog : IDisposable
     public string ManifestPath { get; }
 
     public TimeSpan LoadTime { get; }
+
+    /// <summary>True when the models run on the CUDA provider: asked for, and its libraries and a GPU found.</summary>
+    public bool OnCuda { get; }
 
     /// <summary>Why the catalog is not ready; empty when every listed model loaded.</summary>
     public IReadOnlyList<string> Problems => problems;
@@ -67,7 +80,7 @@ public sealed class ModelCatalog : IDisposable
         return models;
     }
 
-    private void Load(ModelManifest manifest, string folder, ModelOptions settings, ILogger logger)
+    private void Load(ModelManifest manifest, string folder, ModelOptions settings)
     {
         var loaded = new ConcurrentDictionary<(Modality, int), OnnxModel>();
         var work = new List<(Modality Modality, int Index, ModelEntry Entry)>();
@@ -92,7 +105,7 @@ public sealed class ModelCatalog : IDisposable
         {
             try
             {
-                loaded[(item.Modality, item.Index)] = LoadModel(item.Modality, item.Entry, folder, settings, logger);
+                loaded[(item.Modality, item.Index)] = LoadModel(item.Modality, item.Entry, folder, settings);
             }
             catch (Exception ex) when (ex is IOException or InvalidOperationException or OnnxRuntimeException or UnauthorizedAccessException)
             {
@@ -116,7 +129,7 @@ public sealed class ModelCatalog : IDisposable
         }
     }
 
-    private static OnnxModel LoadModel(Modality modality, ModelEntry entry, string folder, ModelOptions settings, ILogger logger)
+    private OnnxModel LoadModel(Modality modality, ModelEntry entry, string folder, ModelOptions settings)
     {
         entry.Input.Validate(entry.Name);
         var path = Path.GetFullPath(Path.Combine(folder, entry.File));
@@ -132,7 +145,7 @@ public sealed class ModelCatalog : IDisposable
             throw new InvalidOperationException($"{path} has sha256 {sha256}, but the manifest expects {expected}.");
         }
 
-        var session = new InferenceSession(bytes, OnnxSessionFactory.CreateOptions(settings, logger));
+        var session = new InferenceSession(bytes, OnnxSessionFactory.CreateOptions(settings, OnCuda));
         try
         {
             CheckNames(entry, session);

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 
 namespace CovidServerless.Core.Models;
@@ -6,7 +5,8 @@ namespace CovidServerless.Core.Models;
 /// <summary>ONNX Runtime session options shared by every model, sized so parallel scans do not oversubscribe the CPU.</summary>
 public static class OnnxSessionFactory
 {
-    public static SessionOptions CreateOptions(ModelOptions settings, ILogger logger)
+    /// <param name="onCuda">Put the CUDA provider first (the catalog decides once whether it loads).</param>
+    public static SessionOptions CreateOptions(ModelOptions settings, bool onCuda)
     {
         var options = new SessionOptions
         {
@@ -18,19 +18,32 @@ public static class OnnxSessionFactory
 
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", settings.AllowSpinning ? "1" : "0");
 
-        if (string.Equals(settings.Provider, "Cuda", StringComparison.OrdinalIgnoreCase))
+        if (onCuda)
         {
-            try
-            {
-                AppendCuda(options);
-            }
-            catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
-            {
-                logger.LogWarning("CUDA execution provider unavailable ({Message}); scoring on CPU.", ex.Message);
-            }
+            AppendCuda(options);
         }
 
         return options;
+    }
+
+    /// <summary>Why the CUDA provider cannot run here, or null where it loads: the build must carry it and its libraries must load.</summary>
+    public static string? CudaUnavailableReason()
+    {
+        if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+        {
+            return "this build of ONNX Runtime has no CUDA provider";
+        }
+
+        try
+        {
+            using var probe = new SessionOptions();
+            AppendCuda(probe);
+            return null;
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            return $"the CUDA provider does not load ({ex.Message.Trim()})";
+        }
     }
 
     /// <summary>Puts the CUDA provider first; throws where its libraries or a GPU are missing (no fall-back here).</summary>

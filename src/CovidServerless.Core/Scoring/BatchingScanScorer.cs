@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Threading.Channels;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
@@ -18,6 +19,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     private readonly ScoringOptions options;
     private readonly Dictionary<Modality, Channel<Pending>> queues = [];
     private readonly SemaphoreSlim gate;
+    private readonly BatchPadding padding;
     private bool disposed;
     private readonly List<Task> loops = [];
 
@@ -31,15 +33,15 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         this.catalog = catalog;
         this.decoder = decoder;
         this.options = options.Value;
+        padding = this.options.BatchPadding != BatchPadding.Auto ? this.options.BatchPadding
+            : catalog.OnCuda ? BatchPadding.MaxBatchSize : BatchPadding.None;
         foreach (var modality in ModalityNames.All)
         {
             var queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = concurrent == 1 });
             queues[modality] = queue;
             for (var loop = 0; loop < concurrent; loop++)
             {
-                loops.Add(this.options.DedicatedBatchThreads
-                    ? StartDedicatedThread(modality, queue.Reader)
-                    : Task.Run(() => RunBatchesAsync(modality, queue.Reader)));
+                loops.Add(Task.Run(() => RunBatchesAsync(modality, queue.Reader)));
             }
         }
     }
@@ -66,72 +68,6 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         }
 
         return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Runs one batch loop on a thread of its own, so that each session is always called from the same few threads
-    /// (the CUDA provider keeps per-thread state for every thread that calls it).
-    /// </summary>
-    private Task StartDedicatedThread(Modality modality, ChannelReader<Pending> reader)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                RunBatches(modality, reader);
-                done.SetResult();
-            }
-            catch (Exception ex)
-            {
-                done.SetException(ex);
-            }
-        })
-        {
-            IsBackground = true,
-            Name = $"{modality.ToName()} batches",
-        };
-        thread.Start();
-        return done.Task;
-    }
-
-    /// <summary>The batch loop with blocking waits: its model runs stay on the calling thread.</summary>
-    private void RunBatches(Modality modality, ChannelReader<Pending> reader)
-    {
-        var batch = new List<Pending>(options.MaxBatchSize);
-        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
-        {
-            batch.Clear();
-            using (var window = new CancellationTokenSource(options.MaxBatchDelayMilliseconds))
-            {
-                while (batch.Count < options.MaxBatchSize)
-                {
-                    if (reader.TryRead(out var next))
-                    {
-                        batch.Add(next);
-                        continue;
-                    }
-
-                    if (batch.Count == 0 || window.IsCancellationRequested || !WaitAsync(reader, window.Token).GetAwaiter().GetResult())
-                    {
-                        break;
-                    }
-                }
-            }
-
-            if (batch.Count > 0)
-            {
-                gate.Wait();
-                try
-                {
-                    Score(modality, batch);
-                }
-                finally
-                {
-                    gate.Release();
-                }
-            }
-        }
     }
 
     private async Task RunBatchesAsync(Modality modality, ChannelReader<Pending> reader)
@@ -189,7 +125,8 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         try
         {
             var scans = batch.Select(p => p.Scan).ToList();
-            while (options.PadBatchesToMaxSize && scans.Count < options.MaxBatchSize)
+            var runSize = PaddedSize(scans.Count, options.MaxBatchSize, padding);
+            while (scans.Count < runSize)
             {
                 scans.Add(scans[^1]);
             }
@@ -211,6 +148,14 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
             batch.ForEach(p => p.Scan.Dispose());
         }
     }
+
+    /// <summary>How many scans a batch of <paramref name="count"/> runs as, padding included.</summary>
+    public static int PaddedSize(int count, int maxBatchSize, BatchPadding padding) => padding switch
+    {
+        BatchPadding.MaxBatchSize => Math.Max(count, maxBatchSize),
+        BatchPadding.PowersOfTwo => Math.Max(count, Math.Min(maxBatchSize, (int)BitOperations.RoundUpToPowerOf2((uint)count))),
+        _ => count,
+    };
 
     /// <summary>For containers disposed synchronously: finishes the queued batches, then stops.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

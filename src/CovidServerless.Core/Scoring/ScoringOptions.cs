@@ -11,6 +11,24 @@ public enum ScoringMode
     Remote,
 }
 
+/// <summary>How the batching scorer pads a partial batch (with copies of its last scan) before the model runs.</summary>
+public enum BatchPadding
+{
+    /// <summary>
+    /// To <see cref="ScoringOptions.MaxBatchSize"/> where the models run on CUDA, whose provider is slow whenever a
+    /// session's input shape changes; not at all on the CPU, where padding would only add work.
+    /// </summary>
+    Auto,
+
+    None,
+
+    /// <summary>To the next power of two, at most <see cref="ScoringOptions.MaxBatchSize"/>: a few shapes per model.</summary>
+    PowersOfTwo,
+
+    /// <summary>Every batch to <see cref="ScoringOptions.MaxBatchSize"/>: one shape per model.</summary>
+    MaxBatchSize,
+}
+
 /// <summary>Where scans are scored. Bound from configuration section "Scoring".</summary>
 public sealed class ScoringOptions : IValidatableObject
 {
@@ -47,14 +65,8 @@ public sealed class ScoringOptions : IValidatableObject
     [Range(0, 1000)]
     public int MaxBatchDelayMilliseconds { get; set; } = 5;
 
-    /// <summary>
-    /// Run each batch loop on a thread of its own (true) or on the thread pool (false). Under measurement with
-    /// covidscan bench --gpu: a burst through the CUDA provider ran at a tenth of its batch rate on the thread pool.
-    /// </summary>
-    public bool DedicatedBatchThreads { get; set; } = true;
-
-    /// <summary>Pad every batch to <see cref="MaxBatchSize"/> (one input shape per model). Under measurement on CUDA.</summary>
-    public bool PadBatchesToMaxSize { get; set; }
+    /// <summary>Padding of partial batches; see <see cref="BatchPadding"/> and benchmarks/README.md ("On a GPU").</summary>
+    public BatchPadding BatchPadding { get; set; } = BatchPadding.Auto;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
