@@ -94,7 +94,6 @@ public static class GpuBenchmarks
         foreach (var (label, catalog, options, scoring) in new[]
         {
             ("CUDA, batches of up to 16 padded to 16, two at once (default)", cuda, cudaOptions, new ScoringOptions()),
-            ("CUDA, batches of up to 16 padded to powers of two, two at once", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.PowersOfTwo }),
             ("CUDA, batches of up to 16 unpadded, two at once", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.None }),
             ("CUDA, batches of up to 16 padded to 16, one at a time", cuda, cudaOneAtATime, new ScoringOptions()),
             ("CUDA, batches of up to 64 padded to 64, two at once", cuda, cudaOptions, new ScoringOptions { MaxBatchSize = 64 }),
@@ -116,7 +115,6 @@ public static class GpuBenchmarks
         foreach (var (label, catalog, options, scoring) in new[]
         {
             ("CUDA, padded to 16 (default)", cuda, cudaOptions, new ScoringOptions()),
-            ("CUDA, padded to powers of two", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.PowersOfTwo }),
             ("CUDA, unpadded", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.None }),
             ("CPU (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions()),
         })

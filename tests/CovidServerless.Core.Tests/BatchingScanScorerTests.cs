@@ -77,4 +77,55 @@ public class BatchingScanScorerTests
 
         Assert.Equal(4, good.Models.Count);
     }
+
+    [Fact]
+    public async Task A_batch_padded_to_its_largest_size_gives_each_scan_the_answer_it_gets_alone()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var single = TestCatalogs.Scorer(catalog);
+        await using var padded = new BatchingScanScorer(
+            catalog,
+            new ScanDecoder(),
+            Options.Create(new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 100, BatchPadding = BatchPadding.MaxBatchSize }));
+        var sizes = new ConcurrentBag<int>();
+        padded.BatchScored += (_, size) => sizes.Add(size);
+        var images = Enumerable.Range(0, 3).Select(i => TestImages.Uniform((byte)(60 * i), 64, 64)).ToList();
+
+        var scores = await Task.WhenAll(images.Select(image => padded.ScoreAsync(Modality.Chest, image, default)));
+
+        for (var i = 0; i < images.Count; i++)
+        {
+            var expected = await single.ScoreAsync(Modality.Chest, images[i], default);
+            Assert.Equal(expected.PCovid, scores[i].PCovid, tolerance: 1e-6);
+            Assert.Equal(expected.Models.Select(m => m.PCovid), scores[i].Models.Select(m => m.PCovid), new ToleranceComparer(1e-6));
+        }
+
+        Assert.Equal(3, sizes.Sum());
+    }
+
+    [Fact]
+    public async Task By_default_batches_are_padded_only_where_the_models_run_on_cuda()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        await using var batching = new BatchingScanScorer(catalog, new ScanDecoder(), Options.Create(new ScoringOptions()));
+
+        Assert.False(catalog.OnCuda);
+        Assert.Equal(BatchPadding.None, batching.Padding);
+    }
+
+    [Theory]
+    [InlineData(BatchPadding.MaxBatchSize, 3, 16, 16)]
+    [InlineData(BatchPadding.MaxBatchSize, 16, 16, 16)]
+    [InlineData(BatchPadding.None, 3, 16, 3)]
+    public void A_batch_runs_as_the_padding_says(BatchPadding padding, int scans, int maxBatchSize, int runSize) =>
+        Assert.Equal(runSize, BatchingScanScorer.PaddedSize(scans, maxBatchSize, padding));
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+
+        public int GetHashCode(double obj) => 0;
+    }
 }

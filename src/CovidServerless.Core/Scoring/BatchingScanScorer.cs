@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Threading.Channels;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
@@ -19,7 +18,6 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     private readonly ScoringOptions options;
     private readonly Dictionary<Modality, Channel<Pending>> queues = [];
     private readonly SemaphoreSlim gate;
-    private readonly BatchPadding padding;
     private bool disposed;
     private readonly List<Task> loops = [];
 
@@ -33,7 +31,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         this.catalog = catalog;
         this.decoder = decoder;
         this.options = options.Value;
-        padding = this.options.BatchPadding != BatchPadding.Auto ? this.options.BatchPadding
+        Padding = this.options.BatchPadding != BatchPadding.Auto ? this.options.BatchPadding
             : catalog.OnCuda ? BatchPadding.MaxBatchSize : BatchPadding.None;
         foreach (var modality in ModalityNames.All)
         {
@@ -45,6 +43,9 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
             }
         }
     }
+
+    /// <summary>How this scorer pads partial batches (<see cref="BatchPadding.Auto"/> resolved for its catalog).</summary>
+    public BatchPadding Padding { get; }
 
     /// <summary>Raised after each batched run with its size (for metrics and tests).</summary>
     public event Action<Modality, int>? BatchScored;
@@ -125,7 +126,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         try
         {
             var scans = batch.Select(p => p.Scan).ToList();
-            var runSize = PaddedSize(scans.Count, options.MaxBatchSize, padding);
+            var runSize = PaddedSize(scans.Count, options.MaxBatchSize, Padding);
             while (scans.Count < runSize)
             {
                 scans.Add(scans[^1]);
@@ -150,12 +151,8 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     }
 
     /// <summary>How many scans a batch of <paramref name="count"/> runs as, padding included.</summary>
-    public static int PaddedSize(int count, int maxBatchSize, BatchPadding padding) => padding switch
-    {
-        BatchPadding.MaxBatchSize => Math.Max(count, maxBatchSize),
-        BatchPadding.PowersOfTwo => Math.Max(count, Math.Min(maxBatchSize, (int)BitOperations.RoundUpToPowerOf2((uint)count))),
-        _ => count,
-    };
+    public static int PaddedSize(int count, int maxBatchSize, BatchPadding padding) =>
+        padding == BatchPadding.MaxBatchSize ? Math.Max(count, maxBatchSize) : count;
 
     /// <summary>For containers disposed synchronously: finishes the queued batches, then stops.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
