@@ -122,7 +122,7 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
                 (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds,
                 (GC.GetTotalAllocatedBytes(precise: true) - allocated) / 1024.0 / scans.Count,
                 GC.CollectionCount(2) - fullCollections,
-                rounds));
+                Rounds: 1));
         }
 
         return measured.OrderBy(r => r.ScansPerMinute).ElementAt(measured.Count / 2) with { Rounds = measured.Count };

@@ -105,7 +105,7 @@ public class BatchingScanScorerTests
     }
 
     [Fact]
-    public async Task By_default_batches_are_padded_only_where_the_models_run_on_cuda()
+    public async Task By_default_batches_scored_on_the_cpu_are_not_padded()
     {
         using var folder = ModelFolder.WithStandardEnsembles();
         using var catalog = TestCatalogs.Load(folder.ManifestPath);

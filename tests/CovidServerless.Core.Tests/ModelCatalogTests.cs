@@ -120,6 +120,7 @@ public class CudaProviderFallbackTests
         var actual = await cudaScorer.ScoreAsync(Modality.Ct, scan, default);
 
         Assert.True(cuda.IsReady, string.Join("; ", cuda.Problems));
+        Assert.False(cuda.OnCuda);
         Assert.Equal(expected.PCovid, actual.PCovid, tolerance: 1e-6);
     }
 }
