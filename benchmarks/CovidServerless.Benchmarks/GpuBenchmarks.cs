@@ -6,7 +6,6 @@ using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Microsoft.ML.OnnxRuntime;
 
 namespace CovidServerless.Benchmarks;
 

@@ -28,11 +28,7 @@ public class BatchingScanScorerTests
 
         var batched = await Task.WhenAll(images.Select(image => batching.ScoreAsync(Modality.Ct, image, default)));
 
-        for (var i = 0; i < images.Count; i++)
-        {
-            var expected = await single.ScoreAsync(Modality.Ct, images[i], default);
-            Assert.Equal(expected.PCovid, batched[i].PCovid, tolerance: 1e-6);
-        }
+        await AssertEachGetsItsAnswerAloneAsync(single, Modality.Ct, images, batched);
 
         Assert.Equal(8, sizes.Sum());
         Assert.True(sizes.Max() > 1, "at least two scans shared a model run");
@@ -57,12 +53,8 @@ public class BatchingScanScorerTests
         var laterBatch = await Task.WhenAll(images.AsEnumerable().Reverse().Select(image => batching.ScoreAsync(Modality.Chest, image, default)));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
-        for (var i = 1; i < images.Count; i++)
-        {
-            var expected = await single.ScoreAsync(Modality.Chest, images[i], default);
-            Assert.Equal(expected.PCovid, sameBatch[i - 1].PCovid, tolerance: 1e-6);
-            Assert.Equal(expected.PCovid, laterBatch[images.Count - 1 - i].PCovid, tolerance: 1e-6);
-        }
+        await AssertEachGetsItsAnswerAloneAsync(single, Modality.Chest, images[1..], sameBatch);
+        await AssertEachGetsItsAnswerAloneAsync(single, Modality.Chest, [.. images.AsEnumerable().Reverse()], laterBatch);
     }
 
     [Fact]
@@ -94,13 +86,7 @@ public class BatchingScanScorerTests
 
         var scores = await Task.WhenAll(images.Select(image => padded.ScoreAsync(Modality.Chest, image, default)));
 
-        for (var i = 0; i < images.Count; i++)
-        {
-            var expected = await single.ScoreAsync(Modality.Chest, images[i], default);
-            Assert.Equal(expected.PCovid, scores[i].PCovid, tolerance: 1e-6);
-            Assert.Equal(expected.Models.Select(m => m.PCovid), scores[i].Models.Select(m => m.PCovid), new ToleranceComparer(1e-6));
-        }
-
+        await AssertEachGetsItsAnswerAloneAsync(single, Modality.Chest, images, scores);
         Assert.Equal(3, sizes.Sum());
     }
 
@@ -122,10 +108,16 @@ public class BatchingScanScorerTests
     public void A_batch_runs_as_the_padding_says(BatchPadding padding, int scans, int maxBatchSize, int runSize) =>
         Assert.Equal(runSize, BatchingScanScorer.PaddedSize(scans, maxBatchSize, padding));
 
-    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    /// <summary>Each scan's batched score equals the one it gets scored alone, the vote and every model's.</summary>
+    private static async Task AssertEachGetsItsAnswerAloneAsync(
+        InProcessScanScorer single, Modality modality, List<byte[]> images, EnsembleScore[] batched)
     {
-        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
-
-        public int GetHashCode(double obj) => 0;
+        Assert.Equal(images.Count, batched.Length);
+        for (var i = 0; i < images.Count; i++)
+        {
+            var alone = await single.ScoreAsync(modality, images[i], default);
+            Assert.Equal(alone.PCovid, batched[i].PCovid, tolerance: 1e-6);
+            Assert.All(alone.Models.Zip(batched[i].Models), pair => Assert.Equal(pair.First.PCovid, pair.Second.PCovid, tolerance: 1e-6));
+        }
     }
 }
