@@ -9,6 +9,9 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
 
     public int EndToEndScans => Quick ? 4 : 240;
 
+    /// <summary>Scans posted straight to the scoring worker before its end-to-end burst, to finish its tier-up JIT.</summary>
+    public int WorkerWarmupScans => Quick ? 4 : 1200;
+
     /// <summary>Timed repeats of the in-process reference burst (after one warm-up burst); the median is kept.</summary>
     public int InProcessBurstRounds => Quick ? 1 : 3;
 

@@ -36,6 +36,10 @@ public sealed class BenchTests : IDisposable
         Assert.Equal(["ensemble", "whole scan", "whole scan spinning", "seed's way"], stages.TakeLast(4));
         Assert.Equal(10, stages.Count);
         Assert.True(root.GetProperty("storageRequests").GetProperty("perScan").GetDouble() >= 4, "at least the upload, download, results and message per scan");
+        var remote = root.GetProperty("endToEndRemote").GetProperty("endToEnd");
+        Assert.Equal(4, remote.GetProperty("scans").GetInt32());
+        Assert.True(remote.GetProperty("workerCpuSeconds").GetDouble() > 0, "the worker scored the remote burst");
+        Assert.True(root.GetProperty("endToEnd").GetProperty("workerCpuSeconds").ValueKind == JsonValueKind.Null, "no worker in the default configuration");
         if (Environment.ProcessorCount >= 2)
         {
             Assert.True(root.GetProperty("endToEndFractionStorageApart").GetDouble() > 0);
