@@ -28,7 +28,8 @@ public static class ColdStart
         return new ColdStartResult(host.StartToReady.TotalSeconds, firstScan, PeakMemoryMB(host.ProcessId));
     }
 
-    private static ByteArrayContent Body(byte[] image)
+    /// <summary>A scan as the worker's POST /score/{modality} takes it.</summary>
+    internal static ByteArrayContent Body(byte[] image)
     {
         var content = new ByteArrayContent(image);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");

@@ -157,8 +157,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
             try
             {
                 var (modality, image) = scans[i % scans.Count];
-                using var content = new ByteArrayContent(image);
-                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+                using var content = ColdStart.Body(image);
                 using var response = await http.PostAsync($"/score/{modality.ToName()}", content);
                 response.EnsureSuccessStatusCode();
             }
