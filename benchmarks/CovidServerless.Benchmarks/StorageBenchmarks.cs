@@ -15,10 +15,11 @@ namespace CovidServerless.Benchmarks;
 /// <param name="IngestConcurrency">Scans the host's watcher ingests at once.</param>
 /// <param name="MachineBusy">Share of all cores busy (any process) between the first and the last result.</param>
 /// <param name="Requests">Storage requests per scan during the burst, when Azurite logged them.</param>
+/// <param name="ClientCpuSeconds">This process's CPU time during the burst: the uploads and the reads of the results queue.</param>
 /// <param name="WorkerCpuSeconds">The scoring worker's CPU time during the burst, when the host scored through it.</param>
 public sealed record EndToEndResult(
     int Scans, double Seconds, double ScansPerMinute, double SteadyScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds, int IngestConcurrency,
-    double AzuriteCpuSeconds, double HostCpuSeconds, double HostStartToReadySeconds, double MachineBusy, RequestCensus? Requests, double? WorkerCpuSeconds = null);
+    double AzuriteCpuSeconds, double HostCpuSeconds, double ClientCpuSeconds, double HostStartToReadySeconds, double MachineBusy, RequestCensus? Requests, double? WorkerCpuSeconds = null);
 
 /// <summary>Table and queue writes, and the whole pipeline (Azurite + local host) under a burst of uploads.</summary>
 public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
@@ -187,6 +188,8 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         var azuriteCpu = CpuSeconds(storage.ProcessId);
         var hostCpu = CpuSeconds(host.ProcessId);
         var workerCpu = CpuSeconds(worker?.ProcessId);
+        using var self = Process.GetCurrentProcess();
+        var clientCpu = self.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var uploaded = new DateTimeOffset[scans.Count];
         await Task.WhenAll(scans.Select(async (scan, i) =>
@@ -200,6 +203,8 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         azuriteCpu = CpuSeconds(storage.ProcessId) - azuriteCpu;
         hostCpu = CpuSeconds(host.ProcessId) - hostCpu;
         workerCpu = CpuSeconds(worker?.ProcessId) - workerCpu;
+        self.Refresh();
+        var clientSeconds = (self.TotalProcessorTime - clientCpu).TotalSeconds;
         await sampling.CancelAsync();
         var cpuSamples = await machine;
         var requests = countRequests ? RequestCensus.Count([.. storage.Requests], scans.Count) : null;
@@ -208,7 +213,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         var steady = (processed.Length - 1) / (processed[^1] - processed[0]).TotalSeconds * 60;
         return new EndToEndResult(
             scans.Count, seconds, scans.Count / seconds * 60, steady, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))], ingestConcurrency,
-            azuriteCpu, hostCpu, host.StartToReady.TotalSeconds, BusyBetween(cpuSamples, processed[0], processed[^1]), requests, worker is null ? null : workerCpu);
+            azuriteCpu, hostCpu, clientSeconds, host.StartToReady.TotalSeconds, BusyBetween(cpuSamples, processed[0], processed[^1]), requests, worker is null ? null : workerCpu);
     }
 
     /// <summary>The first line of /proc/stat (all cores: busy and total jiffies) every 100 ms until cancelled.</summary>
