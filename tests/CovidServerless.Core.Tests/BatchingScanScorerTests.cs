@@ -17,13 +17,8 @@ public class BatchingScanScorerTests
         using var folder = ModelFolder.WithStandardEnsembles();
         using var catalog = TestCatalogs.Load(folder.ManifestPath, batchesAtOnce);
         using var single = TestCatalogs.Scorer(catalog);
-        await using var batching = new BatchingScanScorer(
-            catalog,
-            new ScanDecoder(),
-            Options.Create(new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 100 }),
-            Options.Create(new ModelOptions { ManifestPath = folder.ManifestPath, MaxConcurrentScans = batchesAtOnce }));
         var sizes = new ConcurrentBag<int>();
-        batching.BatchScored += (_, size) => sizes.Add(size);
+        await using var batching = Batching(catalog, new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 100 }, sizes, batchesAtOnce);
         var images = Enumerable.Range(0, 8).Select(i => TestImages.Uniform((byte)(30 * i), 64, 64)).ToList();
 
         var batched = await Task.WhenAll(images.Select(image => batching.ScoreAsync(Modality.Ct, image, default)));
@@ -41,8 +36,7 @@ public class BatchingScanScorerTests
         using var folder = ModelFolder.WithStandardEnsembles();
         using var catalog = TestCatalogs.Load(folder.ManifestPath);
         using var single = TestCatalogs.Scorer(catalog);
-        await using var batching = new BatchingScanScorer(
-            catalog, new ScanDecoder(), Options.Create(new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 300 }));
+        await using var batching = Batching(catalog, new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 300 });
         var images = Enumerable.Range(0, 8).Select(i => TestImages.Uniform((byte)(25 * i), 64, 64)).ToList();
         using var stopWaiting = new CancellationTokenSource();
 
@@ -62,7 +56,7 @@ public class BatchingScanScorerTests
     {
         using var folder = ModelFolder.WithStandardEnsembles();
         using var catalog = TestCatalogs.Load(folder.ManifestPath);
-        await using var batching = new BatchingScanScorer(catalog, new ScanDecoder(), Options.Create(new ScoringOptions()));
+        await using var batching = Batching(catalog, new ScoringOptions());
 
         await Assert.ThrowsAsync<ScanRejectedException>(() => batching.ScoreAsync(Modality.Chest, new byte[] { 1, 2, 3 }, default));
         var good = await batching.ScoreAsync(Modality.Chest, TestImages.Uniform(200), default);
@@ -76,12 +70,8 @@ public class BatchingScanScorerTests
         using var folder = ModelFolder.WithStandardEnsembles();
         using var catalog = TestCatalogs.Load(folder.ManifestPath);
         using var single = TestCatalogs.Scorer(catalog);
-        await using var padded = new BatchingScanScorer(
-            catalog,
-            new ScanDecoder(),
-            Options.Create(new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 100, BatchPadding = BatchPadding.MaxBatchSize }));
         var sizes = new ConcurrentBag<int>();
-        padded.BatchScored += (_, size) => sizes.Add(size);
+        await using var padded = Batching(catalog, new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 100, BatchPadding = BatchPadding.MaxBatchSize }, sizes);
         var images = Enumerable.Range(0, 3).Select(i => TestImages.Uniform((byte)(60 * i), 64, 64)).ToList();
 
         var scores = await Task.WhenAll(images.Select(image => padded.ScoreAsync(Modality.Chest, image, default)));
@@ -95,7 +85,7 @@ public class BatchingScanScorerTests
     {
         using var folder = ModelFolder.WithStandardEnsembles();
         using var catalog = TestCatalogs.Load(folder.ManifestPath);
-        await using var batching = new BatchingScanScorer(catalog, new ScanDecoder(), Options.Create(new ScoringOptions()));
+        await using var batching = Batching(catalog, new ScoringOptions());
 
         Assert.False(catalog.OnCuda);
         Assert.Equal(BatchPadding.None, batching.Padding);
@@ -107,6 +97,15 @@ public class BatchingScanScorerTests
     [InlineData(BatchPadding.None, 3, 16, 3)]
     public void A_batch_runs_as_the_padding_says(BatchPadding padding, int scans, int maxBatchSize, int runSize) =>
         Assert.Equal(runSize, BatchingScanScorer.PaddedSize(scans, maxBatchSize, padding));
+
+    /// <summary>A batching scorer over <paramref name="catalog"/>, adding each model run's batch size to <paramref name="sizes"/>.</summary>
+    private static BatchingScanScorer Batching(ModelCatalog catalog, ScoringOptions scoring, ConcurrentBag<int>? sizes = null, int batchesAtOnce = 1)
+    {
+        var batching = new BatchingScanScorer(
+            catalog, new ScanDecoder(), Options.Create(scoring), Options.Create(new ModelOptions { MaxConcurrentScans = batchesAtOnce }));
+        batching.BatchScored += (_, size) => sizes?.Add(size);
+        return batching;
+    }
 
     /// <summary>Each scan's batched score equals the one it gets scored alone, the vote and every model's.</summary>
     private static async Task AssertEachGetsItsAnswerAloneAsync(
