@@ -39,7 +39,7 @@ public static class GpuBenchmarks
         var c = CultureInfo.InvariantCulture;
         // The CPU gets both of its configurations (every core on one batch; the pipeline's default of two batches
         // at once) and the better one is compared, so the GPU's advantage is not overstated.
-        var cudaOptions = new ModelOptions { ManifestPath = settings.ManifestPath, Provider = "Cuda" };
+        var cudaOptions = new ModelOptions { ManifestPath = settings.ManifestPath, Provider = ExecutionProvider.Cuda };
         var cpuOptions = new ModelOptions { ManifestPath = settings.ManifestPath, MaxConcurrentScans = 1 };
         var cpuDefaultOptions = new ModelOptions { ManifestPath = settings.ManifestPath };
         using var cuda = new ModelCatalog(Options.Create(cudaOptions), NullLogger<ModelCatalog>.Instance);
@@ -89,7 +89,7 @@ public static class GpuBenchmarks
             .ToList();
         Console.WriteLine($"\n== burst: {burst.Count} scans (chest and ct alternating) through the batching scorer, {settings.GpuBurstCallers} in flight, median of {settings.InProcessBurstRounds} after a warm-up burst");
         var bursts = new List<(string Label, bool OnCuda, BurstResult Result)>();
-        var cudaOneAtATime = new ModelOptions { ManifestPath = settings.ManifestPath, Provider = "Cuda", MaxConcurrentScans = 1 };
+        var cudaOneAtATime = new ModelOptions { ManifestPath = settings.ManifestPath, Provider = ExecutionProvider.Cuda, MaxConcurrentScans = 1 };
         foreach (var (label, catalog, options, scoring) in new[]
         {
             ("CUDA, batches of up to 16 padded to 16, two at once (default)", cuda, cudaOptions, new ScoringOptions()),

@@ -1,6 +1,9 @@
 using System.Text.Json;
 using CovidServerless.Core.Models;
 using CovidServerless.TestSupport;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Core.Tests;
 
@@ -110,7 +113,7 @@ public class CudaProviderFallbackTests
         using var folder = ModelFolder.WithStandardEnsembles();
         using var cpu = TestCatalogs.Load(folder.ManifestPath);
         using var cuda = new ModelCatalog(
-            Microsoft.Extensions.Options.Options.Create(new ModelOptions { ManifestPath = folder.ManifestPath, Provider = "Cuda" }),
+            Options.Create(new ModelOptions { ManifestPath = folder.ManifestPath, Provider = ExecutionProvider.Cuda }),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelCatalog>.Instance);
         using var cpuScorer = TestCatalogs.Scorer(cpu);
         using var cudaScorer = TestCatalogs.Scorer(cuda);
@@ -122,5 +125,35 @@ public class CudaProviderFallbackTests
         Assert.True(cuda.IsReady, string.Join("; ", cuda.Problems));
         Assert.False(cuda.OnCuda);
         Assert.Equal(expected.PCovid, actual.PCovid, tolerance: 1e-6);
+    }
+}
+
+public class ExecutionProviderSettingTests
+{
+    [Theory]
+    [InlineData("cuda", ExecutionProvider.Cuda)]
+    [InlineData("Cpu", ExecutionProvider.Cpu)]
+    public void Is_read_whatever_its_case(string setting, ExecutionProvider expected)
+    {
+        using var services = StartupOptions(setting);
+
+        Assert.Equal(expected, services.GetRequiredService<IOptions<ModelOptions>>().Value.Provider);
+    }
+
+    [Fact]
+    public void A_misspelt_provider_stops_the_start_naming_the_setting()
+    {
+        using var services = StartupOptions("Gpu");
+
+        // What a host runs before it starts (ValidateOnStart): a typo must not fall back to the CPU quietly.
+        var error = Assert.Throws<InvalidOperationException>(() => services.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Contains("Models:Provider", error.Message, StringComparison.Ordinal);
+    }
+
+    private static ServiceProvider StartupOptions(string provider)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new("Models:Provider", provider)]).Build();
+        return new ServiceCollection().AddLogging().AddCovidScoring(configuration).BuildServiceProvider();
     }
 }

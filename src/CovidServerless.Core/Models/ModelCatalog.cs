@@ -22,7 +22,7 @@ public sealed class ModelCatalog : IDisposable
         var settings = options.Value;
         ManifestPath = Path.GetFullPath(settings.ManifestPath);
         var clock = Stopwatch.StartNew();
-        if (string.Equals(settings.Provider, "Cuda", StringComparison.OrdinalIgnoreCase))
+        if (settings.Provider == ExecutionProvider.Cuda)
         {
             var reason = OnnxSessionFactory.CudaUnavailableReason();
             OnCuda = reason is null;

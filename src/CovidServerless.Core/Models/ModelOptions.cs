@@ -2,6 +2,15 @@ using System.ComponentModel.DataAnnotations;
 
 namespace CovidServerless.Core.Models;
 
+/// <summary>Where ONNX Runtime runs the models. Bound case-insensitively; any other value fails the host's start.</summary>
+public enum ExecutionProvider
+{
+    Cpu,
+
+    /// <summary>Needs the GPU runtime package and a GPU; falls back to the CPU with a warning where either is missing.</summary>
+    Cuda,
+}
+
 /// <summary>Where the models are and how ONNX Runtime runs them. Bound from configuration section "Models".</summary>
 public sealed class ModelOptions
 {
@@ -23,8 +32,7 @@ public sealed class ModelOptions
     [Range(1, 256)]
     public int MaxConcurrentScans { get; set; } = 2;
 
-    /// <summary>"Cpu" or "Cuda" (needs the GPU runtime package and a GPU; falls back to CPU with a warning).</summary>
-    public string Provider { get; set; } = "Cpu";
+    public ExecutionProvider Provider { get; set; } = ExecutionProvider.Cpu;
 
     /// <summary>
     /// Let ONNX Runtime's pool threads spin between runs. Off by default: spinning threads take the cores that
