@@ -76,11 +76,11 @@ public sealed class ScanWatcherTests : IAsyncLifetime
         }
     }
 
-    private Watching Watcher(Func<IScanScorer, IScanScorer>? scorer = null, TimeProvider? time = null, int maxAttempts = 5)
+    private Watching Watcher(Func<IScanScorer, IScanScorer>? scorer = null, TimeProvider? time = null, int maxAttempts = 5, string? connectionString = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["AzureWebJobsStorage"] = connectionString ?? azurite.ConnectionString,
             ["Models:ManifestPath"] = models.ManifestPath,
             ["Scoring:BatchInProcess"] = "false",
             ["ScanWatch:PollMilliseconds"] = "100",
@@ -149,6 +149,30 @@ public sealed class ScanWatcherTests : IAsyncLifetime
 
         Assert.Equal(ScanStatus.Scored, result.Status);
         Assert.Equal(1, second.Scorer.Calls);
+    }
+
+    [Fact]
+    public async Task At_start_a_scan_whose_result_check_failed_is_checked_again_at_the_next_listing()
+    {
+        var whileDown = await UploadAsync(Modality.Chest, "uploaded-while-down.png", TestImages.Uniform(40));
+        await using var tables = new FlakyPort(azurite.TablePort);
+        var tablesUnreachable = azurite.ConnectionString.Replace($":{azurite.TablePort}/", $":{tables.Port}/", StringComparison.Ordinal);
+        await using var watching = Watcher(connectionString: tablesUnreachable).Start();
+
+        // The first listing asks the table whether the scan has a result; every attempt of that request fails.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (tables.Dropped < 4 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(tables.Dropped >= 4, $"The table saw {tables.Dropped} attempts; the client gives up after 4.");
+        await Task.Delay(300);
+        tables.Forward();
+        var result = await watching.ResultAsync(Modality.Chest, whileDown);
+
+        Assert.Equal(ScanStatus.Scored, result.Status);
+        Assert.Equal(1, watching.Scorer.Calls);
     }
 
     [Fact]

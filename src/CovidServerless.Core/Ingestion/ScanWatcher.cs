@@ -91,10 +91,12 @@ public sealed class ScanWatcher(
                         continue;
                     }
 
-                    seen[(modality, blob.Name)] = version;
                     var identity = new ScanIdentity(modality, blob.Name, version, modified);
                     var alreadyHandled = resultsCheckedSince is { } since
                         && (modified < since || await store.HasResultAsync(identity, cancellationToken).ConfigureAwait(false));
+
+                    // Seen only once decided: a version whose result check threw is looked at again next listing.
+                    seen[(modality, blob.Name)] = version;
                     if (!alreadyHandled)
                     {
                         pending.TryWrite(new PendingScan(identity, Attempt: 1));
