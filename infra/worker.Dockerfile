@@ -11,9 +11,12 @@
 # The image only COPIES the publish output: nothing is compiled here, so what runs in Azure is
 # the worker project the tests run. (Reviewed by hand; no Docker engine on the dev machines.)
 
-# CUDA 12 + cuDNN 9 runtime libraries, as required by ONNX Runtime's CUDA execution provider
-# (Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31). Ubuntu 24.04 "noble", same base as the .NET image.
-ARG CUDA_IMAGE=nvidia/cuda:12.9.1-cudnn-runtime-ubuntu24.04
+# CUDA 13 + cuDNN 9 runtime libraries, as required by ONNX Runtime's CUDA execution provider
+# (Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31.0's libonnxruntime_providers_cuda.so links libcudart.so.13,
+# libcublas.so.13, libcublasLt.so.13 and libcurand.so.10, and loads libcudnn.so.9). With CUDA 12 libraries the
+# provider cannot load and the worker scores on the CPU, with only a warning. The host's NVIDIA driver must
+# support CUDA 13. Ubuntu 24.04 "noble", same base as the .NET image.
+ARG CUDA_IMAGE=nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04
 # Microsoft's ASP.NET Core 10 runtime image for the same Ubuntu release.
 ARG ASPNET_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0-noble
 
