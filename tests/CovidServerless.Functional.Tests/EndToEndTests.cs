@@ -108,6 +108,19 @@ public sealed class EndToEndTests(LocalPipeline pipeline)
     }
 
     [Fact]
+    public async Task A_blob_is_answered_under_its_own_name_whether_or_not_its_slashes_are_encoded()
+    {
+        const string name = "names/50% off %41 #1.png"; // a literal "%41", which must not become "A"
+        await pipeline.UploadAsync("chest", name, TestImages.Uniform(90));
+
+        var result = await pipeline.WaitForResultAsync("chest", name);
+        var wholeNameEncoded = await pipeline.GetJsonAsync($"/api/scans/chest/{Uri.EscapeDataString(name)}");
+
+        Assert.Equal(name, result.BlobName);
+        Assert.Equal(result.ScanId, wholeNameEncoded.GetProperty("scanId").GetString());
+    }
+
+    [Fact]
     public async Task Unknown_blobs_answer_404_and_bad_queries_400()
     {
         Assert.Equal(HttpStatusCode.NotFound, (await pipeline.Http.GetAsync("/api/scans/chest/never/uploaded.png")).StatusCode);
