@@ -23,7 +23,17 @@ public sealed class ScanWatchOptions
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 5;
 
-    /// <summary>Wait before the first retry of a failed ingestion; doubled for each later one.</summary>
+    /// <summary>Wait before the first retry of a failed ingestion; doubled for each later one, up to <see cref="LongestRetryDelay"/>.</summary>
     [Range(0, 600_000)]
     public int RetryDelayMilliseconds { get; set; } = 2000;
+
+    public static TimeSpan LongestRetryDelay => TimeSpan.FromHours(1);
+
+    /// <summary>The wait before ingestion attempt <paramref name="attempt"/> (2 for the first retry).</summary>
+    public TimeSpan RetryDelayBefore(int attempt)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(attempt, 2);
+        var doubled = RetryDelayMilliseconds * Math.Pow(2, attempt - 2);
+        return doubled < LongestRetryDelay.TotalMilliseconds ? TimeSpan.FromMilliseconds(doubled) : LongestRetryDelay;
+    }
 }

@@ -162,7 +162,7 @@ public sealed class ScanWatcher(
 
     private async Task RetryLaterAsync(PendingScan scan, ChannelWriter<PendingScan> pending, CancellationToken stoppingToken)
     {
-        var delay = TimeSpan.FromMilliseconds(options.Value.RetryDelayMilliseconds * Math.Pow(2, scan.Attempt - 2));
+        var delay = options.Value.RetryDelayBefore(scan.Attempt);
         try
         {
             await Task.Delay(delay, time, stoppingToken).ConfigureAwait(false);
