@@ -2,6 +2,7 @@ using CovidServerless.Core;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Worker;
@@ -28,6 +29,12 @@ public static class ScoringEndpoints
         {
             metrics.Request(parsed.ToName(), "rejected");
             return Results.UnprocessableEntity(new { error = $"The file is {request.ContentLength:N0} bytes, over the {limits.Value.MaxBytes:N0}-byte limit." });
+        }
+
+        // Kestrel's own limit (30,000,000 bytes by default) would refuse scans the image limit allows.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = limits.Value.MaxBytes;
         }
 
         using var body = new MemoryStream();

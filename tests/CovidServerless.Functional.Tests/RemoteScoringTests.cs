@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using CovidServerless.Core;
+using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
@@ -74,6 +75,19 @@ public sealed class RemoteScoringTests(RemotePipeline pipeline)
         Assert.Contains("truncated", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/readyz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_worker_reads_scans_up_to_the_image_byte_limit_beyond_the_servers_default_request_limit()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(pipeline.WorkerUrl) };
+        var limit = new ImageLimitsOptions().MaxBytes;
+
+        // Over ASP.NET Core's default 30,000,000-byte request limit, under the scan limit: the decoder must see it.
+        var justUnder = await http.PostAsync("/score/chest", Body(new byte[limit - 1024]));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, justUnder.StatusCode);
+        Assert.Contains("not a readable image", await justUnder.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
