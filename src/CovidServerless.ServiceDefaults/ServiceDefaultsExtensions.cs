@@ -1,5 +1,6 @@
 using CovidServerless.Core;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,10 +17,22 @@ namespace CovidServerless.ServiceDefaults;
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
+    /// <summary>
+    /// Log levels every host starts from; its appsettings, environment or app settings override them. Blob names may
+    /// carry patients' names, and these categories write request URLs at Information: ASP.NET Core's request logging
+    /// (/api/scans/{modality}/{blobName}) and the Azure SDK's (blob URLs).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> DefaultLogLevels { get; } = new Dictionary<string, string?>
+    {
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:Azure.Core"] = "Warning",
+    };
+
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = DefaultLogLevels });
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
