@@ -1,4 +1,7 @@
 using System.Text.Json;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using CovidServerless.Core;
 using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Results;
@@ -24,6 +27,20 @@ public sealed class DeliveryTests(LocalPipeline pipeline)
         var messages = (await pipeline.Storage.PeekResultMessagesAsync()).Where(m => m.BlobName == "redelivery/scan.png" && m.Modality == "ct").ToList();
         Assert.Equal(2, messages.Count);
         Assert.All(messages, m => Assert.Equal(first.ScanId, m.ScanId));
+    }
+
+    [Fact]
+    public async Task A_download_cut_short_fails_the_attempt_for_a_retry_instead_of_rejecting_the_scan_as_truncated()
+    {
+        var blob = await pipeline.UploadAsync("chest", "delivery/cut-short.png", TestImages.Noise(300, 300, SkiaSharp.SKEncodedImageFormat.Png));
+        var ingestor = pipeline.Services.GetRequiredService<BlobScanIngestor>();
+
+        // The blob is whole; only this read of it ends early, as when a connection drops mid-body.
+        await Assert.ThrowsAsync<IOException>(() => ingestor.IngestAsync(Modality.Chest, new CutShortBlob(blob), default));
+        var afterRetry = await ingestor.IngestAsync(Modality.Chest, blob, default);
+
+        Assert.Equal(ScanStatus.Scored, afterRetry!.Status);
+        Assert.Single(await pipeline.Services.GetRequiredService<ResultsQuery>().GetVersionsAsync(Modality.Chest, "delivery/cut-short.png", 10, default));
     }
 
     [Fact]
@@ -64,5 +81,19 @@ public sealed class DeliveryTests(LocalPipeline pipeline)
         Assert.Equal(ScanStatus.Failed, failed!.Status);
         Assert.Equal((current.ScanId, ScanStatus.Scored), (latest.ScanId, latest.Status));
         Assert.Equal(2, history.GetArrayLength());
+    }
+
+    /// <summary>The real blob, whose download returns only the first half of its bytes.</summary>
+    private sealed class CutShortBlob(BlobClient real) : BlobClient(real.Uri)
+    {
+        public override async Task<Response<BlobDownloadStreamingResult>> DownloadStreamingAsync(
+            BlobDownloadOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            var whole = await real.DownloadStreamingAsync(options, cancellationToken);
+            var half = new byte[whole.Value.Details.ContentLength / 2];
+            await whole.Value.Content.ReadExactlyAsync(half, cancellationToken);
+            whole.Value.Dispose();
+            return Response.FromValue(BlobsModelFactory.BlobDownloadStreamingResult(new MemoryStream(half), whole.Value.Details), whole.GetRawResponse());
+        }
     }
 }

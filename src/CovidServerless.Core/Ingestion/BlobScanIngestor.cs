@@ -46,6 +46,13 @@ public sealed class BlobScanIngestor(ScanProcessor processor, IOptions<ImageLimi
             try
             {
                 var read = await download.Content.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                if (read < length)
+                {
+                    // The blob's length is known: a shorter read is the transport's fault, not a truncated file, so the
+                    // attempt fails and the trigger retries it instead of recording the scan as rejected.
+                    throw new IOException($"The download of scan {identity.ScanId} ended after {read:N0} of {length:N0} bytes.");
+                }
+
                 var upload = new ScanUpload(identity, buffer.AsMemory(0, read));
                 return await processor.ProcessAsync(upload, cancellationToken).ConfigureAwait(false);
             }
