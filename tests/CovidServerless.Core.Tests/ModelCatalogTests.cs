@@ -73,6 +73,56 @@ public class ModelCatalogTests
     }
 
     [Fact]
+    public void A_model_with_a_fixed_batch_size_is_refused_because_scans_are_scored_in_batches()
+    {
+        using var catalog = CatalogWith(TinyOnnxModels.MeanIntensity(1f, 0f, fixedBatch: 1));
+
+        Assert.False(catalog.IsReady);
+        Assert.Contains(catalog.Problems, p => p.Contains("[1, 224, 224, 3], a fixed batch of 1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_model_whose_input_differs_from_the_manifest_is_refused_naming_both_shapes()
+    {
+        using var catalog = CatalogWith(TinyOnnxModels.MeanIntensity(1f, 0f, new ModelInputSpec { Width = 112, Height = 112 }));
+
+        Assert.Contains(catalog.Problems, p => p.Contains("[?, 112, 112, 3], but the manifest describes NHWC 224x224", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_covid_index_outside_the_models_outputs_is_refused()
+    {
+        using var catalog = CatalogWith(TinyOnnxModels.MeanIntensity(1f, 0f), new ModelOutputSpec { CovidIndex = 2 });
+
+        Assert.Contains(catalog.Problems, p => p.Contains("covidIndex 2 is outside output 'probabilities', which has 2 classes", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("vgg16", "vgg16", "2 models are named 'vgg16'")]
+    [InlineData("efficientnet-b0", "vgg16", "model name 'efficientnet-b0' cannot key a result row")]
+    [InlineData("Ensemble", "vgg16", "model name 'Ensemble' cannot key a result row")]
+    public void Member_names_that_cannot_key_their_own_result_rows_are_refused(string first, string second, string problem)
+    {
+        using var folder = new ModelFolder();
+        var a = folder.AddModelFile("chest", "a", TinyOnnxModels.MeanIntensity(1f, 0f)) with { Name = first };
+        var b = folder.AddModelFile("chest", "b", TinyOnnxModels.MeanIntensity(2f, 0f)) with { Name = second };
+        folder.SetModality("chest", new ModalityManifest { Models = [a, b] }).Write();
+
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+
+        Assert.Contains(catalog.Problems, p => p.Contains(problem, StringComparison.Ordinal));
+    }
+
+    private static ModelCatalog CatalogWith(byte[] onnx, ModelOutputSpec? output = null)
+    {
+        // The catalog reads the files while it loads, so the folder can go once it has.
+        using var folder = new ModelFolder();
+        var entry = folder.AddModelFile("chest", "vgg16", onnx);
+        folder.SetModality("chest", new ModalityManifest { Models = [output is null ? entry : entry with { Output = output }] }).Write();
+        return TestCatalogs.Load(folder.ManifestPath);
+    }
+
+    [Fact]
     public void Reads_the_manifest_shape_the_models_folder_uses()
     {
         const string json = """

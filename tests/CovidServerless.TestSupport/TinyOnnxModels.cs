@@ -14,7 +14,9 @@ public static class TinyOnnxModels
     public static double ExpectedPCovid(double weight, double bias, double meanInput) =>
         1.0 / (1.0 + Math.Exp(-((weight * meanInput) + bias)));
 
-    public static byte[] MeanIntensity(float weight, float bias, ModelInputSpec? spec = null, OutputKind kind = OutputKind.Probabilities, string outputName = "probabilities")
+    /// <param name="fixedBatch">A fixed first dimension instead of the usual dynamic one.</param>
+    public static byte[] MeanIntensity(
+        float weight, float bias, ModelInputSpec? spec = null, OutputKind kind = OutputKind.Probabilities, string outputName = "probabilities", long? fixedBatch = null)
     {
         spec ??= new ModelInputSpec();
         long[] dims = spec.Layout == TensorLayout.NHWC
@@ -23,8 +25,8 @@ public static class TinyOnnxModels
         var logitsName = kind == OutputKind.Logits ? outputName : "logits";
 
         var graph = new GraphProto { Name = "mean_intensity" };
-        graph.Input.Add(TensorValue(spec.Name, dims, batch: true));
-        graph.Output.Add(TensorValue(outputName, [2], batch: true));
+        graph.Input.Add(TensorValue(spec.Name, dims, fixedBatch));
+        graph.Output.Add(TensorValue(outputName, [2], fixedBatch));
         graph.Initializer.Add(Scalar("weight", weight));
         graph.Initializer.Add(Scalar("bias", bias));
 
@@ -65,13 +67,12 @@ public static class TinyOnnxModels
     private static TensorProto Scalar(string name, float value) =>
         new() { Name = name, DataType = (int)TensorProto.Types.DataType.Float, FloatData = { value } };
 
-    private static ValueInfoProto TensorValue(string name, long[] dims, bool batch)
+    private static ValueInfoProto TensorValue(string name, long[] dims, long? fixedBatch)
     {
         var shape = new TensorShapeProto();
-        if (batch)
-        {
-            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "N" });
-        }
+        shape.Dim.Add(fixedBatch is { } batch
+            ? new TensorShapeProto.Types.Dimension { DimValue = batch }
+            : new TensorShapeProto.Types.Dimension { DimParam = "N" });
 
         foreach (var d in dims)
         {

@@ -97,6 +97,8 @@ public sealed class ModelCatalog : IDisposable
                 problems.Add($"Modality {name}: unknown ensemble rule '{modalityManifest.Ensemble.Rule}' (only soft-vote).");
             }
 
+            problems.AddRange(ModelContract.NameProblems(name, modalityManifest.Models));
+
             work.AddRange(modalityManifest.Models.Select((entry, index) => (modality, index, entry)));
         }
 
@@ -148,7 +150,7 @@ public sealed class ModelCatalog : IDisposable
         var session = new InferenceSession(bytes, OnnxSessionFactory.CreateOptions(settings, OnCuda));
         try
         {
-            CheckNames(entry, session);
+            ModelContract.Check(entry, session);
         }
         catch
         {
@@ -157,21 +159,6 @@ public sealed class ModelCatalog : IDisposable
         }
 
         return new OnnxModel(modality, entry, sha256, session);
-    }
-
-    private static void CheckNames(ModelEntry entry, InferenceSession session)
-    {
-        if (!session.InputMetadata.ContainsKey(entry.Input.Name))
-        {
-            throw new InvalidOperationException(
-                $"the model has no input '{entry.Input.Name}' (it has: {string.Join(", ", session.InputMetadata.Keys)}).");
-        }
-
-        if (!session.OutputMetadata.ContainsKey(entry.Output.Name))
-        {
-            throw new InvalidOperationException(
-                $"the model has no output '{entry.Output.Name}' (it has: {string.Join(", ", session.OutputMetadata.Keys)}).");
-        }
     }
 
     public void Dispose()
