@@ -34,7 +34,7 @@ public sealed class ScanProcessor(
             result = Unscored(identity, ScanStatus.Rejected, ex.Message);
         }
 
-        await RecordAsync(result, identity, cancellationToken).ConfigureAwait(false);
+        await RecordAsync(result, identity).ConfigureAwait(false);
         return result;
     }
 
@@ -42,8 +42,9 @@ public sealed class ScanProcessor(
     public async Task<ScanResult> RecordUnscoredAsync(ScanIdentity identity, string status, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identity);
+        cancellationToken.ThrowIfCancellationRequested();
         var result = Unscored(identity, status, reason);
-        await RecordAsync(result, identity, cancellationToken).ConfigureAwait(false);
+        await RecordAsync(result, identity).ConfigureAwait(false);
         return result;
     }
 
@@ -55,10 +56,14 @@ public sealed class ScanProcessor(
             "Processing failed on every retry (a service problem, not a problem with the scan); upload it again to retry.",
             cancellationToken);
 
-    private async Task RecordAsync(ScanResult result, ScanIdentity identity, CancellationToken cancellationToken)
+    /// <summary>
+    /// Once there is a result, a stop does not interrupt its recording (the storage clients' retry policy bounds it):
+    /// stopped between the rows and the message, a host would find the result at its next start and never announce it.
+    /// </summary>
+    private async Task RecordAsync(ScanResult result, ScanIdentity identity)
     {
-        await store.SaveAsync(result, identity, cancellationToken).ConfigureAwait(false);
-        await notifier.PublishAsync(result, cancellationToken).ConfigureAwait(false);
+        await store.SaveAsync(result, identity, CancellationToken.None).ConfigureAwait(false);
+        await notifier.PublishAsync(result, CancellationToken.None).ConfigureAwait(false);
         PipelineTelemetry.Scans.Add(
             1, new KeyValuePair<string, object?>("modality", result.Modality), new KeyValuePair<string, object?>("status", result.Status));
 
