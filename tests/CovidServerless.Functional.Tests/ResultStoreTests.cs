@@ -83,6 +83,21 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
     }
 
     [Fact]
+    public async Task A_version_recorded_as_failed_after_it_was_scored_answers_failed_without_the_earlier_model_scores()
+    {
+        // Scored and saved, then its message could not be sent on any retry: the final record is a failure.
+        var id = new ScanIdentity(Modality.Ct, $"failed-after-scoring-{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+        await Store.SaveAsync(ScoredResult(id, 0.9), id, default);
+        var failed = ScoredResult(id, 0.9) with { Status = ScanStatus.Failed, Reason = "every retry failed", Verdict = null, PCovid = null, Models = [] };
+        await Store.SaveAsync(failed, id, default);
+
+        var latest = await new ResultsQuery(Store).GetLatestAsync(Modality.Ct, id.BlobName, default);
+
+        Assert.Equal((ScanStatus.Failed, null), (latest!.Status, latest.PCovid));
+        Assert.Empty(latest.Models);
+    }
+
+    [Fact]
     public async Task No_result_for_an_unknown_blob()
     {
         Assert.Null(await new ResultsQuery(Store).GetLatestAsync(Modality.Chest, "never-uploaded.png", default));

@@ -78,7 +78,9 @@ internal static class ResultRows
         Threshold = ensemble.GetDouble("Threshold"),
         UploadedAt = ensemble.GetDateTimeOffset("UploadedAt") ?? default,
         ProcessedAt = ensemble.GetDateTimeOffset("ProcessedAt") ?? default,
-        Models = [.. members.Select(m => new ModelScore(
+        // Member rows count only beside a scored ensemble row: a version recorded as failed after it was scored
+        // keeps the earlier member rows in the table (upserts replace rows, they do not remove them).
+        Models = ensemble.GetString("Status") != ScanStatus.Scored ? [] : [.. members.Select(m => new ModelScore(
             m.GetString("Member"), m.GetString("ModelVersion"), m.GetDouble("PCovid") ?? double.NaN, m.GetString("Verdict")))],
     };
 
