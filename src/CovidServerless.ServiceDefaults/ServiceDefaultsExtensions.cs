@@ -12,8 +12,9 @@ namespace CovidServerless.ServiceDefaults;
 
 /// <summary>
 /// What every ASP.NET Core host of the project shares: OpenTelemetry logs, metrics (the pipeline's meter, ASP.NET
-/// Core, HttpClient, runtime) and traces, exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (Azure
-/// Container Apps' managed OpenTelemetry agent and the Aspire dashboard both take OTLP).
+/// Core, HttpClient, runtime) and traces (their URLs without blob names: <see cref="UrlRedaction"/>), exported over
+/// OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (Azure Container Apps' managed OpenTelemetry agent and the Aspire
+/// dashboard both take OTLP).
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
@@ -47,7 +48,8 @@ public static class ServiceDefaultsExtensions
             .WithTracing(tracing => tracing
                 .AddSource(PipelineTelemetry.Name)
                 .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation());
+                .AddHttpClientInstrumentation()
+                .AddProcessor<UrlRedaction>());
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             telemetry.UseOtlpExporter();
