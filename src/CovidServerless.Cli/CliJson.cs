@@ -8,5 +8,17 @@ internal static class CliJson
     /// <summary>The result contract's camelCase JSON, indented for people.</summary>
     public static JsonSerializerOptions Indented { get; } = new(ScanResult.JsonOptions) { WriteIndented = true };
 
-    public static string Pretty(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json), Indented);
+    /// <summary>The body indented when it is JSON; as it came otherwise (an empty 401, a proxy's error page).</summary>
+    public static string Pretty(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return JsonSerializer.Serialize(document, Indented);
+        }
+        catch (JsonException)
+        {
+            return body;
+        }
+    }
 }

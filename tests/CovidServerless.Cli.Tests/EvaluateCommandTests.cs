@@ -40,6 +40,32 @@ public sealed class EvaluateCommandTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_folder_with_one_class_scored_is_refused_instead_of_writing_undefined_metrics()
+    {
+        Write("covid", [200, 220]);
+        Write("noncovid", []);
+        File.WriteAllText(Path.Combine(data, "noncovid", "broken.png"), "not an image");
+        var output = Path.Combine(data, "out");
+
+        var (exit, _, error) = await ConsoleCapture.RunAsync("evaluate", "--modality", "chest", "--data", data, "--out", output, "--models", models.ManifestPath);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("2 covid and 0 noncovid images were scored (1 rejected)", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(output, "metrics.json")));
+    }
+
+    [Fact]
+    public async Task A_folder_without_its_class_subfolders_is_a_usage_error_naming_the_missing_one()
+    {
+        Write("covid", [200]);
+
+        var (exit, _, error) = await ConsoleCapture.RunAsync("evaluate", "--modality", "chest", "--data", data, "--out", Path.Combine(data, "out"), "--models", models.ManifestPath);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("noncovid", error, StringComparison.Ordinal);
+    }
+
     private void Write(string label, byte[] levels)
     {
         Directory.CreateDirectory(Path.Combine(data, label));

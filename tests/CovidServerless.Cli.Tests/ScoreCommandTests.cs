@@ -45,6 +45,31 @@ public sealed class ScoreCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_missing_path_is_named_before_anything_is_scored()
+    {
+        File.WriteAllBytes(Path.Combine(folder, "a.png"), TestImages.Uniform(100));
+        var typo = Path.Combine(folder, "no-such-scan.png");
+
+        var (exit, output, error) = await ConsoleCapture.RunAsync("score", Path.Combine(folder, "a.png"), typo, "--modality", "chest", "--models", models.ManifestPath);
+
+        Assert.Equal(2, exit);
+        Assert.Contains($"No such file or folder: {typo}", error, StringComparison.Ordinal);
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public async Task A_folder_without_images_is_reported()
+    {
+        Directory.CreateDirectory(Path.Combine(folder, "dicom"));
+        File.WriteAllText(Path.Combine(folder, "dicom", "scan.dcm"), "DICM");
+
+        var (exit, _, error) = await ConsoleCapture.RunAsync("score", Path.Combine(folder, "dicom"), "--modality", "chest", "--models", models.ManifestPath);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("No images under", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unknown_modality_is_a_usage_error()
     {
         var (exit, _, error) = await ConsoleCapture.RunAsync("score", folder, "--modality", "mri", "--models", models.ManifestPath);

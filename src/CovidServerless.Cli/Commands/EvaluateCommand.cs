@@ -38,7 +38,26 @@ internal static class EvaluateCommand
                     Console.Error.WriteLine($"  scored {n} images");
                 }
             });
-            var run = await evaluator.RunAsync(ModalityNames.Parse(parse.GetValue(modality)!), folder, progress, cancellationToken);
+            EvaluationRun run;
+            try
+            {
+                run = await evaluator.RunAsync(ModalityNames.Parse(parse.GetValue(modality)!), folder, progress, cancellationToken);
+            }
+            catch (DirectoryNotFoundException ex)
+            {
+                await Console.Error.WriteLineAsync(ex.Message);
+                return 2;
+            }
+
+            // AUC, sensitivity and specificity need both classes; without them metrics.json would hold NaNs.
+            var (covid, noncovid) = (run.Labels.Count(l => l), run.Labels.Count(l => !l));
+            if (covid == 0 || noncovid == 0)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"Nothing to evaluate: {covid} covid and {noncovid} noncovid images were scored ({run.Rejected.Count} rejected); both classes are needed.");
+                return 2;
+            }
+
             var files = EvaluationReport.Write(run, folder, parse.GetValue(output)!);
             foreach (var (name, m) in run.Metrics().OrderBy(kv => kv.Key == EvaluationRun.Ensemble))
             {

@@ -52,13 +52,23 @@ internal static class ResultsCommand
             {
                 (status, body) = await client.GetAsync(path, cancellationToken);
             }
-            catch (HttpRequestException ex)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 await Console.Error.WriteLineAsync($"Cannot reach {parse.GetValue(api)} ({ex.Message}): is ./run.sh running?");
                 return 3;
             }
 
-            Console.WriteLine(CliJson.Pretty(body));
+            if (status != HttpStatusCode.OK)
+            {
+                var hint = status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ? ": set COVIDSCAN_FUNCTION_KEY to a function key" : string.Empty;
+                await Console.Error.WriteLineAsync($"The API answered {(int)status} {status}{hint}.");
+            }
+
+            if (body.Length > 0)
+            {
+                Console.WriteLine(CliJson.Pretty(body));
+            }
+
             return status == HttpStatusCode.OK ? 0 : 1;
         });
         return command;

@@ -22,6 +22,26 @@ internal static class ScoreCommand
         var command = new Command("score", "Score image files with a modality's ensemble, without any storage.") { paths, modality, models, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // Checked before anything is scored, so a mistyped path does not throw away the rest of the run.
+            var missing = parse.GetValue(paths)!.Where(p => !File.Exists(p) && !Directory.Exists(p)).ToList();
+            if (missing.Count > 0)
+            {
+                await Console.Error.WriteLineAsync($"No such file or folder: {string.Join(", ", missing)}");
+                return 2;
+            }
+
+            var files = new List<string>();
+            foreach (var path in parse.GetValue(paths)!)
+            {
+                var found = Directory.Exists(path) ? LabelledFolder.ImagesUnder(path).ToList() : [path];
+                if (found.Count == 0)
+                {
+                    await Console.Error.WriteLineAsync($"No images under {path} (looked for {string.Join(", ", LabelledFolder.ImageExtensions)}).");
+                }
+
+                files.AddRange(found);
+            }
+
             using var services = CliServices.Create(parse.GetValue(models));
             if (!await CliServices.ModelsReadyAsync(services, ModalityNames.Parse(parse.GetValue(modality)!)))
             {
@@ -30,7 +50,7 @@ internal static class ScoreCommand
 
             var scorer = services.GetRequiredService<IScanScorer>();
             var results = new List<ScanResult>();
-            foreach (var file in Expand(parse.GetValue(paths)!))
+            foreach (var file in files)
             {
                 results.Add(await ScoreFileAsync(scorer, ModalityNames.Parse(parse.GetValue(modality)!), file, cancellationToken));
             }
@@ -73,9 +93,6 @@ internal static class ScoreCommand
             return baseResult with { Status = ScanStatus.Rejected, Reason = ex.Message };
         }
     }
-
-    private static IEnumerable<string> Expand(IEnumerable<string> paths) =>
-        paths.SelectMany(p => Directory.Exists(p) ? LabelledFolder.ImagesUnder(p) : [p]);
 
     private static void WriteTable(IReadOnlyList<ScanResult> results)
     {

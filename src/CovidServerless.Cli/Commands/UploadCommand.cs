@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Text.Json;
+using Azure;
 using Azure.Storage.Blobs;
 using CovidServerless.Core;
 using CovidServerless.Core.Results;
@@ -36,7 +37,16 @@ internal static class UploadCommand
             var scanModality = ModalityNames.Parse(parse.GetValue(modality)!);
             using var services = CliServices.Create(storage: true);
             var container = services.GetRequiredService<StorageClients>().Blobs.GetBlobContainerClient(ScanContainers.For(scanModality));
-            await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            try
+            {
+                await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            }
+            catch (Exception ex) when (ex is RequestFailedException or AggregateException && !cancellationToken.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync($"Cannot reach the scan storage ({ex.Message.Split('\n')[0]}): is ./run.sh running?");
+                return 3;
+            }
+
             using var client = new ApiClient(parse.GetValue(api)!);
             var exit = 0;
             foreach (var path in paths)
@@ -57,22 +67,39 @@ internal static class UploadCommand
         return command;
     }
 
+    /// <summary>Polls until the uploaded version has its result; an API not answering yet (still starting) is waited for too.</summary>
     private static async Task<int> WaitAsync(ApiClient client, Modality modality, string blobName, string version, int seconds, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var lastProblem = "no result yet";
         while (DateTime.UtcNow < deadline)
         {
-            var (status, body) = await client.GetAsync(ApiClient.ScanPath(modality.ToName(), blobName), cancellationToken);
-            if (status == HttpStatusCode.OK && ScanResult.FromJson(body).BlobVersion == version)
+            try
             {
-                Console.WriteLine(CliJson.Pretty(body));
-                return 0;
+                var (status, body) = await client.GetAsync(ApiClient.ScanPath(modality.ToName(), blobName), cancellationToken);
+                if (status == HttpStatusCode.OK && ScanResult.FromJson(body).BlobVersion == version)
+                {
+                    Console.WriteLine(CliJson.Pretty(body));
+                    return 0;
+                }
+
+                if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                {
+                    await Console.Error.WriteLineAsync($"The API refused the request ({(int)status}): set COVIDSCAN_FUNCTION_KEY to a function key.");
+                    return 1;
+                }
+
+                lastProblem = $"the API answered {(int)status}";
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                lastProblem = $"the API did not answer: {ex.Message}";
             }
 
             await Task.Delay(500, cancellationToken);
         }
 
-        await Console.Error.WriteLineAsync($"No result for {blobName} within {seconds} s: is ./run.sh running?");
+        await Console.Error.WriteLineAsync($"No result for {blobName} within {seconds} s ({lastProblem}): is ./run.sh running?");
         return 1;
     }
 }

@@ -1,0 +1,135 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using CovidServerless.TestSupport;
+
+namespace CovidServerless.Cli.Tests;
+
+/// <summary>The commands that ask the pipeline's HTTP API, against APIs that refuse, fail or are not there.</summary>
+[Collection(ConsoleCapture.Collection)]
+public sealed class ApiCommandTests
+{
+    [Fact]
+    public async Task Results_from_an_api_that_refuses_without_a_body_say_what_to_set()
+    {
+        await using var api = new OneAnswerServer("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+
+        var (exit, output, error) = await ConsoleCapture.RunAsync("results", "-m", "chest", "scan.png", "--api", api.Url);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("401", error, StringComparison.Ordinal);
+        Assert.Contains("COVIDSCAN_FUNCTION_KEY", error, StringComparison.Ordinal);
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public async Task Results_from_an_api_that_answers_a_page_of_html_print_it_as_it_came()
+    {
+        const string page = "<html>502 Bad Gateway</html>";
+        await using var api = new OneAnswerServer($"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: {page.Length}\r\nConnection: close\r\n\r\n{page}");
+
+        var (exit, output, error) = await ConsoleCapture.RunAsync("results", "-m", "chest", "scan.png", "--api", api.Url);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("502", error, StringComparison.Ordinal);
+        Assert.Contains(page, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Results_from_no_api_at_all_ask_whether_the_pipeline_runs()
+    {
+        var (exit, _, error) = await ConsoleCapture.RunAsync("results", "-m", "chest", "scan.png", "--api", $"http://127.0.0.1:{Azurite.FreePort()}");
+
+        Assert.Equal(3, exit);
+        Assert.Contains("is ./run.sh running?", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Upload_and_wait_keeps_asking_an_api_that_does_not_answer_until_its_timeout_and_says_why()
+    {
+        await using var azurite = new Azurite();
+        await azurite.InitializeAsync();
+        var file = Path.Combine(Path.GetTempPath(), $"covidscan-wait-{Guid.NewGuid():N}.png");
+        File.WriteAllBytes(file, TestImages.Uniform(80));
+
+        var (exit, _, error) = await WithStorage(azurite.ConnectionString, () => ConsoleCapture.RunAsync(
+            "upload", file, "-m", "chest", "--wait", "--timeout", "2", "--api", $"http://127.0.0.1:{Azurite.FreePort()}"));
+        File.Delete(file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Uploaded", error, StringComparison.Ordinal);
+        Assert.Contains("within 2 s (the API did not answer", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Upload_without_reachable_storage_says_so_instead_of_crashing()
+    {
+        var nowhere = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;";
+
+        var (exit, _, error) = await WithStorage(nowhere, () => ConsoleCapture.RunAsync("upload", "any.png", "-m", "chest"));
+
+        Assert.Equal(3, exit);
+        Assert.Contains("Cannot reach the scan storage", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>The CLI reads its storage from AzureWebJobsStorage, as the hosts do; console tests run one at a time.</summary>
+    private static async Task<T> WithStorage<T>(string connectionString, Func<Task<T>> run)
+    {
+        Environment.SetEnvironmentVariable("AzureWebJobsStorage", connectionString);
+        try
+        {
+            return await run();
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("AzureWebJobsStorage", null);
+        }
+    }
+
+    /// <summary>A loopback HTTP server that answers every request with the same raw response.</summary>
+    private sealed class OneAnswerServer : IAsyncDisposable
+    {
+        private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource stop = new();
+        private readonly Task serving;
+
+        public OneAnswerServer(string response)
+        {
+            listener.Start();
+            serving = ServeAsync(Encoding.ASCII.GetBytes(response));
+        }
+
+        public string Url => $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
+
+        public async ValueTask DisposeAsync()
+        {
+            await stop.CancelAsync();
+            listener.Stop();
+            await serving;
+            stop.Dispose();
+        }
+
+        private async Task ServeAsync(byte[] response)
+        {
+            try
+            {
+                while (true)
+                {
+                    using var client = await listener.AcceptTcpClientAsync(stop.Token);
+                    var stream = client.GetStream();
+                    var request = new byte[8192];
+                    var read = 0;
+                    while (!Encoding.ASCII.GetString(request, 0, read).Contains("\r\n\r\n", StringComparison.Ordinal))
+                    {
+                        read += await stream.ReadAsync(request.AsMemory(read), stop.Token);
+                    }
+
+                    await stream.WriteAsync(response, stop.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException or IOException)
+            {
+            }
+        }
+    }
+}
