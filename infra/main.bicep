@@ -141,7 +141,6 @@ module worker 'modules/worker.bicep' = {
     appName: names.worker
     registryName: names.registry
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
-    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     gpuWorkloadProfileType: gpuWorkloadProfileType
     maxReplicas: workerMaxReplicas
     concurrentRequests: workerConcurrentRequests

@@ -10,9 +10,12 @@ repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
 
 command -v az >/dev/null 2>&1 || { echo "postdeploy: the Azure CLI (az) is required" >&2; exit 1; }
 
+# azd's subscription, not whichever one the Azure CLI has as its default (unquoted on use: two words or none).
+subscription="${AZURE_SUBSCRIPTION_ID:+--subscription $AZURE_SUBSCRIPTION_ID}"
+
 # Wait (up to ~5 min) for the host to create the key. Only its presence is tested; it is never printed.
 i=0
-until [ -n "$(az functionapp keys list -g "$AZURE_RESOURCE_GROUP" -n "$AZURE_FUNCTION_APP_NAME" \
+until [ -n "$(az functionapp keys list $subscription -g "$AZURE_RESOURCE_GROUP" -n "$AZURE_FUNCTION_APP_NAME" \
           --query systemKeys.blobs_extension -o tsv 2>/dev/null)" ]; do
   i=$((i + 1))
   if [ "$i" -gt 30 ]; then
@@ -29,7 +32,7 @@ until [ -n "$(az functionapp keys list -g "$AZURE_RESOURCE_GROUP" -n "$AZURE_FUN
 done
 
 # The key is read inside the deployment (listKeys), not passed on the command line.
-az deployment group create \
+az deployment group create $subscription \
   --resource-group "$AZURE_RESOURCE_GROUP" \
   --name blob-event-subscriptions \
   --template-file "$repo_root/infra/modules/blob-event-subscriptions.bicep" \

@@ -22,12 +22,10 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: logAnalytics.id
-    // Local (instrumentation-key) ingestion stays enabled so the worker's exporter needs no extra
-    // setup; the Function App authenticates with Entra ID anyway (see functions.bicep). The
-    // connection string identifies the resource for ingestion only; it grants no read access.
-    DisableLocalAuth: false
+    // Entra ID ingestion only: the Function App authenticates with its identity (functions.bicep); the
+    // worker sends no telemetry here (its console logs reach Log Analytics through its environment).
+    DisableLocalAuth: true
   }
 }
 
 output logAnalyticsWorkspaceId string = logAnalytics.id
-output appInsightsConnectionString string = appInsights.properties.ConnectionString

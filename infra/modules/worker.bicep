@@ -6,7 +6,6 @@ param environmentName string
 param appName string
 param registryName string
 param logAnalyticsWorkspaceId string
-param appInsightsConnectionString string
 param gpuWorkloadProfileType string
 param maxReplicas int
 param concurrentRequests int
@@ -97,9 +96,17 @@ resource app 'Microsoft.App/containerApps@2026-07-01' = {
           }
           env: [
             { name: 'Models__Provider', value: 'Cuda' }
-            { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
           ]
+          // Container Apps caps failureThreshold at 10, periodSeconds at 240 and initialDelaySeconds at 60.
           probes: [
+            {
+              // The worker answers HTTP only once CUDA is up and every model is loaded: up to 10 + 10 x 15 s.
+              type: 'Startup'
+              httpGet: { path: '/healthz', port: port }
+              initialDelaySeconds: 10
+              periodSeconds: 15
+              failureThreshold: 10
+            }
             {
               type: 'Liveness'
               httpGet: { path: '/healthz', port: port }
@@ -107,12 +114,11 @@ resource app 'Microsoft.App/containerApps@2026-07-01' = {
               failureThreshold: 3
             }
             {
-              // Ready only when every model is loaded (CUDA init + model load can take a while).
+              // Ready only when every model loaded (503 with the reason otherwise).
               type: 'Readiness'
               httpGet: { path: exists ? '/readyz' : '/healthz', port: port }
-              initialDelaySeconds: 5
               periodSeconds: 5
-              failureThreshold: 48
+              failureThreshold: 3
             }
           ]
         }
