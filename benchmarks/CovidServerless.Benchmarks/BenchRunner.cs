@@ -53,7 +53,7 @@ public static class BenchRunner
             var name = modality.ToName();
             var sample = images[modality][0];
             Console.WriteLine($"\n== {name}: one scan ({sample.Length:N0} bytes), per stage (BenchmarkDotNet: median and IQR of {(settings.Quick ? 1 : 7)} iterations; managed memory allocated per run)");
-            var stages = StageBenchmarks.Run(new StageSetup(catalog, spinning, modality, sample), settings.Quick).ToDictionary(s => s.Stage);
+            var stages = StageBenchmarks.Run(new StageSetup(catalog, options, spinning, modality, sample), settings.Quick).ToDictionary(s => s.Stage);
             foreach (var stage in stages.Values.Where(s => s.Stage is not ("whole scan spinning" or "seed's way")))
             {
                 var note = stage.Stage switch { "ensemble" => "   (preprocess + 4 models + vote)", "whole scan" => "   (decode + ensemble)", _ => string.Empty };

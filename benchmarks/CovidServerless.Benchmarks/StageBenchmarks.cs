@@ -136,16 +136,27 @@ public class StageBenchmarks
             : throw new ArgumentException($"No stage {name}.", nameof(name)),
     };
 
-    /// <summary>The seed's way: load the four models (new sessions from their files) for every scan, then score it.</summary>
+    /// <summary>
+    /// The seed's way: load the four models (new sessions from their files) for every scan, then score it as "whole
+    /// scan" does. The sessions get the catalog's options, so that the two differ by the loading alone.
+    /// </summary>
     private void SeedWay()
     {
-        using var decoded = decoder.Decode(image);
         var folder = Path.GetDirectoryName(Setup!.Catalog.ManifestPath)!;
-        foreach (var model in ensemble.Models)
+        var loaded = new List<OnnxModel>();
+        try
         {
-            using var session = new InferenceSession(Path.Combine(folder, model.Entry.File));
-            using var fresh = new OnnxModel(ensemble.Modality, model.Entry, model.Sha256, session);
-            fresh.PredictCovid(ImagePreprocessor.ToTensor(decoded, model.Input), 1);
+            foreach (var model in ensemble.Models)
+            {
+                using var options = OnnxSessionFactory.CreateOptions(Setup.Options, onCuda: false);
+                loaded.Add(new OnnxModel(ensemble.Modality, model.Entry, model.Sha256, new InferenceSession(Path.Combine(folder, model.Entry.File), options)));
+            }
+
+            ScoreFromBytes(new ModalityModels(ensemble.Modality, ensemble.Rule, loaded));
+        }
+        finally
+        {
+            loaded.ForEach(m => m.Dispose());
         }
     }
 
@@ -158,4 +169,5 @@ public class StageBenchmarks
 
 /// <summary>The models and the sample scan of one modality the stage benchmarks run on.</summary>
 /// <param name="SpinningCatalog">The same models with ONNX Runtime's threads allowed to spin.</param>
-public sealed record StageSetup(ModelCatalog Catalog, ModelCatalog SpinningCatalog, Modality Modality, byte[] Image);
+/// <param name="Options">The options <see cref="Catalog"/> was loaded with.</param>
+public sealed record StageSetup(ModelCatalog Catalog, ModelOptions Options, ModelCatalog SpinningCatalog, Modality Modality, byte[] Image);

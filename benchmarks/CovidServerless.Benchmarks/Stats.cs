@@ -8,7 +8,16 @@ public sealed record Stats(double MedianMs, double P25Ms, double P75Ms, double M
     public static Stats Of(IReadOnlyList<double> milliseconds)
     {
         var sorted = milliseconds.Order().ToArray();
-        double At(double q) => sorted[(int)Math.Round(q * (sorted.Length - 1))];
+
+        // Linear interpolation between the two nearest ranks: an even count's median is the mean of its middle pair.
+        double At(double q)
+        {
+            var position = q * (sorted.Length - 1);
+            var below = (int)Math.Floor(position);
+            var above = Math.Min(below + 1, sorted.Length - 1);
+            return sorted[below] + ((position - below) * (sorted[above] - sorted[below]));
+        }
+
         return new Stats(At(0.5), At(0.25), At(0.75), sorted[0], sorted[^1], sorted.Length);
     }
 
