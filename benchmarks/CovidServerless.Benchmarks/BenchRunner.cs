@@ -62,7 +62,7 @@ public static class BenchRunner
 
             Console.WriteLine($"  whole scan, ONNX Runtime threads spinning: {stages["whole scan spinning"].Time}");
 
-            var flops = catalog.For(modality).Models.Sum(m => OnnxFlops.PerImage(Path.Combine(Path.GetDirectoryName(catalog.ManifestPath)!, m.Entry.File)));
+            var flops = catalog.For(modality).Models.Sum(m => OnnxFlops.PerImage(Path.Combine(Path.GetDirectoryName(catalog.ManifestPath)!, m.Entry.File), m.Entry.Input));
             var limit = flops > 0 ? gflops * 1e9 / flops : double.NaN;
             var batched = inProcess.Batched(modality, images[modality]);
             Console.WriteLine($"  ensemble work {flops / 1e9:F3} GFLOP/scan -> limit {limit:F1} scans/s");

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using CovidServerless.Core.Models;
 using Google.Protobuf;
 using Onnx;
 
@@ -10,26 +12,28 @@ namespace CovidServerless.Benchmarks;
 /// </summary>
 public static class OnnxFlops
 {
-    public static double PerImage(string path, int height = 224, int width = 224)
+    /// <param name="spec">The model's input as its manifest entry describes it: one image of that size and layout.</param>
+    public static double PerImage(string path, ModelInputSpec spec)
     {
+        ArgumentNullException.ThrowIfNull(spec);
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
         var graph = model.Graph;
         var shapes = new Dictionary<string, long[]>();
+
+        // Constant tensors: initializers, and the outputs of Constant nodes (some exporters put Reshape's shape there).
         var initializers = graph.Initializer.ToDictionary(t => t.Name);
-        foreach (var init in graph.Initializer)
+        foreach (var constant in graph.Node.Where(n => n.OpType == "Constant" && n.Attribute.Any(a => a.Name == "value")))
         {
-            shapes[init.Name] = [.. init.Dims];
+            initializers[constant.Output[0]] = constant.Attribute.First(a => a.Name == "value").T;
+        }
+
+        foreach (var (name, tensor) in initializers)
+        {
+            shapes[name] = [.. tensor.Dims];
         }
 
         var input = graph.Input.First(i => !initializers.ContainsKey(i.Name));
-        var dims = input.Type.TensorType.Shape.Dim.Select(d => d.DimValue > 0 ? d.DimValue : 1).ToArray();
-        if (dims.Length == 4)
-        {
-            // Spatial size from the caller for dynamic dims; batch 1.
-            dims[0] = 1;
-        }
-
-        shapes[input.Name] = dims;
+        shapes[input.Name] = spec.Layout == TensorLayout.NHWC ? [1, spec.Height, spec.Width, spec.Channels] : [1, spec.Channels, spec.Height, spec.Width];
         double flops = 0;
         foreach (var node in graph.Node)
         {
@@ -114,12 +118,15 @@ public static class OnnxFlops
                     outShape = [.. inShape[..^1], b[^1]];
                     flops += 2.0 * inShape.Aggregate(1L, (x, y) => x * y) * b[^1];
                     break;
-                case "Resize" when inShape is not null && node.Input.Count >= 3 && initializers.TryGetValue(node.Input[2], out var scales) && scales.FloatData.Count == 4:
-                    outShape = [.. inShape.Select((d, i) => (long)(d * scales.FloatData[i]))];
+                case "Resize" when inShape is not null && node.Input.Count >= 4 && initializers.TryGetValue(node.Input[3], out var sizes) && Int64s(sizes).Length == inShape.Length:
+                    outShape = Int64s(sizes);
+                    break;
+                case "Resize" when inShape is not null && node.Input.Count >= 3 && initializers.TryGetValue(node.Input[2], out var scales) && Floats(scales).Length == inShape.Length:
+                    outShape = [.. inShape.Select((d, i) => (long)(d * Floats(scales)[i]))];
                     break;
                 case "Reshape" when inShape is not null && initializers.TryGetValue(node.Input[1], out var target):
                     {
-                        var t = target.Int64Data.ToArray();
+                        var t = Int64s(target);
                         var total = inShape.Aggregate(1L, (x, y) => x * y);
                         var known = t.Where(v => v > 0).Aggregate(1L, (x, y) => x * y);
                         outShape = [.. t.Select((v, i) => v == 0 ? inShape[i] : v == -1 ? total / known : v)];
@@ -138,6 +145,13 @@ public static class OnnxFlops
 
         return flops;
     }
+
+    // Exporters write a tensor's values either in its typed field or as little-endian bytes in raw_data.
+    private static long[] Int64s(TensorProto tensor) =>
+        tensor.Int64Data.Count > 0 ? [.. tensor.Int64Data] : MemoryMarshal.Cast<byte, long>(tensor.RawData.Span).ToArray();
+
+    private static float[] Floats(TensorProto tensor) =>
+        tensor.FloatData.Count > 0 ? [.. tensor.FloatData] : MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
 
     private static long[] Ints(NodeProto node, string name, long[] fallback) =>
         node.Attribute.FirstOrDefault(a => a.Name == name) is { } a ? [.. a.Ints] : fallback;
