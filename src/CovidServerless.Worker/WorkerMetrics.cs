@@ -2,11 +2,13 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using CovidServerless.Core;
+using CovidServerless.Core.Models;
 
 namespace CovidServerless.Worker;
 
 /// <summary>Counters the worker exposes at /metrics in Prometheus' text format.</summary>
-public sealed class WorkerMetrics
+/// <param name="catalog">Whether its models run on CUDA: a GPU replica whose CUDA libraries did not load scores on the CPU.</param>
+public sealed class WorkerMetrics(ModelCatalog catalog)
 {
     private static readonly int[] BatchBuckets = [1, 2, 4, 8, 16, 32, 64];
     private readonly ConcurrentDictionary<(string Modality, string Outcome), long> requests = new();
@@ -39,6 +41,8 @@ public sealed class WorkerMetrics
     {
         var c = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
+        text.AppendLine("# TYPE covidscan_worker_models_on_cuda gauge");
+        text.AppendLine(c, $"covidscan_worker_models_on_cuda {(catalog.OnCuda ? 1 : 0)}");
         text.AppendLine("# TYPE covidscan_worker_requests_total counter");
         foreach (var ((modality, outcome), n) in requests.OrderBy(kv => kv.Key))
         {

@@ -62,6 +62,7 @@ public sealed class RemoteScoringTests(RemotePipeline pipeline)
         Assert.True(metrics.LargestBatch > 1, $"no requests shared a batch in {bursts.Count} bursts of {images.Count}");
         var text = await http.GetStringAsync("/metrics");
         Assert.Contains("covidscan_worker_batch_size_count{modality=\"chest\"}", text, StringComparison.Ordinal);
+        Assert.Contains("covidscan_worker_models_on_cuda 0", text, StringComparison.Ordinal); // no GPU here
     }
 
     [Fact]

@@ -48,8 +48,8 @@ public sealed class ModelCatalog : IDisposable
         }
 
         logger.LogInformation(
-            "Model catalog loaded {Count} models in {Milliseconds:F0} ms; ready: {Ready}",
-            byModality.Values.Sum(m => m.Models.Count), LoadTime.TotalMilliseconds, IsReady);
+            "Model catalog loaded {Count} models in {Milliseconds:F0} ms on {Provider}; ready: {Ready}",
+            byModality.Values.Sum(m => m.Models.Count), LoadTime.TotalMilliseconds, OnCuda ? "CUDA" : "the CPU", IsReady);
     }
 
     public string ManifestPath { get; }
