@@ -39,6 +39,11 @@ param scoringMode string = 'Remote'
 @description('When the worker stays unavailable, score in-process instead of leaving the scan for retry.')
 param scoringFallbackToInProcess bool = true
 
+@description('Seconds one remote scoring call may take, retries included: long enough for a GPU replica to start from zero.')
+@minValue(1)
+@maxValue(600)
+param scoringRemoteTimeoutSeconds int = 180
+
 @description('Flex Consumption instance memory (MB). In-process scoring (fallback) loads the ensembles, hence 4096.')
 @allowed([
   512
@@ -166,6 +171,7 @@ module functions 'modules/functions.bicep' = {
     scoringMode: scoringMode
     scoringRemoteEndpoint: worker.outputs.url
     scoringFallbackToInProcess: scoringFallbackToInProcess
+    scoringRemoteTimeoutSeconds: scoringRemoteTimeoutSeconds
   }
   dependsOn: [storage] // monitoring: implied through worker.outputs
 }

@@ -14,6 +14,7 @@ param alwaysReadyInstances int
 param scoringMode string
 param scoringRemoteEndpoint string
 param scoringFallbackToInProcess bool
+param scoringRemoteTimeoutSeconds int
 
 resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
   name: storageAccountName
@@ -64,6 +65,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'Scoring__Mode', value: scoringMode }
         { name: 'Scoring__RemoteEndpoint', value: scoringRemoteEndpoint }
         { name: 'Scoring__FallbackToInProcess', value: scoringFallbackToInProcess ? 'true' : 'false' }
+        { name: 'Scoring__RemoteTimeoutSeconds', value: string(scoringRemoteTimeoutSeconds) }
       ]
     }
     functionAppConfig: {
