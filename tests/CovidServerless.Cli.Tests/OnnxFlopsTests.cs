@@ -36,7 +36,9 @@ public sealed class OnnxFlopsTests : IDisposable
         graph.Input.Add(Value("x", ["N", 2L, 2L, 3L]));
         graph.Initializer.Add(new TensorProto
         {
-            Name = "shape", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 2 },
+            Name = "shape",
+            DataType = (int)TensorProto.Types.DataType.Int64,
+            Dims = { 2 },
             RawData = ByteString.CopyFrom([.. BitConverter.GetBytes(-1L), .. BitConverter.GetBytes(12L)]),
         });
         graph.Initializer.Add(new TensorProto { Name = "w", DataType = (int)TensorProto.Types.DataType.Float, Dims = { 12, 5 }, FloatData = { new float[60] } });
