@@ -101,6 +101,25 @@ public class ScanDecoderTests
     };
 
     [Theory]
+    [InlineData("not an image\n")]
+    [InlineData("%PDF-1.7")]
+    public void A_file_too_short_for_any_format_is_not_called_a_truncated_image(string text)
+    {
+        var ex = Assert.Throws<ScanRejectedException>(() => decoder.Decode(System.Text.Encoding.ASCII.GetBytes(text)));
+
+        Assert.Contains("not a readable image", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("truncated", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_png_cut_inside_its_header_is_called_truncated()
+    {
+        var ex = Assert.Throws<ScanRejectedException>(() => decoder.Decode(TestImages.Uniform(128).AsSpan(0, 12)));
+
+        Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [MemberData(nameof(BadFiles))]
     public void Rejects_bad_input_with_a_specific_reason(string kind, byte[] file, string reasonContains)
     {

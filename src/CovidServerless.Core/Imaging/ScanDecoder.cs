@@ -42,7 +42,7 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
         using var codec = SKCodec.Create(stream, out var openResult)
             ?? throw new ScanRejectedException(
                 "The file is not a readable image: expected PNG, JPEG, BMP, GIF or WebP" +
-                (openResult == SKCodecResult.IncompleteInput ? " (the file is truncated)." : "."));
+                (openResult == SKCodecResult.IncompleteInput && StartsLikeAnImage(file) ? " (the file is truncated)." : "."));
 
         if (!Supported.TryGetValue(codec.EncodedFormat, out var format))
         {
@@ -93,5 +93,21 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
             SKCodecResult.ErrorInInput => "The image file is corrupt: its pixel data cannot be decoded.",
             _ => $"The image could not be decoded ({result}).",
         });
+    }
+
+    /// <summary>
+    /// Whether the file begins as one of the supported formats does (Skia calls any file too short to tell
+    /// "incomplete", a dozen bytes of text included; only a file that begins like an image is a truncated one).
+    /// </summary>
+    private static bool StartsLikeAnImage(ReadOnlySpan<byte> file)
+    {
+        static bool Begins(ReadOnlySpan<byte> file, ReadOnlySpan<byte> signature) =>
+            file.Length >= signature.Length ? file.StartsWith(signature) : signature.StartsWith(file);
+
+        return Begins(file, [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A])
+            || Begins(file, [0xFF, 0xD8, 0xFF])
+            || Begins(file, "GIF8"u8)
+            || Begins(file, "BM"u8)
+            || Begins(file, "RIFF"u8);
     }
 }
