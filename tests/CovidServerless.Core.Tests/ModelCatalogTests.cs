@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 using CovidServerless.TestSupport;
 using Microsoft.Extensions.Configuration;
@@ -95,6 +96,18 @@ public class ModelCatalogTests
         using var catalog = CatalogWith(TinyOnnxModels.MeanIntensity(1f, 0f), new ModelOutputSpec { CovidIndex = 2 });
 
         Assert.Contains(catalog.Problems, p => p.Contains("covidIndex 2 is outside output 'probabilities', which has 2 classes", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_convolutional_head_shaped_n_2_1_1_is_accepted_and_read_at_its_covid_index()
+    {
+        using var catalog = CatalogWith(TinyOnnxModels.MeanIntensity(1f, 0f, convolutionalHead: true), new ModelOutputSpec { CovidIndex = 1 });
+        using var scan = new ScanDecoder().Decode(TestImages.Uniform(200));
+
+        Assert.Empty(catalog.Problems);
+        var model = Assert.Single(catalog.For(Modality.Chest).Models);
+        var pCovid = model.PredictCovid(ImagePreprocessor.ToTensor(scan, model.Input), 1)[0];
+        Assert.Equal(1 - TinyOnnxModels.ExpectedPCovid(1, 0, 200 / 255.0), pCovid, 1e-4);
     }
 
     [Theory]

@@ -15,8 +15,15 @@ public static class TinyOnnxModels
         1.0 / (1.0 + Math.Exp(-((weight * meanInput) + bias)));
 
     /// <param name="fixedBatch">A fixed first dimension instead of the usual dynamic one.</param>
+    /// <param name="convolutionalHead">Probabilities shaped [N, 2, 1, 1], as a fully convolutional head leaves them.</param>
     public static byte[] MeanIntensity(
-        float weight, float bias, ModelInputSpec? spec = null, OutputKind kind = OutputKind.Probabilities, string outputName = "probabilities", long? fixedBatch = null)
+        float weight,
+        float bias,
+        ModelInputSpec? spec = null,
+        OutputKind kind = OutputKind.Probabilities,
+        string outputName = "probabilities",
+        long? fixedBatch = null,
+        bool convolutionalHead = false)
     {
         spec ??= new ModelInputSpec();
         long[] dims = spec.Layout == TensorLayout.NHWC
@@ -26,7 +33,7 @@ public static class TinyOnnxModels
 
         var graph = new GraphProto { Name = "mean_intensity" };
         graph.Input.Add(TensorValue(spec.Name, dims, fixedBatch));
-        graph.Output.Add(TensorValue(outputName, [2], fixedBatch));
+        graph.Output.Add(TensorValue(outputName, convolutionalHead ? [2, 1, 1] : [2], fixedBatch));
         graph.Initializer.Add(Scalar("weight", weight));
         graph.Initializer.Add(Scalar("bias", bias));
 
@@ -44,11 +51,18 @@ public static class TinyOnnxModels
         var concat = Node("Concat", ["z", "zero"], [logitsName]);
         concat.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
         graph.Node.Add(concat);
+        var headName = convolutionalHead ? "flat_head" : outputName;
         if (kind == OutputKind.Probabilities)
         {
-            var softmax = Node("Softmax", [logitsName], [outputName]);
+            var softmax = Node("Softmax", [logitsName], [headName]);
             softmax.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
             graph.Node.Add(softmax);
+        }
+
+        if (convolutionalHead)
+        {
+            graph.Node.Add(Node("Unsqueeze", [headName, "spatial_axes"], [outputName]));
+            graph.Initializer.Add(new TensorProto { Name = "spatial_axes", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 2 }, Int64Data = { 2, 3 } });
         }
 
         var model = new ModelProto { IrVersion = 8, ProducerName = "CovidServerless.TestSupport", Graph = graph };

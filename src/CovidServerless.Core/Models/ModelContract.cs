@@ -44,7 +44,10 @@ internal static partial class ModelContract
         }
 
         CheckInput(entry.Input, input.Dimensions);
-        var classes = output.Dimensions.Length > 0 ? output.Dimensions[^1] : -1;
+
+        // Scoring reads each image's outputs as one row (a [N, 2] head, or a convolutional [N, 2, 1, 1] one).
+        var perImage = output.Dimensions.Skip(1).ToList();
+        var classes = perImage.Count > 0 && perImage.All(d => d > 0) ? perImage.Aggregate(1, (a, d) => a * d) : -1;
         if (entry.Output.CovidIndex < 0 || (classes > 0 && entry.Output.CovidIndex >= classes))
         {
             throw new InvalidOperationException(
