@@ -57,8 +57,9 @@ public sealed class ScanProcessor(
             cancellationToken);
 
     /// <summary>
-    /// Once there is a result, a stop does not interrupt its recording (the storage clients' retry policy bounds it):
-    /// stopped between the rows and the message, a host would find the result at its next start and never announce it.
+    /// Once there is a result, a stop does not interrupt its recording (the storage clients' timeouts and retries, and
+    /// the host's shutdown timeout, bound it): stopped between the rows and the message, a host would find the result
+    /// at its next start and never announce it.
     /// </summary>
     private async Task RecordAsync(ScanResult result, ScanIdentity identity)
     {

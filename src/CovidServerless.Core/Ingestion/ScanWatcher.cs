@@ -158,6 +158,11 @@ public sealed class ScanWatcher(
                 logger.LogError(recordEx, "Recording scan {ScanId} as failed did not succeed either.", identity.ScanId);
             }
         }
+        catch (Exception ex) when (stoppingToken.IsCancellationRequested && ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // A storage error while stopping: the scan has no result, so the next start finds it again.
+            logger.LogWarning(ex, "Stopping: scan {ScanId} is left for the next start.", identity.ScanId);
+        }
     }
 
     private async Task RetryLaterAsync(PendingScan scan, ChannelWriter<PendingScan> pending, CancellationToken stoppingToken)
