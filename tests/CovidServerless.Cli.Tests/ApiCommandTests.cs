@@ -62,11 +62,26 @@ public sealed class ApiCommandTests
     }
 
     [Fact]
+    public async Task Upload_of_a_missing_file_is_a_usage_error_before_any_storage_request()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"covidscan-missing-{Guid.NewGuid():N}.png");
+
+        var (exit, _, error) = await ConsoleCapture.RunAsync("upload", missing, "-m", "chest");
+
+        Assert.Equal(2, exit);
+        Assert.Contains($"No such file: {missing}", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Upload_without_reachable_storage_says_so_instead_of_crashing()
     {
         var nowhere = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;";
 
-        var (exit, _, error) = await WithStorage(nowhere, () => ConsoleCapture.RunAsync("upload", "any.png", "-m", "chest"));
+        var file = Path.Combine(Path.GetTempPath(), $"covidscan-nowhere-{Guid.NewGuid():N}.png");
+        File.WriteAllBytes(file, TestImages.Uniform(80));
+
+        var (exit, _, error) = await WithStorage(nowhere, () => ConsoleCapture.RunAsync("upload", file, "-m", "chest"));
+        File.Delete(file);
 
         Assert.Equal(3, exit);
         Assert.Contains("Cannot reach the scan storage", error, StringComparison.Ordinal);

@@ -34,6 +34,12 @@ internal static class UploadCommand
                 return 2;
             }
 
+            if (paths.Where(p => !File.Exists(p)).ToList() is { Count: > 0 } missing)
+            {
+                await Console.Error.WriteLineAsync($"No such file: {string.Join(", ", missing)}");
+                return 2;
+            }
+
             var scanModality = ModalityNames.Parse(parse.GetValue(modality)!);
             using var services = CliServices.Create(storage: true);
             var container = services.GetRequiredService<StorageClients>().Blobs.GetBlobContainerClient(ScanContainers.For(scanModality));
