@@ -12,6 +12,7 @@ using OpenTelemetry.Trace;
 namespace CovidServerless.Functional.Tests;
 
 /// <summary>What every host (Functions app, local host, worker) gets from the service defaults.</summary>
+[Collection(ProcessWideTracing.Name)]
 public sealed class ServiceDefaultsTests
 {
     private const string RequestLogging = "Microsoft.AspNetCore.Hosting.Diagnostics";
@@ -75,4 +76,14 @@ public sealed class ServiceDefaultsTests
 
     private static bool Enabled(IHost host, string category, LogLevel level) =>
         host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(category).IsEnabled(level);
+}
+
+/// <summary>
+/// A tracer provider listens to every HTTP activity of the process: its test runs alone, so that no other test's
+/// requests are exported into its list while it reads it.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessWideTracing
+{
+    public const string Name = "process-wide tracing";
 }
