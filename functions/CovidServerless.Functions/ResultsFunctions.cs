@@ -18,7 +18,7 @@ public sealed class ResultsFunctions(ResultsApi api)
     {
         ArgumentNullException.ThrowIfNull(request);
         var history = string.Equals(request.Query["history"], "true", StringComparison.OrdinalIgnoreCase);
-        return Write(await api.GetScanAsync(modality, ResultsApi.BlobNameFromRoute(blobName), history, cancellationToken));
+        return Write(await api.GetScanAsync(modality, blobName, history, cancellationToken));
     }
 
     [Function("ListScans")]

@@ -20,6 +20,14 @@ internal sealed class ApiClient(string baseUrl) : IDisposable
         return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
     }
 
+    /// <summary>The API did not answer: refused, unreachable, or past the client's timeout (not the caller's cancellation).</summary>
+    public static bool DidNotAnswer(Exception exception, CancellationToken cancellationToken) =>
+        exception is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested;
+
+    /// <summary>What to do about an answer of this status, or "" when there is nothing to suggest.</summary>
+    public static string Hint(HttpStatusCode status) =>
+        status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ? ": set COVIDSCAN_FUNCTION_KEY to a function key" : string.Empty;
+
     public static string ScanPath(string modality, string blobName) =>
         $"scans/{modality}/{string.Join('/', blobName.Split('/').Select(Uri.EscapeDataString))}";
 

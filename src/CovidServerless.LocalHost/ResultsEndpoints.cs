@@ -10,7 +10,7 @@ public static class ResultsEndpoints
     {
         var api = app.MapGroup("/api");
         api.MapGet("/scans/{modality}/{**blobName}", async (string modality, string blobName, bool? history, ResultsApi results, CancellationToken ct) =>
-            Write(await results.GetScanAsync(modality, ResultsApi.BlobNameFromRoute(blobName), history ?? false, ct)));
+            Write(await results.GetScanAsync(modality, blobName, history ?? false, ct)));
         api.MapGet("/scans", async (string? modality, string? top, string? continuationToken, ResultsApi results, CancellationToken ct) =>
             Write(await results.ListScansAsync(modality, top, continuationToken, ct)));
         api.MapGet("/models", (ResultsApi results) => Write(results.GetModels()));

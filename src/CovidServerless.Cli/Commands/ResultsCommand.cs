@@ -52,7 +52,7 @@ internal static class ResultsCommand
             {
                 (status, body) = await client.GetAsync(path, cancellationToken);
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ApiClient.DidNotAnswer(ex, cancellationToken))
             {
                 await Console.Error.WriteLineAsync($"Cannot reach {parse.GetValue(api)} ({ex.Message}): is ./run.sh running?");
                 return 3;
@@ -60,8 +60,7 @@ internal static class ResultsCommand
 
             if (status != HttpStatusCode.OK)
             {
-                var hint = status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden ? ": set COVIDSCAN_FUNCTION_KEY to a function key" : string.Empty;
-                await Console.Error.WriteLineAsync($"The API answered {(int)status} {status}{hint}.");
+                await Console.Error.WriteLineAsync($"The API answered {(int)status} {status}{ApiClient.Hint(status)}.");
             }
 
             if (body.Length > 0)

@@ -89,15 +89,15 @@ internal static class UploadCommand
                     return 0;
                 }
 
-                if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                if (ApiClient.Hint(status) is { Length: > 0 } hint)
                 {
-                    await Console.Error.WriteLineAsync($"The API refused the request ({(int)status}): set COVIDSCAN_FUNCTION_KEY to a function key.");
+                    await Console.Error.WriteLineAsync($"The API answered {(int)status} {status}{hint}.");
                     return 1;
                 }
 
                 lastProblem = $"the API answered {(int)status}";
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ApiClient.DidNotAnswer(ex, cancellationToken))
             {
                 lastProblem = $"the API did not answer: {ex.Message}";
             }
