@@ -26,10 +26,19 @@ public sealed class ChildHost : IAsyncDisposable
     /// <summary>Process start until the ready path first answered 200.</summary>
     public TimeSpan StartToReady { get; }
 
-    /// <summary>The host's build, e.g. "CovidServerless.Worker" (Release preferred); null when it has not been built.</summary>
-    public static string? Build(BenchSettings settings, string project) =>
-        Configurations.Select(configuration => Path.Combine(settings.RepoRoot, "src", project, "bin", configuration, "net10.0", "linux-x64", project + ".dll"))
-                      .FirstOrDefault(File.Exists);
+    /// <summary>
+    /// The host's build, e.g. "CovidServerless.Worker": first one beside this benchmark's own in an artifacts layout
+    /// (covidscan bench --gpu builds every project against ONNX Runtime's CUDA package there), else the project's
+    /// Release or Debug build; null when it has not been built.
+    /// </summary>
+    public static string? Build(BenchSettings settings, string project)
+    {
+        var thisBuild = Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory);
+        var besideThisBuild = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(thisBuild)!)!, project, Path.GetFileName(thisBuild), project + ".dll");
+        return Configurations.Select(configuration => Path.Combine(settings.RepoRoot, "src", project, "bin", configuration, "net10.0", "linux-x64", project + ".dll"))
+                             .Prepend(besideThisBuild)
+                             .FirstOrDefault(File.Exists);
+    }
 
     public static async Task<ChildHost> StartAsync(string dll, string readyPath, IReadOnlyDictionary<string, string> environment, string workingDirectory)
     {

@@ -25,6 +25,7 @@ public sealed record ProviderPoint(int BatchSize, double CudaScansPerSecond, dou
 /// </summary>
 public static class GpuBenchmarks
 {
+    private const string LoneDefault = "CUDA, padded to 16 (default)";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static async Task<int> RunAsync(BenchSettings settings)
@@ -113,7 +114,7 @@ public static class GpuBenchmarks
         var lone = new Dictionary<string, double>();
         foreach (var (label, catalog, options, scoring) in new[]
         {
-            ("CUDA, padded to 16 (default)", cuda, cudaOptions, new ScoringOptions()),
+            (LoneDefault, cuda, cudaOptions, new ScoringOptions()),
             ("CUDA, unpadded", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.None }),
             ("CPU (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions()),
         })
@@ -124,19 +125,30 @@ public static class GpuBenchmarks
             Console.WriteLine($"  {label}: {lone[label],6:F1} ms per scan (time to result, {scoring.MaxBatchDelayMilliseconds} ms batch window included), median of {result.Rounds}{(result.Rounds % 2 == 0 ? " (the slower middle one)" : string.Empty)}");
         }
 
+        // The worker as deployed: its own process, the hosts' HTTP client in front, against the in-process default.
+        var inProcessDefault = bursts[0].Result;
+        Console.WriteLine($"\n== the scoring worker over HTTP: its own process on CUDA, sent the burst by the hosts' remote-scoring client, {settings.GpuBurstCallers} in flight (warmed first with {settings.WorkerWarmupScans} scans)");
+        var remote = await WorkerOverHttp.MeasureAsync(settings, ExecutionProvider.Cuda, burst, alone, settings.GpuBurstCallers);
+        var remoteFraction = remote.Burst.ScansPerMinute / inProcessDefault.ScansPerMinute;
+        Console.WriteLine($"  start to ready (eight models on CUDA, /metrics models_on_cuda {(remote.ModelsOnCuda ? 1 : 0)}): {remote.StartToReadySeconds:F2} s");
+        Console.WriteLine($"  burst: {remote.Burst.ScansPerMinute,8:F0} scans/min, median of {remote.Burst.Rounds}{(remote.Burst.Rounds % 2 == 0 ? " (the slower middle one)" : string.Empty)} -> {remoteFraction:P0} of the in-process default above; CPU per scan: worker {remote.WorkerCpuMsPerScan:F1} ms, sender {remote.Burst.CpuSeconds / remote.Burst.Scans * 1000:F1} ms");
+        Console.WriteLine($"  one scan at a time: {remote.LoneScanMs,6:F1} ms per scan (time to result over HTTP; in process above: {lone[LoneDefault]:F1} ms)");
+
         var bestGpuBurst = bursts.Where(b => b.OnCuda).Max(b => b.Result.ScansPerMinute);
         var cpuBurst = bursts.Where(b => !b.OnCuda).Max(b => b.Result.ScansPerMinute);
-        Console.WriteLine(string.Create(c, $"\n== summary\n  gpuSpeedupOverCpu {bestGpuBurst / cpuBurst:F1}x  (burst: best CUDA configuration / best CPU configuration, same machine)"));
+        Console.WriteLine(string.Create(c, $"\n== summary\n  gpuSpeedupOverCpu {bestGpuBurst / cpuBurst:F1}x  (burst: best CUDA configuration / best CPU configuration, same machine)\n  workerOverHttpFraction {remoteFraction:P0}  (burst: the worker over HTTP / the default configuration in process)"));
         if (settings.JsonPath is not null)
         {
             var report = new
             {
                 gpuSpeedupOverCpu = bestGpuBurst / cpuBurst,
+                workerOverHttpFraction = remoteFraction,
                 machine = new { cpu = BenchRunner.Cpu(), cores = Environment.ProcessorCount, date = DateTimeOffset.UtcNow, quick = settings.Quick },
                 loadSeconds = new { cuda = cuda.LoadTime.TotalSeconds, cpu = cpu.LoadTime.TotalSeconds },
                 modalities = perModality,
                 bursts = bursts.ToDictionary(b => b.Label, b => b.Result),
                 oneScanAtATimeMs = lone,
+                workerOverHttp = new { result = remote, fractionOfInProcess = remoteFraction },
             };
             await File.WriteAllTextAsync(settings.JsonPath, JsonSerializer.Serialize(report, Json));
             Console.WriteLine($"\nwrote {settings.JsonPath}");

@@ -185,9 +185,9 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         storage.Requests.Clear();
         using var sampling = new CancellationTokenSource();
         var machine = SampleMachineCpuAsync(sampling.Token);
-        var azuriteCpu = CpuSeconds(storage.ProcessId);
-        var hostCpu = CpuSeconds(host.ProcessId);
-        var workerCpu = CpuSeconds(worker?.ProcessId);
+        var azuriteCpu = ProcessCpu.Seconds(storage.ProcessId);
+        var hostCpu = ProcessCpu.Seconds(host.ProcessId);
+        var workerCpu = ProcessCpu.Seconds(worker?.ProcessId);
         using var self = Process.GetCurrentProcess();
         var clientCpu = self.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
@@ -200,9 +200,9 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         var results = await announced.WaitForAsync(scans.Select((scan, i) => (scan.Modality, $"burst/{i}.png")));
 
         var seconds = clock.Elapsed.TotalSeconds;
-        azuriteCpu = CpuSeconds(storage.ProcessId) - azuriteCpu;
-        hostCpu = CpuSeconds(host.ProcessId) - hostCpu;
-        workerCpu = CpuSeconds(worker?.ProcessId) - workerCpu;
+        azuriteCpu = ProcessCpu.Seconds(storage.ProcessId) - azuriteCpu;
+        hostCpu = ProcessCpu.Seconds(host.ProcessId) - hostCpu;
+        workerCpu = ProcessCpu.Seconds(worker?.ProcessId) - workerCpu;
         self.Refresh();
         var clientSeconds = (self.TotalProcessorTime - clientCpu).TotalSeconds;
         await sampling.CancelAsync();
@@ -245,24 +245,6 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         return window.Count < 2 || window[^1].Total == window[0].Total
             ? double.NaN
             : (double)(window[^1].Busy - window[0].Busy) / (window[^1].Total - window[0].Total);
-    }
-
-    /// <summary>User + system CPU time of a process (and its children, e.g. node under the azurite launcher), from /proc.</summary>
-    private static double CpuSeconds(int? pid)
-    {
-        if (pid is null || !File.Exists($"/proc/{pid}/stat"))
-        {
-            return double.NaN;
-        }
-
-        // Fields after the ")" that ends the command name: utime, stime, cutime, cstime are fields 14-17 of stat.
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var ticks = fields.Skip(11).Take(4).Sum(f => long.Parse(f, System.Globalization.CultureInfo.InvariantCulture));
-        var children = Directory.Exists($"/proc/{pid}/task") && File.Exists($"/proc/{pid}/task/{pid}/children")
-            ? File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Sum(c => CpuSeconds(int.Parse(c, System.Globalization.CultureInfo.InvariantCulture)))
-            : 0;
-        return (ticks / 100.0) + children;
     }
 
     private static async Task UploadAsync(BlobServiceClient blobs, Modality modality, string name, byte[] image)
