@@ -88,7 +88,13 @@ public static class GpuBenchmarks
         var burst = Enumerable.Range(0, settings.GpuBurstScans)
             .Select(i => (Modality: ModalityNames.All[i % 2], Image: images[ModalityNames.All[i % 2]][i / 2 % images[ModalityNames.All[i % 2]].Count]))
             .ToList();
-        Console.WriteLine($"\n== burst: {burst.Count} scans (chest and ct alternating) through the batching scorer, {settings.GpuBurstCallers} in flight, median of {settings.InProcessBurstRounds} after a warm-up burst");
+        Console.WriteLine($"\n== burst: {burst.Count} scans (chest and ct alternating) through the batching scorer, {settings.GpuBurstCallers} in flight, median of {settings.InProcessBurstRounds} after a warm-up burst (the process warmed first with {settings.WorkerWarmupScans} scans)");
+        await using (var warm = new BatchingScanScorer(cuda, decoder, Options.Create(new ScoringOptions()), Options.Create(cudaOptions)))
+        {
+            // The same warm-up as the worker over HTTP gets below, so that both are compared past tier-up JIT.
+            await InProcessBenchmarks.WarmAsync(warm, burst, settings.WorkerWarmupScans, settings.GpuBurstCallers);
+        }
+
         var bursts = new List<(string Label, bool OnCuda, BurstResult Result)>();
         var cudaOneAtATime = new ModelOptions { ManifestPath = settings.ManifestPath, Provider = ExecutionProvider.Cuda, MaxConcurrentScans = 1 };
         foreach (var (label, catalog, options, scoring) in new[]

@@ -46,9 +46,8 @@ public static class WorkerOverHttp
         await using var services = new ServiceCollection().AddLogging().AddCovidScoring(configuration).BuildServiceProvider();
         var sender = services.GetRequiredService<IScanScorer>();
 
-        // Past the worker's tier-up JIT first (see StorageBenchmarks.StartWorkerAsync), as a long-running worker is.
-        var warmup = Enumerable.Range(0, settings.WorkerWarmupScans).Select(i => burst[i % burst.Count]).ToList();
-        await InProcessBenchmarks.BurstAsync(sender, warmup, callers, rounds: 1);
+        // Past the worker's tier-up JIT first, as a long-running worker is.
+        await InProcessBenchmarks.WarmAsync(sender, burst, settings.WorkerWarmupScans, callers);
 
         var workerCpu = ProcessCpu.Seconds(worker.ProcessId);
         var result = await InProcessBenchmarks.BurstAsync(sender, burst, callers, settings.InProcessBurstRounds, settings.GpuBurstBudget);
