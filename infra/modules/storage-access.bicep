@@ -5,7 +5,7 @@
 //                                     blob receipts; azure-webjobs-secrets: keys), which is what
 //                                     Microsoft documents for identity-based AzureWebJobsStorage
 //   Storage Blob Data Contributor  -> the Flex Consumption deployment-package container
-//   Storage Blob Data Reader       -> chest, ct (the trigger only reads scans)
+//   Storage Blob Data Reader       -> chest, ct-scans (the trigger only reads scans)
 //   Storage Queue Data Contributor -> account (scan-results, the poison queue and the host's own
 //                                     internal queues, whose names are not known up front)
 //   Storage Table Data Contributor -> account (ScanResults, ScanTimeline; table-scoped roles would
