@@ -28,7 +28,18 @@ internal static class CommonOptions
 
     public static Option<string> Api() => new("--api")
     {
-        Description = "Base URL of the running pipeline's HTTP API.",
+        Description = "Base URL of the running pipeline's HTTP API (COVIDSCAN_API sets the default).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("COVIDSCAN_API") ?? "http://127.0.0.1:7071",
+        Validators =
+        {
+            result =>
+            {
+                var value = result.GetValueOrDefault<string>();
+                if (!Uri.TryCreate(value, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+                {
+                    result.AddError($"--api must be an http:// or https:// URL, e.g. http://127.0.0.1:7071 (got '{value}').");
+                }
+            },
+        },
     };
 }

@@ -61,6 +61,49 @@ public sealed class ApiCommandTests
         Assert.Contains("within 2 s (the API did not answer", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("localhost:7071")]
+    [InlineData("not a url")]
+    [InlineData("ftp://127.0.0.1:7071")]
+    public async Task An_api_address_that_is_not_an_http_url_is_a_usage_error_naming_it(string address)
+    {
+        var (exit, output, error) = await ConsoleCapture.RunAsync("results", "-m", "chest", "scan.png", "--api", address);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"--api must be an http:// or https:// URL, e.g. http://127.0.0.1:7071 (got '{address}')", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", error + output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Results_print_timestamps_and_messages_as_they_are_not_as_json_escapes()
+    {
+        const string body = """{"blobName":"it's.png","processedAt":"2026-11-26T14:05:22+00:00"}""";
+        await using var api = new OneAnswerServer($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
+
+        var (exit, output, _) = await ConsoleCapture.RunAsync("results", "-m", "chest", "it's.png", "--api", api.Url);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("\"processedAt\": \"2026-11-26T14:05:22+00:00\"", output, StringComparison.Ordinal);
+        Assert.Contains("\"blobName\": \"it's.png\"", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", "--name must not be empty.")]
+    [InlineData("ward 3/", "--name must not end with '/' (got 'ward 3/')")]
+    public async Task Upload_under_a_name_blob_storage_refuses_is_a_usage_error_before_any_storage_request(string name, string message)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"covidscan-name-{Guid.NewGuid():N}.png");
+        File.WriteAllBytes(file, TestImages.Uniform(80));
+        var nowhere = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:{Azurite.FreePort()}/devstoreaccount1;";
+
+        var (exit, _, error) = await WithStorage(nowhere, () => ConsoleCapture.RunAsync("upload", file, "-m", "chest", "--name", name));
+        File.Delete(file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Cannot reach the scan storage", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Upload_of_a_missing_file_is_a_usage_error_before_any_storage_request()
     {

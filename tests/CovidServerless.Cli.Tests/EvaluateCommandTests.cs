@@ -66,6 +66,21 @@ public sealed class EvaluateCommandTests : IDisposable
         Assert.Contains("noncovid", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_report_folder_that_cannot_be_written_is_refused_before_the_models_load()
+    {
+        Write("covid", [200]);
+        Write("noncovid", [10]);
+        var file = Path.Combine(data, "a file, not a folder");
+        File.WriteAllText(file, "taken");
+        var noModels = Path.Combine(data, "no-such-manifest.json"); // were they loaded first, this would be the error
+
+        var (exit, _, error) = await ConsoleCapture.RunAsync("evaluate", "--modality", "chest", "--data", data, "--out", file, "--models", noModels);
+
+        Assert.Equal(2, exit);
+        Assert.Contains($"Cannot write the report to {file}", error, StringComparison.Ordinal);
+    }
+
     private void Write(string label, byte[] levels)
     {
         Directory.CreateDirectory(Path.Combine(data, label));

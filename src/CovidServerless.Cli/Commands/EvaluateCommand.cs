@@ -23,6 +23,18 @@ internal static class EvaluateCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // Before any scoring: a report folder that cannot be written would otherwise fail only at the very end.
+            var outFolder = parse.GetValue(output)!;
+            try
+            {
+                Directory.CreateDirectory(outFolder);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"Cannot write the report to {outFolder}: {ex.Message}");
+                return 2;
+            }
+
             using var services = CliServices.Create(parse.GetValue(models));
             if (!await CliServices.ModelsReadyAsync(services, ModalityNames.Parse(parse.GetValue(modality)!)))
             {
@@ -58,7 +70,7 @@ internal static class EvaluateCommand
                 return 2;
             }
 
-            var files = EvaluationReport.Write(run, folder, parse.GetValue(output)!);
+            var files = EvaluationReport.Write(run, folder, outFolder);
             foreach (var (name, m) in run.Metrics().OrderBy(kv => kv.Key == EvaluationRun.Ensemble))
             {
                 Console.WriteLine($"{name,-12} AUC {m.Auc:F3}  accuracy {m.Accuracy:F3}  sensitivity {m.Sensitivity:F3}  specificity {m.Specificity:F3}  ECE {m.Ece:F3}");

@@ -17,7 +17,20 @@ internal static class UploadCommand
     {
         var files = new Argument<string[]>("files") { Description = "Image files to upload.", Arity = ArgumentArity.OneOrMore };
         var modality = CommonOptions.Modality();
-        var name = new Option<string?>("--name") { Description = "Blob name (one file only); default: the file's own name." };
+        var name = new Option<string?>("--name")
+        {
+            Description = "Blob name (one file only); default: the file's own name.",
+            Validators =
+            {
+                result =>
+                {
+                    if (BlobNameProblem(result.GetValueOrDefault<string?>()) is { } problem)
+                    {
+                        result.AddError(problem);
+                    }
+                },
+            },
+        };
         var wait = new Option<bool>("--wait") { Description = "Wait for each result and print it as JSON." };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for a result with --wait.", DefaultValueFactory = _ => 120 };
         var api = CommonOptions.Api();
@@ -72,6 +85,16 @@ internal static class UploadCommand
         });
         return command;
     }
+
+    /// <summary>Why Blob Storage would refuse this name (it answers 400 with its headers), or null.</summary>
+    private static string? BlobNameProblem(string? name) => name switch
+    {
+        null => null,
+        "" => "--name must not be empty.",
+        { Length: > 1024 } => "--name must be at most 1024 characters (Blob Storage's limit).",
+        _ when name.EndsWith('/') => $"--name must not end with '/' (got '{name}'): Blob Storage has no blob by such a name.",
+        _ => null,
+    };
 
     /// <summary>Polls until the uploaded version has its result; an API not answering yet (still starting) is waited for too.</summary>
     private static async Task<int> WaitAsync(ApiClient client, Modality modality, string blobName, string version, int seconds, CancellationToken cancellationToken)
