@@ -6,7 +6,8 @@ namespace CovidServerless.Cli;
 public static class CliApp
 {
     public static RootCommand Build() =>
-        new("covidscan: screen chest X-rays and CT slices for COVID-19 with the CovidServerless ensembles.")
+        new("covidscan: screen chest X-rays and CT slices for COVID-19 with the CovidServerless ensembles. "
+            + "The ./covidscan script also runs the benchmarks: ./covidscan bench --help (benchmarks/README.md).")
         {
             ScoreCommand.Create(),
             UploadCommand.Create(),
