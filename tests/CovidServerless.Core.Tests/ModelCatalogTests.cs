@@ -73,13 +73,22 @@ public class ModelCatalogTests
         Assert.Contains(catalog.Problems, p => p.Contains("no input 'images'", StringComparison.Ordinal) && p.Contains("input", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void A_model_with_a_fixed_batch_size_is_refused_because_scans_are_scored_in_batches()
+    [Theory]
+    [InlineData(1)] // a PyTorch export's default
+    [InlineData(2)] // three images: one full run and one padded
+    public void A_model_exported_with_a_fixed_batch_size_scores_any_batch_as_a_dynamic_one_does(int fixedBatch)
     {
-        using var catalog = CatalogWith(TinyOnnxModels.MeanIntensity(1f, 0f, fixedBatch: 1));
+        using var exportedFixed = CatalogWith(TinyOnnxModels.MeanIntensity(4f, -2f, fixedBatch: fixedBatch));
+        using var exportedDynamic = CatalogWith(TinyOnnxModels.MeanIntensity(4f, -2f));
+        var perImage = new ModelInputSpec().ElementsPerImage;
+        float[] means = [0.1f, 0.5f, 0.9f];
+        var batch = means.SelectMany(mean => Enumerable.Repeat(mean, perImage)).ToArray();
 
-        Assert.False(catalog.IsReady);
-        Assert.Contains(catalog.Problems, p => p.Contains("[1, 224, 224, 3], a fixed batch of 1", StringComparison.Ordinal));
+        Assert.Empty(exportedFixed.Problems);
+        var scores = exportedFixed.For(Modality.Chest).Models[0].PredictCovid(batch, means.Length);
+
+        Assert.Equal(exportedDynamic.For(Modality.Chest).Models[0].PredictCovid(batch, means.Length), scores);
+        Assert.Equal(means.Select(m => (float)TinyOnnxModels.ExpectedPCovid(4, -2, m)), scores, (a, b) => Math.Abs(a - b) < 1e-3f); // float sums over 150,528 values
     }
 
     [Fact]

@@ -150,15 +150,13 @@ public sealed class ModelCatalog : IDisposable
         var session = new InferenceSession(bytes, OnnxSessionFactory.CreateOptions(settings, OnCuda));
         try
         {
-            ModelContract.Check(entry, session);
+            return new OnnxModel(modality, entry, sha256, session, fixedBatch: ModelContract.Check(entry, session));
         }
         catch
         {
             session.Dispose();
             throw;
         }
-
-        return new OnnxModel(modality, entry, sha256, session);
     }
 
     public void Dispose()

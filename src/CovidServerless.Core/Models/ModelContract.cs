@@ -28,8 +28,11 @@ internal static partial class ModelContract
         }
     }
 
-    /// <summary>Throws with the reason when the session lacks the named input or output or has other shapes than the entry describes.</summary>
-    public static void Check(ModelEntry entry, InferenceSession session)
+    /// <summary>
+    /// Throws with the reason when the session lacks the named input or output or has other shapes than the entry
+    /// describes; returns the model's fixed batch size, or null when its batch dimension is dynamic.
+    /// </summary>
+    public static int? Check(ModelEntry entry, InferenceSession session)
     {
         if (!session.InputMetadata.TryGetValue(entry.Input.Name, out var input))
         {
@@ -53,6 +56,8 @@ internal static partial class ModelContract
             throw new InvalidOperationException(
                 $"covidIndex {entry.Output.CovidIndex} is outside output '{entry.Output.Name}', which has {classes} classes.");
         }
+
+        return input.Dimensions[0] > 0 ? input.Dimensions[0] : null;
     }
 
     private static void CheckInput(ModelInputSpec spec, int[] dimensions)
@@ -62,12 +67,6 @@ internal static partial class ModelContract
         if (dimensions.Length != 4)
         {
             throw new InvalidOperationException($"input '{spec.Name}' is {shape}; a batch of images has 4 dimensions.");
-        }
-
-        if (dimensions[0] > 0)
-        {
-            throw new InvalidOperationException(
-                $"input '{spec.Name}' is {shape}, a fixed batch of {dimensions[0]}; scans are scored in batches, so its first dimension must be dynamic.");
         }
 
         if (Enumerable.Range(1, 3).Any(i => dimensions[i] > 0 && dimensions[i] != described[i]))

@@ -4,7 +4,8 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace CovidServerless.Core.Models;
 
 /// <summary>One loaded ONNX model: its manifest entry and its session, created once per process.</summary>
-public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256, InferenceSession session) : IDisposable
+/// <param name="fixedBatch">The batch size the model was exported with, if fixed (a PyTorch export's default is 1); null when dynamic.</param>
+public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256, InferenceSession session, int? fixedBatch = null) : IDisposable
 {
     public Modality Modality { get; } = modality;
 
@@ -17,14 +18,43 @@ public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256
 
     public ModelInputSpec Input => Entry.Input;
 
-    /// <summary>pCovid for each image of a batch laid out back to back in <paramref name="batch"/>.</summary>
+    /// <summary>
+    /// pCovid for each image of a batch laid out back to back in <paramref name="batch"/>. A model with a fixed batch
+    /// size runs in runs of that size, the last one padded with zeros whose outputs are dropped.
+    /// </summary>
     public float[] PredictCovid(float[] batch, int count)
+    {
+        var perImage = Entry.Input.ElementsPerImage;
+        if (fixedBatch is not { } size || size == count)
+        {
+            return Run(batch.AsMemory(0, count * perImage), count);
+        }
+
+        var result = new float[count];
+        for (var start = 0; start < count; start += size)
+        {
+            var images = Math.Min(size, count - start);
+            var run = batch.AsMemory(start * perImage, images * perImage);
+            if (images < size)
+            {
+                var padded = new float[size * perImage];
+                run.CopyTo(padded);
+                run = padded;
+            }
+
+            Run(run, size).AsSpan(0, images).CopyTo(result.AsSpan(start));
+        }
+
+        return result;
+    }
+
+    private float[] Run(Memory<float> images, int count)
     {
         var input = Entry.Input;
         int[] shape = input.Layout == TensorLayout.NHWC
             ? [count, input.Height, input.Width, input.Channels]
             : [count, input.Channels, input.Height, input.Width];
-        var tensor = new DenseTensor<float>(batch.AsMemory(0, count * input.ElementsPerImage), shape);
+        var tensor = new DenseTensor<float>(images, shape);
         using var outputs = session.Run([NamedOnnxValue.CreateFromTensor(input.Name, tensor)], [Entry.Output.Name]);
         return ReadCovidProbabilities(outputs[0].AsTensor<float>(), count);
     }
