@@ -7,7 +7,7 @@ namespace CovidServerless.Functions;
 
 /// <summary>
 /// Blob triggers for the two scan containers. Flex Consumption only supports the Event Grid-based blob trigger;
-/// the local host runs the polling trigger on Azurite instead. Both call the same core ingestor.
+/// the local host runs the scan watcher on Azurite instead. Both call the same core ingestor.
 /// </summary>
 public sealed class ScanTriggerFunctions(BlobScanIngestor ingestor)
 {
