@@ -123,7 +123,8 @@ public class ModelCatalogTests
     [InlineData("vgg16", "vgg16", "2 models are named 'vgg16'")]
     [InlineData("efficientnet-b0", "vgg16", "model name 'efficientnet-b0' cannot key a result row")]
     [InlineData("Ensemble", "vgg16", "model name 'Ensemble' cannot key a result row")]
-    public void Member_names_that_cannot_key_their_own_result_rows_are_refused(string first, string second, string problem)
+    [InlineData("VGG16", "resnet50", "model name 'VGG16' has capitals; results name their models in lower case ('vgg16')")]
+    public void Member_names_that_cannot_key_their_own_result_rows_or_are_not_lower_case_are_refused(string first, string second, string problem)
     {
         using var folder = new ModelFolder();
         var a = folder.AddModelFile("chest", "a", TinyOnnxModels.MeanIntensity(1f, 0f)) with { Name = first };

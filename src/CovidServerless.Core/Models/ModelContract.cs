@@ -21,6 +21,11 @@ internal static partial class ModelContract
 
         foreach (var name in names.Distinct(StringComparer.Ordinal))
         {
+            if (!string.Equals(name, name.ToLowerInvariant(), StringComparison.Ordinal))
+            {
+                yield return $"Modality {modality}: model name '{name}' has capitals; results name their models in lower case ('{name.ToLowerInvariant()}').";
+            }
+
             if (!RowKeySafe().IsMatch(name) || string.Equals(name, ResultRows.EnsembleMember, StringComparison.OrdinalIgnoreCase))
             {
                 yield return $"Modality {modality}: model name '{name}' cannot key a result row; use letters, digits, '_' or '.', and not '{ResultRows.EnsembleMember}'.";
