@@ -62,6 +62,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
             {
                 var result = Next(out var id);
                 await store.SaveAsync(result, id, default);
+                await store.AddToTimelineAsync(result, id, default);
             },
             settings.Runs);
         var queue = await Stats.MeasureAsync(() => notifier.PublishAsync(Next(out _), default), settings.Runs);

@@ -13,6 +13,13 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
 
     private ResultStore Store => new(storage.Clients, Options.Create(new StorageOptions()));
 
+    /// <summary>Both writes of a result, as the pipeline makes them (the results message, between them, is not needed here).</summary>
+    private async Task SaveAsync(ScanResult result, ScanIdentity id, CancellationToken cancellationToken)
+    {
+        await Store.SaveAsync(result, id, cancellationToken);
+        await Store.AddToTimelineAsync(result, id, cancellationToken);
+    }
+
     private static ScanResult ScoredResult(ScanIdentity id, double pCovid) => new()
     {
         ScanId = id.ScanId,
@@ -33,8 +40,8 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
     {
         var id = new ScanIdentity(Modality.Chest, "ward 3/Jane Doe #7?.png", "\"0x1\"", DateTimeOffset.UtcNow);
 
-        await Store.SaveAsync(ScoredResult(id, 0.8), id, default);
-        await Store.SaveAsync(ScoredResult(id, 0.8), id, default);
+        await SaveAsync(ScoredResult(id, 0.8), id, default);
+        await SaveAsync(ScoredResult(id, 0.8), id, default);
 
         var rows = await storage.RowsForBlobAsync(Modality.Chest, id.BlobName);
         Assert.Equal(3, rows.Count);
@@ -48,8 +55,8 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
         var name = $"followup-{Guid.NewGuid():N}.png";
         var first = new ScanIdentity(Modality.Ct, name, "\"0xA\"", DateTimeOffset.UtcNow.AddMinutes(-5));
         var second = new ScanIdentity(Modality.Ct, name, "\"0xB\"", DateTimeOffset.UtcNow);
-        await Store.SaveAsync(ScoredResult(first, 0.2), first, default);
-        await Store.SaveAsync(ScoredResult(second, 0.9), second, default);
+        await SaveAsync(ScoredResult(first, 0.2), first, default);
+        await SaveAsync(ScoredResult(second, 0.9), second, default);
 
         var latest = await query.GetLatestAsync(Modality.Ct, name, default);
         var history = await query.GetVersionsAsync(Modality.Ct, name, 10, default);
@@ -72,8 +79,8 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
         // alone would name the earlier version the latest.
         var later = Enumerable.Range(2, 100).Select(i => new ScanIdentity(Modality.Chest, name, $"\"0x{i}\"", second))
             .First(id => string.CompareOrdinal(id.VersionKey, earlier.VersionKey) > 0);
-        await Store.SaveAsync(ScoredResult(earlier, 0.2), earlier, default);
-        await Store.SaveAsync(ScoredResult(later, 0.9) with { ProcessedAt = DateTimeOffset.UtcNow.AddSeconds(1) }, later, default);
+        await SaveAsync(ScoredResult(earlier, 0.2), earlier, default);
+        await SaveAsync(ScoredResult(later, 0.9) with { ProcessedAt = DateTimeOffset.UtcNow.AddSeconds(1) }, later, default);
 
         var latest = await query.GetLatestAsync(Modality.Chest, name, default);
         var history = await query.GetVersionsAsync(Modality.Chest, name, 10, default);
@@ -87,9 +94,9 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
     {
         // Scored and saved, then its message could not be sent on any retry: the final record is a failure.
         var id = new ScanIdentity(Modality.Ct, $"failed-after-scoring-{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
-        await Store.SaveAsync(ScoredResult(id, 0.9), id, default);
+        await SaveAsync(ScoredResult(id, 0.9), id, default);
         var failed = ScoredResult(id, 0.9) with { Status = ScanStatus.Failed, Reason = "every retry failed", Verdict = null, PCovid = null, Models = [] };
-        await Store.SaveAsync(failed, id, default);
+        await SaveAsync(failed, id, default);
 
         var latest = await new ResultsQuery(Store).GetLatestAsync(Modality.Ct, id.BlobName, default);
 
@@ -111,7 +118,7 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
         for (var i = 0; i < 3; i++)
         {
             var id = new ScanIdentity(Modality.Chest, $"paging-{i}.png", $"\"0x{i}\"", start.AddSeconds(i));
-            await Store.SaveAsync(ScoredResult(id, 0.1 * i), id, default);
+            await SaveAsync(ScoredResult(id, 0.1 * i), id, default);
         }
 
         var page1 = await query.ListRecentAsync(Modality.Chest, 2, null, default);

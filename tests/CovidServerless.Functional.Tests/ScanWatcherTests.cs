@@ -32,7 +32,7 @@ public sealed class ScanWatcherTests : IAsyncLifetime
         await azurite.DisposeAsync();
     }
 
-    private sealed class Watching(ServiceProvider services, CountingScorer scorer) : IAsyncDisposable
+    private sealed class Watching(ServiceProvider services, CountingScorer scorer, StorageHarness harness) : IAsyncDisposable
     {
         private readonly CancellationTokenSource stop = new();
         private Task? running;
@@ -40,6 +40,25 @@ public sealed class ScanWatcherTests : IAsyncLifetime
         public CountingScorer Scorer => scorer;
 
         public ResultsQuery Query => services.GetRequiredService<ResultsQuery>();
+
+        public ResultStore Store => services.GetRequiredService<ResultStore>();
+
+        /// <summary>The results queue's message for the blob, as a downstream consumer reads it.</summary>
+        public async Task<ScanResult> MessageAsync(string name)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (DateTime.UtcNow < deadline)
+            {
+                if ((await harness.PeekResultMessagesAsync()).FirstOrDefault(m => m.BlobName == name) is { } message)
+                {
+                    return message;
+                }
+
+                await Task.Delay(50);
+            }
+
+            throw new TimeoutException($"No results message for {name} within 30 s.");
+        }
 
         public Watching Start()
         {
@@ -100,7 +119,7 @@ public sealed class ScanWatcherTests : IAsyncLifetime
             counting.Inner = (scorer ?? (real => real))(sp.GetRequiredService<InProcessScanScorer>());
             return counting;
         });
-        return new Watching(services.BuildServiceProvider(), counting);
+        return new Watching(services.BuildServiceProvider(), counting, storage!);
     }
 
     private async Task<string> UploadAsync(Modality modality, string name, byte[] image)
@@ -149,6 +168,54 @@ public sealed class ScanWatcherTests : IAsyncLifetime
 
         Assert.Equal(ScanStatus.Scored, result.Status);
         Assert.Equal(1, second.Scorer.Calls);
+    }
+
+    [Fact]
+    public async Task At_start_a_scan_whose_host_died_after_saving_its_result_but_before_announcing_it_is_recorded_again_and_announced()
+    {
+        var name = await UploadAsync(Modality.Chest, "saved-not-announced.png", TestImages.Uniform(120));
+        await using (var died = Watcher())
+        {
+            // What a host that died between the result's rows and its message left: the rows alone.
+            var blob = await storage!.Clients.Blobs.GetBlobContainerClient(ScanContainers.Chest).GetBlobClient(name).GetPropertiesAsync();
+            var identity = new ScanIdentity(Modality.Chest, name, blob.Value.ETag.ToString(), blob.Value.LastModified);
+            var saved = new ScanResult
+            {
+                ScanId = identity.ScanId,
+                Modality = "chest",
+                BlobName = name,
+                BlobVersion = identity.BlobVersion,
+                Status = ScanStatus.Scored,
+                UploadedAt = identity.UploadedAt,
+                ProcessedAt = DateTimeOffset.UtcNow,
+            };
+            await died.Store.SaveAsync(saved, identity, default);
+        }
+
+        await using var restarted = Watcher().Start();
+
+        var announced = await restarted.MessageAsync(name);
+        Assert.Equal(ScanStatus.Scored, announced.Status);
+        Assert.Equal(1, restarted.Scorer.Calls);
+    }
+
+    [Fact]
+    public async Task A_container_that_cannot_be_listed_does_not_hold_up_the_other_containers_scans()
+    {
+        await UploadAsync(Modality.Chest, "control\u0001character.png", TestImages.Uniform(90));
+        var chest = storage!.Clients.Blobs.GetBlobContainerClient(ScanContainers.Chest);
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            // The premise: Azurite fails every listing of a container holding such a name.
+            await foreach (var blob in chest.GetBlobsAsync())
+            {
+            }
+        });
+        await using var watching = Watcher().Start();
+
+        var beside = await UploadAsync(Modality.Ct, "beside-an-unlistable-container.png", TestImages.Uniform(60));
+
+        Assert.Equal(ScanStatus.Scored, (await watching.ResultAsync(Modality.Ct, beside)).Status);
     }
 
     [Fact]

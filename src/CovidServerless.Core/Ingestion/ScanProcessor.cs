@@ -57,14 +57,16 @@ public sealed class ScanProcessor(
             cancellationToken);
 
     /// <summary>
-    /// Once there is a result, a stop does not interrupt its recording (the storage clients' timeouts and retries, and
-    /// the host's shutdown timeout, bound it): stopped between the rows and the message, a host would find the result
-    /// at its next start and never announce it.
+    /// Rows (so the message's reader can query the result), then the message, then the timeline row, which marks the
+    /// recording complete: a host that dies before it processes the scan again at its next start instead of leaving
+    /// it unannounced. A stop does not interrupt the recording (the storage clients' timeouts and retries, and the
+    /// host's shutdown timeout, bound it), so a clean stop does not cost the scan a second scoring.
     /// </summary>
     private async Task RecordAsync(ScanResult result, ScanIdentity identity)
     {
         await store.SaveAsync(result, identity, CancellationToken.None).ConfigureAwait(false);
         await notifier.PublishAsync(result, CancellationToken.None).ConfigureAwait(false);
+        await store.AddToTimelineAsync(result, identity, CancellationToken.None).ConfigureAwait(false);
         PipelineTelemetry.Scans.Add(
             1, new KeyValuePair<string, object?>("modality", result.Modality), new KeyValuePair<string, object?>("status", result.Status));
 

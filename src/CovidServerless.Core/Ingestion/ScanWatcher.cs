@@ -45,21 +45,29 @@ public sealed class ScanWatcher(
         logger.LogInformation(
             "Watching {Chest} and {Ct} every {PollMilliseconds} ms, {Concurrency} scans at once.", ScanContainers.Chest, ScanContainers.Ct, settings.PollMilliseconds, Concurrency);
 
-        // Scans uploaded while the host was down have no result; older ones, and those with a result, are left alone.
-        DateTimeOffset? resultsCheckedSince = time.GetUtcNow() - TimeSpan.FromHours(settings.LookbackHours);
+        // Until a container's first complete listing, its scans uploaded while the host was down, or whose recording
+        // it did not finish, are processed; older ones, and those recorded to the end, are left alone.
+        var startedCheckingSince = time.GetUtcNow() - TimeSpan.FromHours(settings.LookbackHours);
+        var listedOnce = new HashSet<Modality>();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(settings.PollMilliseconds), time);
         try
         {
             do
             {
-                try
+                // Each container on its own: one that cannot be listed (Azurite fails on some blob names) must not
+                // hold up the other's scans.
+                foreach (var modality in ModalityNames.All)
                 {
-                    await ListNewScansAsync(seen, resultsCheckedSince, pending.Writer, stoppingToken).ConfigureAwait(false);
-                    resultsCheckedSince = null;
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
-                {
-                    logger.LogWarning(ex, "Listing the scan containers failed; retrying at the next poll.");
+                    try
+                    {
+                        DateTimeOffset? resultsCheckedSince = listedOnce.Contains(modality) ? null : startedCheckingSince;
+                        await ListNewScansAsync(modality, seen, resultsCheckedSince, pending.Writer, stoppingToken).ConfigureAwait(false);
+                        listedOnce.Add(modality);
+                    }
+                    catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
+                    {
+                        logger.LogWarning(ex, "Listing the {Container} container failed; retrying at the next poll.", ScanContainers.For(modality));
+                    }
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
@@ -73,46 +81,47 @@ public sealed class ScanWatcher(
     }
 
     private async Task ListNewScansAsync(
-        Dictionary<(Modality Modality, string Name), string> seen, DateTimeOffset? resultsCheckedSince, ChannelWriter<PendingScan> pending, CancellationToken cancellationToken)
+        Modality modality,
+        Dictionary<(Modality Modality, string Name), string> seen,
+        DateTimeOffset? resultsCheckedSince,
+        ChannelWriter<PendingScan> pending,
+        CancellationToken cancellationToken)
     {
-        foreach (var modality in ModalityNames.All)
+        var container = clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality));
+        var listed = new HashSet<string>();
+        try
         {
-            var container = clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality));
-            var listed = new HashSet<string>();
-            try
+            await foreach (var blob in container.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                await foreach (var blob in container.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+                listed.Add(blob.Name);
+                if (blob.Properties.ETag?.ToString() is not { } version
+                    || blob.Properties.LastModified is not { } modified
+                    || (seen.TryGetValue((modality, blob.Name), out var seenVersion) && seenVersion == version))
                 {
-                    listed.Add(blob.Name);
-                    if (blob.Properties.ETag?.ToString() is not { } version
-                        || blob.Properties.LastModified is not { } modified
-                        || (seen.TryGetValue((modality, blob.Name), out var seenVersion) && seenVersion == version))
-                    {
-                        continue;
-                    }
+                    continue;
+                }
 
-                    var identity = new ScanIdentity(modality, blob.Name, version, modified);
-                    var alreadyHandled = resultsCheckedSince is { } since
-                        && (modified < since || await store.HasResultAsync(identity, cancellationToken).ConfigureAwait(false));
+                var identity = new ScanIdentity(modality, blob.Name, version, modified);
+                var alreadyHandled = resultsCheckedSince is { } since
+                    && (modified < since || await store.IsRecordedAsync(identity, cancellationToken).ConfigureAwait(false));
 
-                    // Seen only once decided: a version whose result check threw is looked at again next listing.
-                    seen[(modality, blob.Name)] = version;
-                    if (!alreadyHandled)
-                    {
-                        pending.TryWrite(new PendingScan(identity, Attempt: 1));
-                    }
+                // Seen only once decided: a version whose result check threw is looked at again next listing.
+                seen[(modality, blob.Name)] = version;
+                if (!alreadyHandled)
+                {
+                    pending.TryWrite(new PendingScan(identity, Attempt: 1));
                 }
             }
-            catch (RequestFailedException ex) when (ex.Status == 404)
-            {
-                // No container yet: nothing was uploaded to it.
-            }
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // No container yet: nothing was uploaded to it.
+        }
 
-            // Deleted blobs: forget them, so the set holds what the containers hold.
-            foreach (var gone in seen.Keys.Where(key => key.Modality == modality && !listed.Contains(key.Name)).ToList())
-            {
-                seen.Remove(gone);
-            }
+        // Deleted blobs (this listing was complete): forget them, so the set holds what the container holds.
+        foreach (var gone in seen.Keys.Where(key => key.Modality == modality && !listed.Contains(key.Name)).ToList())
+        {
+            seen.Remove(gone);
         }
     }
 

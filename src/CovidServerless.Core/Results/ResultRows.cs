@@ -49,7 +49,7 @@ internal static class ResultRows
     }
 
     public static TableEntity ForTimeline(ScanResult result, ScanIdentity identity) =>
-        new(TimelinePartition, $"{identity.VersionKey}-{identity.PartitionKey}")
+        new(TimelinePartition, TimelineRowKey(identity))
         {
             ["ScanId"] = result.ScanId,
             ["Modality"] = result.Modality,
@@ -57,6 +57,9 @@ internal static class ResultRows
         };
 
     public static string RowKey(ScanIdentity identity, string member) => $"{identity.VersionKey}-{member}";
+
+    /// <summary>Newest upload first across every blob; the partition key keeps versions uploaded at the same tick apart.</summary>
+    public static string TimelineRowKey(ScanIdentity identity) => $"{identity.VersionKey}-{identity.PartitionKey}";
 
     /// <summary>The version key a ScanResults row belongs to (row key minus "-member").</summary>
     public static string VersionOf(TableEntity row) => row.RowKey[..row.RowKey.LastIndexOf('-')];

@@ -15,6 +15,7 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
 
     internal TableClient Timeline => timeline;
 
+    /// <summary>The result's rows (ensemble and members), which the results API reads.</summary>
     public async Task SaveAsync(ScanResult result, ScanIdentity identity, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -24,17 +25,30 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
         var rows = ResultRows.ForResultsTable(result, identity)
             .Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row));
         await results.SubmitTransactionAsync(rows, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The result's row in the newest-first listing. The pipeline writes it last, after the result's message, so
+    /// that it also marks the recording as complete (<see cref="IsRecordedAsync"/>).
+    /// </summary>
+    public async Task AddToTimelineAsync(ScanResult result, ScanIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
         await timeline.UpsertEntityAsync(ResultRows.ForTimeline(result, identity), TableUpdateMode.Replace, cancellationToken)
             .ConfigureAwait(false);
     }
 
-    /// <summary>Whether this blob version already has its result (ensemble row) stored.</summary>
-    public async Task<bool> HasResultAsync(ScanIdentity identity, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether this blob version's result was recorded to the end: saved, announced and listed. A version saved but
+    /// not announced (its host died in between) is not, so it is processed again.
+    /// </summary>
+    public async Task<bool> IsRecordedAsync(ScanIdentity identity, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identity);
         await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
-        var row = await results.GetEntityIfExistsAsync<TableEntity>(
-            identity.PartitionKey, ResultRows.RowKey(identity, ResultRows.EnsembleMember), ["PartitionKey"], cancellationToken).ConfigureAwait(false);
+        var row = await timeline.GetEntityIfExistsAsync<TableEntity>(
+            ResultRows.TimelinePartition, ResultRows.TimelineRowKey(identity), ["PartitionKey"], cancellationToken).ConfigureAwait(false);
         return row.HasValue;
     }
 
