@@ -90,6 +90,7 @@ public sealed class ApiCommandTests
     [Theory]
     [InlineData("", "--name must not be empty.")]
     [InlineData("ward 3/", "--name must not end with '/' (got 'ward 3/')")]
+    [InlineData("ward\u00013.png", "--name must not contain control characters")]
     public async Task Upload_under_a_name_blob_storage_refuses_is_a_usage_error_before_any_storage_request(string name, string message)
     {
         var file = Path.Combine(Path.GetTempPath(), $"covidscan-name-{Guid.NewGuid():N}.png");
@@ -102,6 +103,20 @@ public sealed class ApiCommandTests
         Assert.Equal(1, exit);
         Assert.Contains(message, error, StringComparison.Ordinal);
         Assert.DoesNotContain("Cannot reach the scan storage", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Upload_of_a_file_whose_own_name_has_a_control_character_asks_for_a_name_before_any_storage_request()
+    {
+        var folder = Directory.CreateTempSubdirectory("covidscan-control-");
+        var file = Path.Combine(folder.FullName, "scan\u0007.png");
+        File.WriteAllBytes(file, TestImages.Uniform(80));
+
+        var (exit, _, error) = await ConsoleCapture.RunAsync("upload", file, "-m", "chest");
+        folder.Delete(recursive: true);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("has control characters; upload it with --name", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -53,6 +53,12 @@ internal static class UploadCommand
                 return 2;
             }
 
+            if (parse.GetValue(name) is null && paths.FirstOrDefault(p => Path.GetFileName(p).Any(char.IsControl)) is { } unnamable)
+            {
+                await Console.Error.WriteLineAsync($"The file name of {unnamable} has control characters; upload it with --name.");
+                return 2;
+            }
+
             var scanModality = ModalityNames.Parse(parse.GetValue(modality)!);
             using var services = CliServices.Create(storage: true);
             var container = services.GetRequiredService<StorageClients>().Blobs.GetBlobContainerClient(ScanContainers.For(scanModality));
@@ -92,6 +98,7 @@ internal static class UploadCommand
         null => null,
         "" => "--name must not be empty.",
         { Length: > 1024 } => "--name must be at most 1024 characters (Blob Storage's limit).",
+        _ when name.Any(char.IsControl) => "--name must not contain control characters (the local storage emulator cannot list a container holding one).",
         _ when name.EndsWith('/') => $"--name must not end with '/' (got '{name}'): Blob Storage has no blob by such a name.",
         _ => null,
     };
