@@ -95,6 +95,7 @@ public class ScanDecoderTests
         { "text named .png", "patient: not an image\n"u8.ToArray(), "not a readable image" },
         { "truncated jpeg", TestImages.Truncated(TestImages.Noise(256, 256, SKEncodedImageFormat.Jpeg)), "truncated" },
         { "truncated png", TestImages.Truncated(TestImages.Noise(256, 256, SKEncodedImageFormat.Png)), "truncated" },
+        { "jpeg damaged in the middle", DamagedInTheMiddle(TestImages.Noise(256, 256, SKEncodedImageFormat.Jpeg)), "corrupt" },
         { "60000x60000 header", TestImages.PngDeclaring(60_000, 60_000), "60000x60000" },
         { "1x1 image", TestImages.Uniform(128, 1, 1), "only 1x1 pixels" },
         { "ico format", TestImages.Ico(), "Unsupported image format ICO" },
@@ -136,6 +137,28 @@ public class ScanDecoderTests
         var ex = Assert.Throws<ScanRejectedException>(() => small.Decode(TestImages.Noise(64, 64, SKEncodedImageFormat.Png)));
 
         Assert.Contains("over the 100-byte limit", ex.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void Every_jpeg_of_the_shared_data_passes_the_corruption_check()
+    {
+        Skip.If(RepoPaths.SharedData is null, RepoPaths.NoSharedDataMessage);
+        var jpegs = Directory.EnumerateFiles(RepoPaths.SharedData!, "*.*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+
+        var refused = jpegs.Where(f => JpegStructure.InvalidMarkerInScanData(File.ReadAllBytes(f)) is not null).Select(Path.GetFileName).ToList();
+
+        Assert.True(jpegs.Count > 100, $"{jpegs.Count} JPEGs found");
+        Assert.Empty(refused);
+    }
+
+    /// <summary>A quarter of the file's bytes, from its middle on, overwritten with noise: a copy damaged in transit.</summary>
+    private static byte[] DamagedInTheMiddle(byte[] jpeg)
+    {
+        var damaged = (byte[])jpeg.Clone();
+        new Random(7).NextBytes(damaged.AsSpan(jpeg.Length / 2, jpeg.Length / 4));
+        return damaged;
     }
 
     private static byte[] RandomBytes(int count)

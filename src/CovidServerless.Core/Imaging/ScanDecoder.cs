@@ -51,6 +51,12 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
         }
 
         CheckDeclaredSize(codec.Info.Width, codec.Info.Height);
+        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && JpegStructure.InvalidMarkerInScanData(file) is { } marker)
+        {
+            throw new ScanRejectedException(
+                $"The image file is corrupt: its compressed pixel data is damaged (it holds the marker 0xFF{marker:X2}, which cannot occur there).");
+        }
+
         var upright = ExifOrientation.ApplyUpright(DecodePixels(codec), codec.EncodedOrigin);
 
         // Immutable pixels are shared, not copied, by the SKImage that preprocessing resizes from.
