@@ -61,6 +61,25 @@ public sealed class ApiCommandTests
         Assert.Contains("within 2 s (the API did not answer", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Upload_and_wait_that_only_finds_another_versions_result_says_the_blob_was_overwritten()
+    {
+        await using var azurite = new Azurite();
+        await azurite.InitializeAsync();
+        const string body = """{"scanId":"s","modality":"chest","blobName":"scan.png","blobVersion":"0x8DD0000000000000","status":"scored"}""";
+        await using var api = new OneAnswerServer($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
+        var file = Path.Combine(Path.GetTempPath(), $"covidscan-other-{Guid.NewGuid():N}.png");
+        File.WriteAllBytes(file, TestImages.Uniform(80));
+
+        var (exit, _, error) = await WithStorage(azurite.ConnectionString, () => ConsoleCapture.RunAsync(
+            "upload", file, "-m", "chest", "--name", "scan.png", "--wait", "--timeout", "2", "--api", api.Url));
+        File.Delete(file);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("another version of this blob, which was overwritten", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("is ./run.sh running?", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("localhost:7071")]
     [InlineData("not a url")]

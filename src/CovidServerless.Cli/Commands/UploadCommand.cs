@@ -92,6 +92,9 @@ internal static class UploadCommand
         return command;
     }
 
+    private const string OtherVersion =
+        "the latest result is for another version of this blob, which was overwritten: a version overwritten before it was read is not scored";
+
     /// <summary>Why Blob Storage would refuse this name (it answers 400 with its headers), or null.</summary>
     private static string? BlobNameProblem(string? name) => name switch
     {
@@ -125,7 +128,7 @@ internal static class UploadCommand
                     return 1;
                 }
 
-                lastProblem = $"the API answered {(int)status}";
+                lastProblem = status == HttpStatusCode.OK ? OtherVersion : $"the API answered {(int)status}";
             }
             catch (Exception ex) when (ApiClient.DidNotAnswer(ex, cancellationToken))
             {
@@ -135,7 +138,8 @@ internal static class UploadCommand
             await Task.Delay(500, cancellationToken);
         }
 
-        await Console.Error.WriteLineAsync($"No result for {blobName} within {seconds} s ({lastProblem}): is ./run.sh running?");
+        await Console.Error.WriteLineAsync(
+            $"No result for {blobName} within {seconds} s ({lastProblem}){(lastProblem == OtherVersion ? "." : ": is ./run.sh running?")}");
         return 1;
     }
 }

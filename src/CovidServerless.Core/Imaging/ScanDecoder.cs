@@ -66,11 +66,16 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
 
     private void CheckDeclaredSize(int width, int height)
     {
-        if (width > limits.MaxSide || height > limits.MaxSide || (long)width * height > limits.MaxPixels)
+        if (width > limits.MaxSide || height > limits.MaxSide)
         {
             throw new ScanRejectedException(
-                $"The image declares {width}x{height} pixels, over the limit of {limits.MaxSide} pixels a side " +
-                $"and {limits.MaxPixels:N0} pixels in all; it was not decoded.");
+                $"The image declares {width}x{height} pixels, over the limit of {limits.MaxSide} pixels a side; it was not decoded.");
+        }
+
+        if ((long)width * height > limits.MaxPixels)
+        {
+            throw new ScanRejectedException(
+                $"The image declares {width}x{height} pixels, {(long)width * height:N0} in all, over the limit of {limits.MaxPixels:N0}; it was not decoded.");
         }
 
         if (width < limits.MinSide || height < limits.MinSide)
