@@ -58,8 +58,8 @@ public sealed class ScanProcessor(
 
     /// <summary>
     /// Rows (so the message's reader can query the result), then the message, then the timeline row, which marks the
-    /// recording complete: a host that dies before it processes the scan again at its next start instead of leaving
-    /// it unannounced. A stop does not interrupt the recording (the storage clients' timeouts and retries, and the
+    /// recording complete: a scan whose host dies before that row is processed again at the next start rather than
+    /// left unannounced. A stop does not interrupt the recording (the storage clients' timeouts and retries, and the
     /// host's shutdown timeout, bound it), so a clean stop does not cost the scan a second scoring.
     /// </summary>
     private async Task RecordAsync(ScanResult result, ScanIdentity identity)
