@@ -38,36 +38,39 @@ public sealed class ScanWatcher(
     /// <summary>Watches until <paramref name="stoppingToken"/> fires. Scans not finished by then are found again at the next start.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        var settings = options.Value;
         var pending = Channel.CreateUnbounded<PendingScan>();
         var ingesting = Enumerable.Range(0, Concurrency).Select(_ => IngestAsync(pending, stoppingToken)).ToList();
-        var seen = new Dictionary<(Modality Modality, string Name), string>();
         logger.LogInformation(
-            "Watching {Chest} and {Ct} every {PollMilliseconds} ms, {Concurrency} scans at once.", ScanContainers.Chest, ScanContainers.Ct, settings.PollMilliseconds, Concurrency);
+            "Watching {Chest} and {Ct} every {PollMilliseconds} ms, {Concurrency} scans at once.", ScanContainers.Chest, ScanContainers.Ct, options.Value.PollMilliseconds, Concurrency);
 
-        // Until a container's first complete listing, its scans uploaded while the host was down, or whose recording
-        // it did not finish, are processed; older ones, and those recorded to the end, are left alone.
-        var startedCheckingSince = time.GetUtcNow() - TimeSpan.FromHours(settings.LookbackHours);
-        var listedOnce = new HashSet<Modality>();
+        // Each container on a loop of its own: one that cannot be listed (Azurite fails on some blob names, after
+        // its client's retries) must not hold up the other's scans.
+        await Task.WhenAll(ModalityNames.All.Select(modality => WatchAsync(modality, pending.Writer, stoppingToken))).ConfigureAwait(false);
+        pending.Writer.TryComplete();
+        await Task.WhenAll(ingesting).ConfigureAwait(false);
+    }
+
+    private async Task WatchAsync(Modality modality, ChannelWriter<PendingScan> pending, CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        var seen = new Dictionary<string, string>();
+
+        // Until the first complete listing, scans uploaded while the host was down, or whose recording it did not
+        // finish, are processed; older ones, and those recorded to the end, are left alone.
+        DateTimeOffset? resultsCheckedSince = time.GetUtcNow() - TimeSpan.FromHours(settings.LookbackHours);
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(settings.PollMilliseconds), time);
         try
         {
             do
             {
-                // Each container on its own: one that cannot be listed (Azurite fails on some blob names) must not
-                // hold up the other's scans.
-                foreach (var modality in ModalityNames.All)
+                try
                 {
-                    try
-                    {
-                        DateTimeOffset? resultsCheckedSince = listedOnce.Contains(modality) ? null : startedCheckingSince;
-                        await ListNewScansAsync(modality, seen, resultsCheckedSince, pending.Writer, stoppingToken).ConfigureAwait(false);
-                        listedOnce.Add(modality);
-                    }
-                    catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
-                    {
-                        logger.LogWarning(ex, "Listing the {Container} container failed; retrying at the next poll.", ScanContainers.For(modality));
-                    }
+                    await ListNewScansAsync(modality, seen, resultsCheckedSince, pending, stoppingToken).ConfigureAwait(false);
+                    resultsCheckedSince = null;
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
+                {
+                    logger.LogWarning(ex, "Listing the {Container} container failed; retrying at the next poll.", ScanContainers.For(modality));
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
@@ -75,14 +78,11 @@ public sealed class ScanWatcher(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-
-        pending.Writer.TryComplete();
-        await Task.WhenAll(ingesting).ConfigureAwait(false);
     }
 
     private async Task ListNewScansAsync(
         Modality modality,
-        Dictionary<(Modality Modality, string Name), string> seen,
+        Dictionary<string, string> seen,
         DateTimeOffset? resultsCheckedSince,
         ChannelWriter<PendingScan> pending,
         CancellationToken cancellationToken)
@@ -96,7 +96,7 @@ public sealed class ScanWatcher(
                 listed.Add(blob.Name);
                 if (blob.Properties.ETag?.ToString() is not { } version
                     || blob.Properties.LastModified is not { } modified
-                    || (seen.TryGetValue((modality, blob.Name), out var seenVersion) && seenVersion == version))
+                    || (seen.TryGetValue(blob.Name, out var seenVersion) && seenVersion == version))
                 {
                     continue;
                 }
@@ -106,7 +106,7 @@ public sealed class ScanWatcher(
                     && (modified < since || await store.IsRecordedAsync(identity, cancellationToken).ConfigureAwait(false));
 
                 // Seen only once decided: a version whose result check threw is looked at again next listing.
-                seen[(modality, blob.Name)] = version;
+                seen[blob.Name] = version;
                 if (!alreadyHandled)
                 {
                     pending.TryWrite(new PendingScan(identity, Attempt: 1));
@@ -119,7 +119,7 @@ public sealed class ScanWatcher(
         }
 
         // Deleted blobs (this listing was complete): forget them, so the set holds what the container holds.
-        foreach (var gone in seen.Keys.Where(key => key.Modality == modality && !listed.Contains(key.Name)).ToList())
+        foreach (var gone in seen.Keys.Where(name => !listed.Contains(name)).ToList())
         {
             seen.Remove(gone);
         }
