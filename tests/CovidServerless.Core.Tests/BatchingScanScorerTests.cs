@@ -92,11 +92,12 @@ public class BatchingScanScorerTests
     }
 
     [Theory]
-    [InlineData(BatchPadding.MaxBatchSize, 3, 16, 16)]
-    [InlineData(BatchPadding.MaxBatchSize, 16, 16, 16)]
-    [InlineData(BatchPadding.None, 3, 16, 3)]
-    public void A_batch_runs_as_the_padding_says(BatchPadding padding, int scans, int maxBatchSize, int runSize) =>
-        Assert.Equal(runSize, BatchingScanScorer.PaddedSize(scans, maxBatchSize, padding));
+    [InlineData(BatchPadding.MaxBatchSize, 3, 16, false, 16)]
+    [InlineData(BatchPadding.MaxBatchSize, 16, 16, false, 16)]
+    [InlineData(BatchPadding.None, 3, 16, false, 3)]
+    [InlineData(BatchPadding.MaxBatchSize, 3, 16, true, 3)] // models of fixed batch sizes: their shape never changes
+    public void A_batch_runs_as_the_padding_says(BatchPadding padding, int scans, int maxBatchSize, bool fixedBatchesOnly, int runSize) =>
+        Assert.Equal(runSize, BatchingScanScorer.PaddedSize(scans, maxBatchSize, padding, fixedBatchesOnly));
 
     /// <summary>A batching scorer over <paramref name="catalog"/>, adding each model run's batch size to <paramref name="sizes"/>.</summary>
     private static BatchingScanScorer Batching(ModelCatalog catalog, ScoringOptions scoring, ConcurrentBag<int>? sizes = null, int batchesAtOnce = 1)

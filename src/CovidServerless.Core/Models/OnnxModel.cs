@@ -18,6 +18,9 @@ public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256
 
     public ModelInputSpec Input => Entry.Input;
 
+    /// <summary>The batch size the model was exported with, if fixed; null when its batch dimension is dynamic.</summary>
+    public int? FixedBatch => fixedBatch;
+
     /// <summary>
     /// pCovid for each image of a batch laid out back to back in <paramref name="batch"/>. A model with a fixed batch
     /// size runs in runs of that size, the last one padded with zeros whose outputs are dropped.

@@ -126,13 +126,14 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         try
         {
             var scans = batch.Select(p => p.Scan).ToList();
-            var runSize = PaddedSize(scans.Count, options.MaxBatchSize, Padding);
+            var ensemble = catalog.For(modality);
+            var runSize = PaddedSize(scans.Count, options.MaxBatchSize, Padding, fixedBatchesOnly: ensemble.Models.All(m => m.FixedBatch is not null));
             while (scans.Count < runSize)
             {
                 scans.Add(scans[^1]);
             }
 
-            var scores = InProcessScanScorer.ScorePrepared(catalog.For(modality), scans);
+            var scores = InProcessScanScorer.ScorePrepared(ensemble, scans);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Result.TrySetResult(scores[i]);
@@ -150,9 +151,14 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         }
     }
 
-    /// <summary>How many scans a batch of <paramref name="count"/> runs as, padding included.</summary>
-    public static int PaddedSize(int count, int maxBatchSize, BatchPadding padding) =>
-        padding == BatchPadding.MaxBatchSize ? Math.Max(count, maxBatchSize) : count;
+    /// <summary>
+    /// How many scans a batch of <paramref name="count"/> runs as, padding included. Padding keeps a dynamic-batch
+    /// model's input shape from changing between runs (slow on CUDA); an ensemble whose models all have a fixed batch
+    /// size never changes shape, and padding would only add runs of it. (In a mixed ensemble its fixed-batch members
+    /// also run the padding.)
+    /// </summary>
+    public static int PaddedSize(int count, int maxBatchSize, BatchPadding padding, bool fixedBatchesOnly = false) =>
+        padding == BatchPadding.MaxBatchSize && !fixedBatchesOnly ? Math.Max(count, maxBatchSize) : count;
 
     /// <summary>For containers disposed synchronously: finishes the queued batches, then stops.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
