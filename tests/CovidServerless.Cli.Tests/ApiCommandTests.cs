@@ -135,7 +135,7 @@ public sealed class ApiCommandTests
         folder.Delete(recursive: true);
 
         Assert.Equal(2, exit);
-        Assert.Contains("has control characters; upload it with --name", error, StringComparison.Ordinal);
+        Assert.Contains("must not contain control characters (the local storage emulator cannot list a container holding one); upload it with --name", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -63,7 +63,7 @@ public sealed class EvaluateCommandTests : IDisposable
         var (exit, _, error) = await ConsoleCapture.RunAsync("evaluate", "--modality", "chest", "--data", data, "--out", Path.Combine(data, "out"), "--models", models.ManifestPath);
 
         Assert.Equal(2, exit);
-        Assert.Contains("noncovid", error, StringComparison.Ordinal);
+        Assert.Contains($"{Path.Combine(data, "noncovid")} is missing", error, StringComparison.Ordinal);
     }
 
     [Fact]

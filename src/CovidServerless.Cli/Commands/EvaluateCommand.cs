@@ -28,6 +28,9 @@ internal static class EvaluateCommand
             try
             {
                 Directory.CreateDirectory(outFolder);
+                var probe = Path.Combine(outFolder, $".write-check-{Guid.NewGuid():N}"); // an existing folder may be read-only
+                File.WriteAllBytes(probe, []);
+                File.Delete(probe);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

@@ -24,9 +24,9 @@ internal static class UploadCommand
             {
                 result =>
                 {
-                    if (BlobNameProblem(result.GetValueOrDefault<string?>()) is { } problem)
+                    if (result.GetValueOrDefault<string?>() is { } given && BlobNameProblem(given) is { } problem)
                     {
-                        result.AddError(problem);
+                        result.AddError($"--name {problem}.");
                     }
                 },
             },
@@ -53,9 +53,10 @@ internal static class UploadCommand
                 return 2;
             }
 
-            if (parse.GetValue(name) is null && paths.FirstOrDefault(p => Path.GetFileName(p).Any(char.IsControl)) is { } unnamable)
+            if (parse.GetValue(name) is null
+                && paths.Select(p => (Path: p, Problem: BlobNameProblem(Path.GetFileName(p)))).FirstOrDefault(p => p.Problem is not null) is { Problem: { } problem } unnamable)
             {
-                await Console.Error.WriteLineAsync($"The file name of {unnamable} has control characters; upload it with --name.");
+                await Console.Error.WriteLineAsync($"The file name of {unnamable.Path} {problem}; upload it with --name.");
                 return 2;
             }
 
@@ -95,14 +96,13 @@ internal static class UploadCommand
     private const string OtherVersion =
         "the latest result is for another version of this blob, which was overwritten: a version overwritten before it was read is not scored";
 
-    /// <summary>Why Blob Storage would refuse this name (it answers 400 with its headers), or null.</summary>
-    private static string? BlobNameProblem(string? name) => name switch
+    /// <summary>Why a blob could not be uploaded, or listed, under this name (Blob Storage answers 400 with its headers), or null.</summary>
+    private static string? BlobNameProblem(string name) => name switch
     {
-        null => null,
-        "" => "--name must not be empty.",
-        { Length: > 1024 } => "--name must be at most 1024 characters (Blob Storage's limit).",
-        _ when name.Any(char.IsControl) => "--name must not contain control characters (the local storage emulator cannot list a container holding one).",
-        _ when name.EndsWith('/') => $"--name must not end with '/' (got '{name}'): Blob Storage has no blob by such a name.",
+        "" => "must not be empty",
+        { Length: > 1024 } => "must be at most 1024 characters (Blob Storage's limit)",
+        _ when name.Any(char.IsControl) => "must not contain control characters (the local storage emulator cannot list a container holding one)",
+        _ when name.EndsWith('/') => $"must not end with '/' (got '{name}'): Blob Storage has no blob by such a name",
         _ => null,
     };
 
@@ -111,6 +111,7 @@ internal static class UploadCommand
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         var lastProblem = "no result yet";
+        var overwritten = false;
         while (DateTime.UtcNow < deadline)
         {
             try
@@ -128,10 +129,12 @@ internal static class UploadCommand
                     return 1;
                 }
 
-                lastProblem = status == HttpStatusCode.OK ? OtherVersion : $"the API answered {(int)status}";
+                overwritten = status == HttpStatusCode.OK;
+                lastProblem = overwritten ? OtherVersion : $"the API answered {(int)status}";
             }
             catch (Exception ex) when (ApiClient.DidNotAnswer(ex, cancellationToken))
             {
+                overwritten = false;
                 lastProblem = $"the API did not answer: {ex.Message}";
             }
 
@@ -139,7 +142,7 @@ internal static class UploadCommand
         }
 
         await Console.Error.WriteLineAsync(
-            $"No result for {blobName} within {seconds} s ({lastProblem}){(lastProblem == OtherVersion ? "." : ": is ./run.sh running?")}");
+            $"No result for {blobName} within {seconds} s ({lastProblem}){(overwritten ? "." : ": is ./run.sh running?")}");
         return 1;
     }
 }
