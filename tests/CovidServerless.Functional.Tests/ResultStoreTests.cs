@@ -105,6 +105,20 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
     }
 
     [Fact]
+    public async Task A_version_scored_again_after_a_model_left_the_manifest_answers_only_the_models_that_scored_it_last()
+    {
+        var id = new ScanIdentity(Modality.Chest, $"rescored-{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+        await SaveAsync(ScoredResult(id, 0.9), id, default);
+        var rescored = ScoredResult(id, 0.3) with { Models = [new ModelScore("vgg16", "2", 0.3, Verdicts.For(0.3, 0.5))], ProcessedAt = DateTimeOffset.UtcNow.AddSeconds(1) };
+        await SaveAsync(rescored, id, default);
+
+        var latest = await new ResultsQuery(Store).GetLatestAsync(Modality.Chest, id.BlobName, default);
+
+        Assert.Equal(0.3, latest!.PCovid);
+        Assert.Equal([("vgg16", "2")], latest.Models.Select(m => (m.Name, m.Version)));
+    }
+
+    [Fact]
     public async Task No_result_for_an_unknown_blob()
     {
         Assert.Null(await new ResultsQuery(Store).GetLatestAsync(Modality.Chest, "never-uploaded.png", default));

@@ -81,10 +81,12 @@ internal static class ResultRows
         Threshold = ensemble.GetDouble("Threshold"),
         UploadedAt = ensemble.GetDateTimeOffset("UploadedAt") ?? default,
         ProcessedAt = ensemble.GetDateTimeOffset("ProcessedAt") ?? default,
-        // Member rows count only beside a scored ensemble row: a version recorded as failed after it was scored
-        // keeps the earlier member rows in the table (upserts replace rows, they do not remove them).
-        Models = ensemble.GetString("Status") != ScanStatus.Scored ? [] : [.. members.Select(m => new ModelScore(
-            m.GetString("Member"), m.GetString("ModelVersion"), m.GetDouble("PCovid") ?? double.NaN, m.GetString("Verdict")))],
+        // Only member rows written with this ensemble row (one transaction, one ProcessedAt) belong to it: upserts
+        // replace rows but never remove them, so a version recorded again (failed after it was scored, or scored
+        // after the manifest lost or renamed a model) keeps the earlier recording's member rows in the table.
+        Models = [.. members
+            .Where(m => m.GetDateTimeOffset("ProcessedAt") == ensemble.GetDateTimeOffset("ProcessedAt"))
+            .Select(m => new ModelScore(m.GetString("Member"), m.GetString("ModelVersion"), m.GetDouble("PCovid") ?? double.NaN, m.GetString("Verdict")))],
     };
 
     public static ScanResult FromTimeline(TableEntity row) => ScanResult.FromJson(row.GetString("Result"));
