@@ -130,6 +130,32 @@ public class ScanDecoderTests
         Assert.True(ex.Message.Contains(reasonContains, StringComparison.OrdinalIgnoreCase), $"{kind}: \"{ex.Message}\" lacks \"{reasonContains}\"");
     }
 
+    [Theory]
+    [InlineData("zero bytes")]
+    [InlineData("random bytes")]
+    [InlineData("text named .png")]
+    [InlineData("jpeg damaged in the middle")]
+    [InlineData("60000x60000 header")]
+    [InlineData("11000x11000 header")]
+    [InlineData("1x1 image")]
+    [InlineData("ico format")]
+    public void Validation_without_decoding_rejects_what_the_header_or_structure_gives_away_with_the_decoders_reason(string kind)
+    {
+        var file = BadFiles.Single(row => (string)row[0] == kind);
+
+        var validated = Assert.Throws<ScanRejectedException>(() => decoder.Validate((byte[])file[1]));
+        var decoded = Assert.Throws<ScanRejectedException>(() => decoder.Decode((byte[])file[1]));
+
+        Assert.Equal(decoded.Message, validated.Message);
+    }
+
+    [Fact]
+    public void Validation_passes_a_readable_scan()
+    {
+        decoder.Validate(TestImages.Noise(256, 256, SKEncodedImageFormat.Jpeg));
+        decoder.Validate(TestImages.Uniform(128));
+    }
+
     [Fact]
     public void Rejects_files_over_the_configured_byte_limit()
     {

@@ -27,6 +27,30 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
 
     public DecodedScan Decode(ReadOnlySpan<byte> file)
     {
+        using var data = SKData.CreateCopy(CheckLength(file));
+        using var stream = new SKMemoryStream(data);
+        using var codec = Open(stream, file);
+        var upright = ExifOrientation.ApplyUpright(DecodePixels(codec), codec.EncodedOrigin);
+
+        // Immutable pixels are shared, not copied, by the SKImage that preprocessing resizes from.
+        upright.SetImmutable();
+        return new DecodedScan(upright, Supported[codec.EncodedFormat]);
+    }
+
+    /// <summary>
+    /// Every check <see cref="Decode"/> makes before it decodes pixels (size, format, declared dimensions, JPEG
+    /// structure), without decoding them: for a host that sends the scan elsewhere to be scored, so that a file
+    /// that cannot be a scan is rejected there, whether or not the scorer is reachable.
+    /// </summary>
+    public void Validate(ReadOnlySpan<byte> file)
+    {
+        using var data = SKData.CreateCopy(CheckLength(file));
+        using var stream = new SKMemoryStream(data);
+        using var codec = Open(stream, file);
+    }
+
+    private ReadOnlySpan<byte> CheckLength(ReadOnlySpan<byte> file)
+    {
         if (file.IsEmpty)
         {
             throw new ScanRejectedException("The file is empty (0 bytes).");
@@ -37,31 +61,37 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
             throw new ScanRejectedException($"The file is {file.Length:N0} bytes, over the {limits.MaxBytes:N0}-byte limit.");
         }
 
-        using var data = SKData.CreateCopy(file);
-        using var stream = new SKMemoryStream(data);
-        using var codec = SKCodec.Create(stream, out var openResult)
+        return file;
+    }
+
+    private SKCodec Open(SKMemoryStream stream, ReadOnlySpan<byte> file)
+    {
+        var codec = SKCodec.Create(stream, out var openResult)
             ?? throw new ScanRejectedException(
                 "The file is not a readable image: expected PNG, JPEG, BMP, GIF or WebP" +
                 (openResult == SKCodecResult.IncompleteInput && StartsLikeAnImage(file) ? " (the file is truncated)." : "."));
-
-        if (!Supported.TryGetValue(codec.EncodedFormat, out var format))
+        try
         {
-            throw new ScanRejectedException(
-                $"Unsupported image format {codec.EncodedFormat.ToString().ToUpperInvariant()}: expected PNG, JPEG, BMP, GIF or WebP.");
-        }
+            if (!Supported.ContainsKey(codec.EncodedFormat))
+            {
+                throw new ScanRejectedException(
+                    $"Unsupported image format {codec.EncodedFormat.ToString().ToUpperInvariant()}: expected PNG, JPEG, BMP, GIF or WebP.");
+            }
 
-        CheckDeclaredSize(codec.Info.Width, codec.Info.Height);
-        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && JpegStructure.InvalidMarkerInScanData(file) is { } marker)
+            CheckDeclaredSize(codec.Info.Width, codec.Info.Height);
+            if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && JpegStructure.InvalidMarkerInScanData(file) is { } marker)
+            {
+                throw new ScanRejectedException(
+                    $"The image file is corrupt: its compressed pixel data is damaged (it holds the marker 0xFF{marker:X2}, which cannot occur there).");
+            }
+
+            return codec;
+        }
+        catch
         {
-            throw new ScanRejectedException(
-                $"The image file is corrupt: its compressed pixel data is damaged (it holds the marker 0xFF{marker:X2}, which cannot occur there).");
+            codec.Dispose();
+            throw;
         }
-
-        var upright = ExifOrientation.ApplyUpright(DecodePixels(codec), codec.EncodedOrigin);
-
-        // Immutable pixels are shared, not copied, by the SKImage that preprocessing resizes from.
-        upright.SetImmutable();
-        return new DecodedScan(upright, format);
     }
 
     private void CheckDeclaredSize(int width, int height)

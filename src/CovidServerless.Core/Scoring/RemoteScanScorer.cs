@@ -11,17 +11,21 @@ using Polly.Timeout;
 namespace CovidServerless.Core.Scoring;
 
 /// <summary>
-/// Sends scans to the GPU scoring worker (<c>POST /score/{modality}</c>). The HTTP client carries the standard
-/// resilience pipeline (timeouts, jittered retries, circuit breaker). When the worker stays unavailable the scan
-/// is scored in-process, or, if fallback is off, the attempt fails so the trigger retries it later.
+/// Checks a scan's file as the decoder does, short of decoding its pixels (so a file that cannot be a scan is
+/// rejected here even when the worker is down), then sends it to the GPU scoring worker
+/// (<c>POST /score/{modality}</c>). The HTTP client carries the standard resilience pipeline (timeouts, jittered
+/// retries, circuit breaker). When the worker stays unavailable the scan is scored in-process, or, if fallback is
+/// off, the attempt fails so the trigger retries it later.
 /// </summary>
-public sealed class RemoteScanScorer(IHttpClientFactory clients, IServiceProvider services, IOptions<ScoringOptions> options, ILogger<RemoteScanScorer> logger)
+public sealed class RemoteScanScorer(
+    ScanDecoder decoder, IHttpClientFactory clients, IServiceProvider services, IOptions<ScoringOptions> options, ILogger<RemoteScanScorer> logger)
     : IScanScorer
 {
     public const string HttpClientName = "scoring-worker";
 
     public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
     {
+        decoder.Validate(image.Span);
         try
         {
             return await ScoreRemotelyAsync(modality, image, cancellationToken).ConfigureAwait(false);
