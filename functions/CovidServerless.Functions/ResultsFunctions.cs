@@ -31,12 +31,14 @@ public sealed class ResultsFunctions(ResultsApi api)
     }
 
     [Function("GetModels")]
-    public IActionResult GetModels([HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequest request) =>
-        Write(api.GetModels());
+    public async Task<IActionResult> GetModels(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequest request, CancellationToken cancellationToken) =>
+        Write(await api.GetModelsAsync(cancellationToken));
 
     [Function("GetHealth")]
-    public IActionResult GetHealth([HttpTrigger(AuthorizationLevel.Function, "get", Route = "health")] HttpRequest request) =>
-        Write(api.GetHealth());
+    public async Task<IActionResult> GetHealth(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "health")] HttpRequest request, CancellationToken cancellationToken) =>
+        Write(await api.GetHealthAsync(cancellationToken));
 
     internal static IActionResult Write(ApiResponse response) =>
         new JsonResult(response.Body, ScanResult.JsonOptions) { StatusCode = response.Status };

@@ -1,3 +1,4 @@
+using CovidServerless.Core.Api;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Models;
@@ -24,6 +25,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ScanDecoder>();
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<InProcessScanScorer>();
+        services.TryAddSingleton<LocalScoringStatus>();
         services.AddOptions<ScoringOptions>().Bind(configuration.GetSection(ScoringOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
         var scoring = configuration.GetSection(ScoringOptions.SectionName).Get<ScoringOptions>() ?? new ScoringOptions();
@@ -31,13 +33,17 @@ public static class PipelineServiceCollectionExtensions
         {
             services.AddRemoteScoring(scoring);
         }
-        else if (scoring.BatchInProcess)
-        {
-            services.AddBatchingScorer();
-        }
         else
         {
-            services.TryAddSingleton<IScanScorer>(sp => sp.GetRequiredService<InProcessScanScorer>());
+            services.TryAddSingleton<IScoringStatus>(sp => sp.GetRequiredService<LocalScoringStatus>());
+            if (scoring.BatchInProcess)
+            {
+                services.AddBatchingScorer();
+            }
+            else
+            {
+                services.TryAddSingleton<IScanScorer>(sp => sp.GetRequiredService<InProcessScanScorer>());
+            }
         }
 
         // Models load at start unless every scan goes to the worker with no in-process fallback.
@@ -60,9 +66,10 @@ public static class PipelineServiceCollectionExtensions
 
     private static void AddRemoteScoring(this IServiceCollection services, ScoringOptions scoring)
     {
+        var worker = new Uri(scoring.RemoteEndpoint!.ToString().TrimEnd('/') + "/");
         services.AddHttpClient(RemoteScanScorer.HttpClientName, client =>
             {
-                client.BaseAddress = new Uri(scoring.RemoteEndpoint!.ToString().TrimEnd('/') + "/");
+                client.BaseAddress = worker;
                 client.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns the timeouts
             })
             .AddStandardResilienceHandler(resilience =>
@@ -76,6 +83,16 @@ public static class PipelineServiceCollectionExtensions
             });
         services.TryAddSingleton<RemoteScanScorer>();
         services.TryAddSingleton<IScanScorer>(sp => sp.GetRequiredService<RemoteScanScorer>());
+
+        services.AddHttpClient(RemoteScoringStatus.HttpClientName, client =>
+        {
+            client.BaseAddress = worker;
+            client.Timeout = TimeSpan.FromSeconds(5);
+        });
+        services.TryAddSingleton<IScoringStatus>(sp => new RemoteScoringStatus(
+            sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ScoringOptions>>(),
+            scoring.FallbackToInProcess ? sp.GetRequiredService<LocalScoringStatus>() : null));
     }
 
     /// <summary>The whole pipeline: scoring plus results table, results queue, queries and blob ingestion.</summary>

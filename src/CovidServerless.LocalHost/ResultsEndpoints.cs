@@ -13,8 +13,8 @@ public static class ResultsEndpoints
             Write(await results.GetScanAsync(modality, blobName, history ?? false, ct)));
         api.MapGet("/scans", async (string? modality, string? top, string? continuationToken, ResultsApi results, CancellationToken ct) =>
             Write(await results.ListScansAsync(modality, top, continuationToken, ct)));
-        api.MapGet("/models", (ResultsApi results) => Write(results.GetModels()));
-        api.MapGet("/health", (ResultsApi results) => Write(results.GetHealth()));
+        api.MapGet("/models", async (ResultsApi results, CancellationToken ct) => Write(await results.GetModelsAsync(ct)));
+        api.MapGet("/health", async (ResultsApi results, CancellationToken ct) => Write(await results.GetHealthAsync(ct)));
         return app;
     }
 

@@ -1,21 +1,32 @@
 using CovidServerless.Core;
+using CovidServerless.Core.Api;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
+using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Worker;
 
-/// <summary>POST /score/{modality} with the image bytes as the body: the ensemble's answer, batched with other requests.</summary>
+/// <summary>
+/// POST /score/{modality} with the image bytes as the body: the ensemble's answer, batched with other requests; and
+/// /metrics, /api/models and /api/health.
+/// </summary>
 public static class ScoringEndpoints
 {
     public static IEndpointRouteBuilder MapScoring(this IEndpointRouteBuilder app)
     {
         app.MapPost("/score/{modality}", ScoreAsync);
         app.MapGet("/metrics", (WorkerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
+
+        // The hosts' own routes, answered the same way, so that a host in Remote mode reports the worker's models.
+        app.MapGet("/api/models", (LocalScoringStatus status) => Write(status.Models()));
+        app.MapGet("/api/health", (LocalScoringStatus status) => Write(status.Health()));
         return app;
     }
+
+    private static IResult Write(ApiResponse response) => Results.Json(response.Body, ScanResult.JsonOptions, statusCode: response.Status);
 
     private static async Task<IResult> ScoreAsync(
         string modality, HttpRequest request, IScanScorer scorer, WorkerMetrics metrics, IOptions<ImageLimitsOptions> limits, CancellationToken cancellationToken)

@@ -50,8 +50,8 @@ public sealed class FunctionClassTests(LocalPipeline pipeline)
 
         var found = (JsonResult)await functions.GetScan(request, "chest", "functions/http.png", default);
         var missing = (JsonResult)await functions.GetScan(request, "chest", "functions/none.png", default);
-        var health = (JsonResult)functions.GetHealth(request);
-        var models = (JsonResult)functions.GetModels(request);
+        var health = (JsonResult)await functions.GetHealth(request, default);
+        var models = (JsonResult)await functions.GetModels(request, default);
 
         Assert.Equal((200, "functions/http.png"), (found.StatusCode, ((ScanResult)found.Value!).BlobName));
         Assert.Equal(404, missing.StatusCode);

@@ -1,4 +1,3 @@
-using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
 
 namespace CovidServerless.Core.Api;
@@ -7,7 +6,7 @@ namespace CovidServerless.Core.Api;
 /// The HTTP contract (routes under /api) as plain methods, so the Functions app, the local host and the worker
 /// answer identically and each host only binds a route to a call.
 /// </summary>
-public sealed class ResultsApi(ResultsQuery query, ModelCatalog catalog)
+public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
 {
     public const int DefaultTop = 20;
 
@@ -64,32 +63,12 @@ public sealed class ResultsApi(ResultsQuery query, ModelCatalog catalog)
         return ApiResponse.Ok(page);
     }
 
-    /// <summary>GET /api/models</summary>
-    public ApiResponse GetModels() => ApiResponse.Ok(DescribeModels(catalog));
+    /// <summary>GET /api/models: the models that score this host's scans (in Remote mode, the worker's).</summary>
+    public Task<ApiResponse> GetModelsAsync(CancellationToken cancellationToken) => scoring.GetModelsAsync(cancellationToken);
 
-    /// <summary>GET /api/health: 200 only when every model of the manifest loaded, else 503 naming the problems.</summary>
-    public ApiResponse GetHealth() => Health(catalog);
-
-    public static ApiResponse Health(ModelCatalog catalog)
-    {
-        ArgumentNullException.ThrowIfNull(catalog);
-        var body = new HealthReport(
-            catalog.IsReady ? "ready" : "not-ready", catalog.AllModels.Count(), catalog.Problems, catalog.ManifestPath);
-        return new ApiResponse(catalog.IsReady ? 200 : 503, body);
-    }
-
-    public static IReadOnlyList<ModelDescription> DescribeModels(ModelCatalog catalog)
-    {
-        ArgumentNullException.ThrowIfNull(catalog);
-        return [.. catalog.AllModels.Select(m => new ModelDescription(
-            m.Name, m.Modality.ToName(), m.Entry.Architecture, m.Entry.Version, m.Sha256, m.Entry.Input, m.Entry.Output))];
-    }
+    /// <summary>GET /api/health: 200 only when the models that score this host's scans are loaded, else 503 naming the problems.</summary>
+    public Task<ApiResponse> GetHealthAsync(CancellationToken cancellationToken) => scoring.GetHealthAsync(cancellationToken);
 
     private static ApiResponse NoResult(Modality modality, string blobName) =>
         ApiResponse.NotFound($"No result for {modality.ToName()}/{blobName} (yet): it may still be processing.");
 }
-
-public sealed record HealthReport(string Status, int ModelsLoaded, IReadOnlyList<string> Problems, string Manifest);
-
-public sealed record ModelDescription(
-    string Name, string Modality, string? Architecture, string Version, string Sha256, ModelInputSpec Input, ModelOutputSpec Output);
