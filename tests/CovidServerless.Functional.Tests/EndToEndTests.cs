@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using CovidServerless.Core;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
@@ -126,6 +128,44 @@ public sealed class EndToEndTests(LocalPipeline pipeline)
         Assert.Equal(HttpStatusCode.NotFound, (await pipeline.Http.GetAsync("/api/scans/chest/never/uploaded.png")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await pipeline.Http.GetAsync("/api/scans/mri/x.png")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await pipeline.Http.GetAsync("/api/scans?top=0")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("%20")]
+    [InlineData("a%20b%20c")]
+    public async Task A_continuation_token_that_is_not_a_whole_token_this_api_returned_answers_400_not_an_empty_page(string token)
+    {
+        var response = await pipeline.Http.GetAsync($"/api/scans?top=1&continuationToken={token}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString();
+        Assert.Contains("pass back the previous page's token whole", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_empty_continuation_token_asks_for_the_first_page()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await pipeline.Http.GetAsync("/api/scans?top=1&continuationToken=")).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_continuation_token_of_a_page_fetches_the_next_page()
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            await pipeline.UploadAsync("ct", $"paging/{i}.png", TestImages.Uniform((byte)(70 + i)));
+            await pipeline.WaitForResultAsync("ct", $"paging/{i}.png");
+        }
+
+        var first = await pipeline.GetJsonAsync("/api/scans?modality=ct&top=1");
+        var token = first.GetProperty("continuationToken").GetString()!;
+        var second = await pipeline.GetJsonAsync($"/api/scans?modality=ct&top=1&continuationToken={Uri.EscapeDataString(token)}");
+
+        var firstItem = first.GetProperty("items")[0];
+        var secondItem = second.GetProperty("items")[0];
+        Assert.NotEqual(firstItem.GetProperty("scanId").GetString(), secondItem.GetProperty("scanId").GetString());
+        Assert.True(firstItem.GetProperty("uploadedAt").GetDateTimeOffset() >= secondItem.GetProperty("uploadedAt").GetDateTimeOffset());
     }
 
     [Fact]

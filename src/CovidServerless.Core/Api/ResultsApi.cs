@@ -59,8 +59,25 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
             return ApiResponse.BadRequest($"top must be a whole number from 1 to {ResultsQuery.MaxPageSize}.");
         }
 
-        var page = await query.ListRecentAsync(filter, size, continuationToken, cancellationToken).ConfigureAwait(false);
-        return ApiResponse.Ok(page);
+        // Table storage's paging token is "<next partition key> <next row key>"; anything else (typically the half
+        // left by an unquoted shell argument) would silently answer an empty page.
+        const string badToken = "continuationToken is not one this API returned: pass back the previous page's token whole " +
+            "(it holds a space: quote it on a command line, URL-encode it in a query string).";
+        continuationToken = string.IsNullOrEmpty(continuationToken) ? null : continuationToken;
+        if (continuationToken is not null && continuationToken.Split(' ') is not [{ Length: > 0 }, { Length: > 0 }])
+        {
+            return ApiResponse.BadRequest(badToken);
+        }
+
+        try
+        {
+            var page = await query.ListRecentAsync(filter, size, continuationToken, cancellationToken).ConfigureAwait(false);
+            return ApiResponse.Ok(page);
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 400 && continuationToken is not null)
+        {
+            return ApiResponse.BadRequest(badToken); // Azure refuses a well-formed token that is not one of its own
+        }
     }
 
     /// <summary>GET /api/models: the models that score this host's scans (in Remote mode, the worker's).</summary>
