@@ -1,6 +1,7 @@
 using CovidServerless.Core.Api;
 using CovidServerless.Core.Results;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 
@@ -18,7 +19,8 @@ public sealed class ResultsFunctions(ResultsApi api)
     {
         ArgumentNullException.ThrowIfNull(request);
         var history = string.Equals(request.Query["history"], "true", StringComparison.OrdinalIgnoreCase);
-        return Write(await api.GetScanAsync(modality, blobName, history, cancellationToken));
+        var rawTarget = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        return Write(await api.GetScanAsync(modality, ScanRoute.BlobName(rawTarget, blobName), history, cancellationToken));
     }
 
     [Function("ListScans")]

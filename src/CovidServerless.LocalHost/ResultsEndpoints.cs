@@ -1,5 +1,6 @@
 using CovidServerless.Core.Api;
 using CovidServerless.Core.Results;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace CovidServerless.LocalHost;
 
@@ -9,8 +10,8 @@ public static class ResultsEndpoints
     public static IEndpointRouteBuilder MapResultsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api");
-        api.MapGet("/scans/{modality}/{**blobName}", async (string modality, string blobName, bool? history, ResultsApi results, CancellationToken ct) =>
-            Write(await results.GetScanAsync(modality, blobName, history ?? false, ct)));
+        api.MapGet("/scans/{modality}/{**blobName}", async (HttpContext context, string modality, string blobName, bool? history, ResultsApi results, CancellationToken ct) =>
+            Write(await results.GetScanAsync(modality, ScanRoute.BlobName(context.Features.Get<IHttpRequestFeature>()?.RawTarget, blobName), history ?? false, ct)));
         api.MapGet("/scans", async (string? modality, string? top, string? continuationToken, ResultsApi results, CancellationToken ct) =>
             Write(await results.ListScansAsync(modality, top, continuationToken, ct)));
         api.MapGet("/models", async (ResultsApi results, CancellationToken ct) => Write(await results.GetModelsAsync(ct)));

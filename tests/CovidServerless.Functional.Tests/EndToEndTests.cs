@@ -123,6 +123,21 @@ public sealed class EndToEndTests(LocalPipeline pipeline)
     }
 
     [Fact]
+    public async Task A_blob_whose_name_holds_a_literal_2F_is_answered_under_that_name_not_as_a_folder()
+    {
+        const string name = "names/100%2F200.png";
+        await pipeline.UploadAsync("chest", name, TestImages.Uniform(95));
+        await pipeline.WaitForResultAsync("chest", name);
+
+        var segmentsEncoded = await pipeline.Http.GetAsync("/api/scans/chest/names/100%252F200.png");
+        var asAFolder = await pipeline.Http.GetAsync("/api/scans/chest/names/100/200.png");
+
+        Assert.Equal(HttpStatusCode.OK, segmentsEncoded.StatusCode);
+        Assert.Equal(name, (await segmentsEncoded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("blobName").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, asAFolder.StatusCode);
+    }
+
+    [Fact]
     public async Task Unknown_blobs_answer_404_and_bad_queries_400()
     {
         Assert.Equal(HttpStatusCode.NotFound, (await pipeline.Http.GetAsync("/api/scans/chest/never/uploaded.png")).StatusCode);

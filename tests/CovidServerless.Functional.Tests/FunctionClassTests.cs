@@ -5,6 +5,7 @@ using CovidServerless.Core.Results;
 using CovidServerless.Functions;
 using CovidServerless.TestSupport;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -57,6 +58,21 @@ public sealed class FunctionClassTests(LocalPipeline pipeline)
         Assert.Equal(404, missing.StatusCode);
         Assert.Equal(200, health.StatusCode);
         Assert.Equal(8, ((IReadOnlyList<ModelDescription>)models.Value!).Count);
+    }
+
+    [Fact]
+    public async Task The_scan_function_reads_the_blob_name_from_the_raw_request_target_where_a_literal_2F_is_intact()
+    {
+        const string name = "functions/100%2F200.png";
+        await pipeline.UploadAsync("chest", name, TestImages.Uniform(97));
+        await pipeline.WaitForResultAsync("chest", name);
+        var request = new DefaultHttpContext().Request;
+        request.HttpContext.Features.Get<IHttpRequestFeature>()!.RawTarget = "/api/scans/chest/functions/100%252F200.png";
+
+        // The route value as a server decodes it: the client's "%252F" arrives as "%2F", which alone reads as "/".
+        var found = (JsonResult)await Create<ResultsFunctions>().GetScan(request, "chest", "functions/100%2F200.png", default);
+
+        Assert.Equal((200, name), (found.StatusCode, ((ScanResult)found.Value!).BlobName));
     }
 
     [Fact]

@@ -11,14 +11,10 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
     public const int DefaultTop = 20;
 
     /// <summary>GET /api/scans/{modality}/{*blobName}[?history=true]</summary>
-    /// <param name="blobName">The route's catch-all value, as the server hands it over.</param>
+    /// <param name="blobName">The blob name, percent-decoded once (<see cref="ScanRoute.BlobName"/>).</param>
     public async Task<ApiResponse> GetScanAsync(string modality, string blobName, bool history, CancellationToken cancellationToken)
     {
-        // The server has decoded the path already, except "%2F", which it keeps apart from a path separator; in a
-        // blob name it is a folder separator all the same. Decoding the whole value again would turn a name's own
-        // "%41" into "A".
         ArgumentNullException.ThrowIfNull(blobName);
-        blobName = blobName.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         if (!ModalityNames.TryParse(modality, out var parsed))
         {
             return ApiResponse.BadRequest($"Unknown modality '{modality}': use 'chest' or 'ct'.");
