@@ -119,6 +119,29 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
     }
 
     [Fact]
+    public async Task Recorded_since_lists_the_modalitys_versions_uploaded_from_that_time_whose_recording_is_complete()
+    {
+        var since = DateTimeOffset.UtcNow.AddYears(2).AddTicks(-(DateTimeOffset.UtcNow.Ticks % TimeSpan.TicksPerSecond));
+        ScanIdentity At(Modality modality, string name, TimeSpan offset) => new(modality, $"{name}-{Guid.NewGuid():N}.png", "\"0x1\"", since + offset);
+        var atTheTime = At(Modality.Chest, "at", TimeSpan.Zero);
+        var later = At(Modality.Chest, "later", TimeSpan.FromMinutes(3));
+        var before = At(Modality.Chest, "before", TimeSpan.FromSeconds(-1));
+        var otherModality = At(Modality.Ct, "ct", TimeSpan.FromMinutes(1));
+        var savedNotListed = At(Modality.Chest, "unannounced", TimeSpan.FromMinutes(2));
+        foreach (var id in new[] { atTheTime, later, before, otherModality })
+        {
+            await SaveAsync(ScoredResult(id, 0.3), id, default);
+        }
+
+        await Store.SaveAsync(ScoredResult(savedNotListed, 0.3), savedNotListed, default); // its host died before the message
+
+        var recorded = await Store.RecordedSinceAsync(Modality.Chest, since, default);
+
+        Assert.Equal((true, true, 2), (recorded.Contains(atTheTime), recorded.Contains(later), recorded.Count));
+        Assert.False(recorded.Contains(savedNotListed), "saved but not announced: not complete");
+    }
+
+    [Fact]
     public async Task No_result_for_an_unknown_blob()
     {
         Assert.Null(await new ResultsQuery(Store).GetLatestAsync(Modality.Chest, "never-uploaded.png", default));

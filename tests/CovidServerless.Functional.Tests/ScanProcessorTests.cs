@@ -36,7 +36,8 @@ public sealed class ScanProcessorTests(Azurite azurite) : IClassFixture<Azurite>
         Assert.Equal(5, (await storage.RowsForBlobAsync(Modality.Chest, identity.BlobName)).Count);
         var message = Assert.Single((await storage.Clients.Queues.GetQueueClient(options.Value.ResultsQueue).PeekMessagesAsync(32)).Value);
         Assert.Contains(identity.ScanId, message.Body.ToString(), StringComparison.Ordinal);
-        Assert.True(await new ResultStore(storage.Clients, options).IsRecordedAsync(identity, default), "the timeline row, written last, marks it complete");
+        var recorded = await new ResultStore(storage.Clients, options).RecordedSinceAsync(Modality.Chest, identity.UploadedAt, default);
+        Assert.True(recorded.Contains(identity), "the timeline row, written last, marks it complete");
     }
 
     /// <summary>Scores, then asks the host to stop: the stop arrives once the scan has its result.</summary>

@@ -5,6 +5,7 @@ using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace CovidServerless.Functional.Tests;
 
@@ -38,6 +39,8 @@ public sealed class ScanWatcherTests : IAsyncLifetime
         private Task? running;
 
         public CountingScorer Scorer => scorer;
+
+        public LogMessages Logs => services.GetRequiredService<LogMessages>();
 
         public ResultsQuery Query => services.GetRequiredService<ResultsQuery>();
 
@@ -106,7 +109,8 @@ public sealed class ScanWatcherTests : IAsyncLifetime
             ["ScanWatch:RetryDelayMilliseconds"] = "20",
             ["ScanWatch:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }).Build();
-        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
+        var logs = new LogMessages();
+        var services = new ServiceCollection().AddLogging(logging => logging.AddProvider(logs)).AddSingleton(logs).AddSingleton<IConfiguration>(configuration);
         if (time is not null)
         {
             services.AddSingleton(time);
@@ -249,8 +253,10 @@ public sealed class ScanWatcherTests : IAsyncLifetime
     {
         var old = await UploadAsync(Modality.Chest, "old.png", TestImages.Uniform(70));
 
-        // Two days later, as far as the watcher can tell: the upload is outside its 24-hour lookback.
+        // Two days later, as far as the watcher can tell: the upload is outside its 24-hour lookback. So would be any
+        // upload during the start-up check, which is why the next one waits for the check to end.
         await using var watching = Watcher(time: new ShiftedTime(TimeSpan.FromDays(2))).Start();
+        await watching.Logs.WaitForAsync(m => m.StartsWith("Start-up check of chest: 0 scans to process", StringComparison.Ordinal));
         var recent = await UploadAsync(Modality.Chest, "recent.png", TestImages.Uniform(80));
         await watching.ResultAsync(Modality.Chest, recent);
 

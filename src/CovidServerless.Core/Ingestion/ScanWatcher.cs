@@ -88,7 +88,11 @@ public sealed class ScanWatcher(
         CancellationToken cancellationToken)
     {
         var container = clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality));
+        var recorded = resultsCheckedSince is { } checkedSince
+            ? await store.RecordedSinceAsync(modality, checkedSince, cancellationToken).ConfigureAwait(false)
+            : null;
         var listed = new HashSet<string>();
+        var queued = 0;
         try
         {
             await foreach (var blob in container.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
@@ -103,19 +107,25 @@ public sealed class ScanWatcher(
 
                 var identity = new ScanIdentity(modality, blob.Name, version, modified);
                 var alreadyHandled = resultsCheckedSince is { } since
-                    && (modified < since || await store.IsRecordedAsync(identity, cancellationToken).ConfigureAwait(false));
-
-                // Seen only once decided: a version whose result check threw is looked at again next listing.
+                    && (modified < since || recorded!.Contains(identity));
                 seen[blob.Name] = version;
                 if (!alreadyHandled)
                 {
                     pending.TryWrite(new PendingScan(identity, Attempt: 1));
+                    queued++;
                 }
             }
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             // No container yet: nothing was uploaded to it.
+        }
+
+        if (recorded is not null)
+        {
+            logger.LogInformation(
+                "Start-up check of {Container}: {Queued} scans to process (uploaded while the host was down, or recorded only in part); {Recorded} of the last {Hours} h recorded.",
+                ScanContainers.For(modality), queued, recorded.Count, options.Value.LookbackHours);
         }
 
         // Deleted blobs (this listing was complete): forget them, so the set holds what the container holds.

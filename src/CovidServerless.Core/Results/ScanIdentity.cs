@@ -19,8 +19,11 @@ public sealed record ScanIdentity(Modality Modality, string BlobName, string ETa
     public string PartitionKey => BlobPartitionKey(Modality, BlobName);
 
     /// <summary>Newest upload sorts first: inverted ticks of the upload time, then the version.</summary>
-    public string VersionKey =>
-        $"{DateTimeOffset.MaxValue.UtcTicks - UploadedAt.UtcTicks:D19}-{Hash(BlobVersion, 8)}";
+    public string VersionKey => $"{InvertedTicks(UploadedAt)}-{Hash(BlobVersion, 8)}";
+
+    /// <summary>A time as the start of a version key: later times sort first.</summary>
+    public static string InvertedTicks(DateTimeOffset time) =>
+        (DateTimeOffset.MaxValue.UtcTicks - time.UtcTicks).ToString("D19", System.Globalization.CultureInfo.InvariantCulture);
 
     public static string BlobPartitionKey(Modality modality, string blobName) =>
         $"{modality.ToName()}-{Hash($"{modality.ToName()}/{blobName}", 32)}";
