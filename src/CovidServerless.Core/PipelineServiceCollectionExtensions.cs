@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Core;
 
@@ -91,7 +92,7 @@ public static class PipelineServiceCollectionExtensions
         });
         services.TryAddSingleton<IScoringStatus>(sp => new RemoteScoringStatus(
             sp.GetRequiredService<IHttpClientFactory>(),
-            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ScoringOptions>>(),
+            sp.GetRequiredService<IOptions<ScoringOptions>>(),
             scoring.FallbackToInProcess ? sp.GetRequiredService<LocalScoringStatus>() : null));
     }
 

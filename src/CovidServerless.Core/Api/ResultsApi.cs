@@ -3,8 +3,9 @@ using CovidServerless.Core.Results;
 namespace CovidServerless.Core.Api;
 
 /// <summary>
-/// The HTTP contract (routes under /api) as plain methods, so the Functions app, the local host and the worker
-/// answer identically and each host only binds a route to a call.
+/// The HTTP contract (routes under /api) as plain methods, so the Functions app and the local host answer
+/// identically and each host only binds a route to a call (the worker answers /api/models and /api/health through
+/// the same <see cref="LocalScoringStatus"/>).
 /// </summary>
 public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
 {

@@ -41,9 +41,9 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
 
     /// <summary>
     /// The blob versions of a modality uploaded since <paramref name="since"/> whose results were recorded to the end:
-    /// saved, announced and listed (they have timeline rows). A version saved
-    /// but not announced (its host died in between) is not among them, so it is processed again. One range query over
-    /// the newest-first timeline, a request per 1,000 rows, rather than a read per blob.
+    /// saved, announced and listed (they have timeline rows). A version saved but not announced (its host died in
+    /// between) is not among them, so it is processed again. One range query over the newest-first timeline, a
+    /// request per 1,000 rows, rather than a read per blob.
     /// </summary>
     public async Task<RecordedVersions> RecordedSinceAsync(Modality modality, DateTimeOffset since, CancellationToken cancellationToken)
     {
