@@ -33,7 +33,7 @@ public sealed class BadInputTests(LocalPipeline pipeline)
         Assert.Contains(reason, result.Reason, StringComparison.OrdinalIgnoreCase);
         Assert.Null(result.Verdict);
         Assert.Single(await pipeline.Storage.RowsForBlobAsync(Core.Modality.Chest, blobName));
-        Assert.Contains(await pipeline.Storage.PeekResultMessagesAsync(), m => m.ScanId == result.ScanId && m.Status == ScanStatus.Rejected);
+        Assert.Contains(await pipeline.Storage.ResultMessagesAsync(), m => m.ScanId == result.ScanId && m.Status == ScanStatus.Rejected);
         Assert.True((await pipeline.Http.GetAsync("/api/health")).IsSuccessStatusCode, "the host keeps serving");
     }
 

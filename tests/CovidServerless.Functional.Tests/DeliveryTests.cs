@@ -24,7 +24,7 @@ public sealed class DeliveryTests(LocalPipeline pipeline)
 
         Assert.Equal(first.ScanId, again!.ScanId);
         Assert.Equal(5, (await pipeline.Storage.RowsForBlobAsync(Modality.Ct, "redelivery/scan.png")).Count);
-        var messages = (await pipeline.Storage.PeekResultMessagesAsync()).Where(m => m.BlobName == "redelivery/scan.png" && m.Modality == "ct").ToList();
+        var messages = (await pipeline.Storage.ResultMessagesAsync()).Where(m => m.BlobName == "redelivery/scan.png" && m.Modality == "ct").ToList();
         Assert.Equal(2, messages.Count);
         Assert.All(messages, m => Assert.Equal(first.ScanId, m.ScanId));
     }
@@ -63,7 +63,7 @@ public sealed class DeliveryTests(LocalPipeline pipeline)
         Assert.Equal(ScanStatus.Failed, result.Status);
         Assert.Contains("every retry", result.Reason, StringComparison.Ordinal);
         Assert.Equal("0x8DEADBEEF", result.BlobVersion);
-        Assert.Contains(await pipeline.Storage.PeekResultMessagesAsync(), m => m.ScanId == result.ScanId && m.Status == ScanStatus.Failed);
+        Assert.Contains(await pipeline.Storage.ResultMessagesAsync(), m => m.ScanId == result.ScanId && m.Status == ScanStatus.Failed);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class EndToEndTests(LocalPipeline pipeline)
         var rows = await pipeline.Storage.RowsForBlobAsync(ModalityNames.Parse(modality), blobName);
         Assert.Equal(5, rows.Count);
         Assert.Single(rows, r => r.GetString("Member") == "ensemble");
-        var messages = (await pipeline.Storage.PeekResultMessagesAsync()).Where(m => m.ScanId == result.ScanId).ToList();
+        var messages = (await pipeline.Storage.ResultMessagesAsync()).Where(m => m.ScanId == result.ScanId).ToList();
         Assert.Single(messages);
         Assert.Equal(result.PCovid, messages[0].PCovid);
     }

@@ -52,7 +52,7 @@ public sealed class ScanWatcherTests : IAsyncLifetime
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (DateTime.UtcNow < deadline)
             {
-                if ((await harness.PeekResultMessagesAsync()).FirstOrDefault(m => m.BlobName == name) is { } message)
+                if ((await harness.ResultMessagesAsync()).FirstOrDefault(m => m.BlobName == name) is { } message)
                 {
                     return message;
                 }

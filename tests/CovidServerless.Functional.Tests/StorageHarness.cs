@@ -29,16 +29,28 @@ internal sealed class StorageHarness(Azurite azurite)
         return rows;
     }
 
-    /// <summary>Every message now in the results queue, decoded (peeked, so they stay).</summary>
-    public async Task<List<ScanResult>> PeekResultMessagesAsync()
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ScanResult> received = new();
+
+    /// <summary>
+    /// Every message the pipeline has sent to the results queue so far, decoded, oldest first. Read as a downstream
+    /// consumer reads them (received and deleted) and kept here: a peek sees only the first 32, and the shared
+    /// pipeline's queue holds more than that.
+    /// </summary>
+    public async Task<List<ScanResult>> ResultMessagesAsync()
     {
         var queue = Clients.Queues.GetQueueClient("scan-results");
-        if (!await queue.ExistsAsync())
+        if (await queue.ExistsAsync())
         {
-            return [];
+            while ((await queue.ReceiveMessagesAsync(32)).Value is { Length: > 0 } messages)
+            {
+                foreach (var message in messages)
+                {
+                    received.Enqueue(ScanResult.FromJson(Encoding.UTF8.GetString(message.Body.ToArray())));
+                    await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+                }
+            }
         }
 
-        var messages = await queue.PeekMessagesAsync(32);
-        return [.. messages.Value.Select(m => ScanResult.FromJson(Encoding.UTF8.GetString(m.Body.ToArray())))];
+        return [.. received];
     }
 }
