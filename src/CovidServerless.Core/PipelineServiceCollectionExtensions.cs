@@ -85,13 +85,16 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<RemoteScanScorer>();
         services.TryAddSingleton<IScanScorer>(sp => sp.GetRequiredService<RemoteScanScorer>());
 
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<WorkerAvailability>();
         services.AddHttpClient(RemoteScoringStatus.HttpClientName, client =>
         {
             client.BaseAddress = worker;
-            client.Timeout = TimeSpan.FromSeconds(5);
+            client.Timeout = TimeSpan.FromSeconds(scoring.RemoteTimeoutSeconds);
         });
         services.TryAddSingleton<IScoringStatus>(sp => new RemoteScoringStatus(
             sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetRequiredService<WorkerAvailability>(),
             sp.GetRequiredService<IOptions<ScoringOptions>>(),
             scoring.FallbackToInProcess ? sp.GetRequiredService<LocalScoringStatus>() : null));
     }

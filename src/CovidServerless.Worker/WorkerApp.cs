@@ -7,7 +7,8 @@ namespace CovidServerless.Worker;
 
 /// <summary>
 /// The GPU scoring worker: the core ensemble behind POST /score/{modality}, with concurrent requests coalesced
-/// into batched ONNX runs; /healthz (live), /readyz (every model loaded) and /metrics.
+/// into batched ONNX runs; /healthz (live), /readyz (every model loaded), /metrics, and /api/models and /api/health
+/// as the hosts answer them.
 /// </summary>
 public static class WorkerApp
 {

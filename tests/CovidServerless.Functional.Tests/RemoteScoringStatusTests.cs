@@ -1,6 +1,7 @@
 using System.Text.Json;
 using CovidServerless.Core;
 using CovidServerless.Core.Api;
+using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
 using CovidServerless.Worker;
 using Microsoft.Extensions.Configuration;
@@ -12,7 +13,7 @@ namespace CovidServerless.Functional.Tests;
 public sealed class RemoteScoringStatusTests
 {
     [Fact]
-    public async Task Without_fallback_the_host_reports_the_workers_models_and_readiness_and_loads_none_of_its_own()
+    public async Task Without_fallback_health_reports_the_worker_as_scoring_last_found_it_without_asking_it_and_models_are_the_workers()
     {
         using var models = ModelFolder.WithStandardEnsembles();
         var workerUrl = $"http://127.0.0.1:{Azurite.FreePort()}";
@@ -24,45 +25,52 @@ public sealed class RemoteScoringStatusTests
         });
         await worker.StartAsync();
 
-        // The host has no models at all: had it loaded its own catalog to answer, it would report a missing manifest.
+        // The host has no models: had it loaded a catalog of its own to answer, it would report a missing manifest.
         await using var host = Host(workerUrl, fallback: false, manifestPath: "/nonexistent/manifest.json");
         var status = host.GetRequiredService<IScoringStatus>();
+        var scorer = host.GetRequiredService<IScanScorer>();
 
-        var health = await status.GetHealthAsync(default);
+        var beforeAnyScan = await HealthAsync(status);
         var listed = await status.GetModelsAsync(default);
-
-        var report = Assert.IsType<HealthReport>(health.Body);
-        Assert.Equal((200, HealthReport.Ready, 8), (health.Status, report.Status, report.ModelsLoaded));
-        Assert.Equal(models.ManifestPath, report.Manifest);
-        Assert.Equal(new WorkerHealth(workerUrl + "/", HealthReport.Ready), report.Worker);
-        Assert.Equal(200, listed.Status);
-        Assert.Equal(8, ((JsonElement)listed.Body).GetArrayLength());
-
+        await scorer.ScoreAsync(Modality.Chest, TestImages.Uniform(100), default);
+        var afterAScan = await HealthAsync(status);
         await worker.StopAsync();
-        var down = await status.GetHealthAsync(default);
+        var afterTheWorkerStopped = await HealthAsync(status);
+        await Assert.ThrowsAsync<ScoringUnavailableException>(() => scorer.ScoreAsync(Modality.Chest, TestImages.Uniform(100), default));
+        var afterAFailedScan = await HealthAsync(status);
 
-        var downReport = Assert.IsType<HealthReport>(down.Body);
-        Assert.Equal((503, HealthReport.NotReady, WorkerHealth.Unreachable), (down.Status, downReport.Status, downReport.Worker!.Status));
-        Assert.Contains($"The scoring worker at {workerUrl}/ did not answer", Assert.Single(downReport.Problems), StringComparison.Ordinal);
+        Assert.Equal((200, HealthReport.Ready, 0, null), (beforeAnyScan.Status, beforeAnyScan.Report.Status, beforeAnyScan.Report.ModelsLoaded, beforeAnyScan.Report.Manifest));
+        Assert.Equal(new WorkerHealth(workerUrl + "/", WorkerHealth.Unknown), beforeAnyScan.Report.Worker);
+        Assert.Equal(8, ((JsonElement)listed.Body).GetArrayLength());
+        Assert.Equal((200, WorkerHealth.Answering), (afterAScan.Status, afterAScan.Report.Worker!.Status));
+        Assert.Equal(afterAScan, afterTheWorkerStopped); // health does not ask the worker (it would wake one scaled to zero)
+        Assert.Equal((503, HealthReport.NotReady, WorkerHealth.Unavailable), (afterAFailedScan.Status, afterAFailedScan.Report.Status, afterAFailedScan.Report.Worker!.Status));
+        Assert.Contains($"The scoring worker at {workerUrl}/ was unavailable at", Assert.Single(afterAFailedScan.Report.Problems), StringComparison.Ordinal);
         Assert.Equal(503, (await status.GetModelsAsync(default)).Status);
     }
 
     [Fact]
-    public async Task With_fallback_the_host_is_ready_on_its_own_models_and_says_the_worker_is_unreachable()
+    public async Task With_fallback_the_host_is_ready_on_its_own_models_and_says_when_the_worker_was_unavailable()
     {
         using var models = ModelFolder.WithStandardEnsembles();
         var workerUrl = $"http://127.0.0.1:{Azurite.FreePort()}";
         await using var host = Host(workerUrl, fallback: true, manifestPath: models.ManifestPath);
         var status = host.GetRequiredService<IScoringStatus>();
 
-        var health = await status.GetHealthAsync(default);
+        await host.GetRequiredService<IScanScorer>().ScoreAsync(Modality.Ct, TestImages.Uniform(100), default); // scored in-process
+        var health = await HealthAsync(status);
         var listed = await status.GetModelsAsync(default);
 
-        var report = Assert.IsType<HealthReport>(health.Body);
-        Assert.Equal((200, HealthReport.Ready, 8), (health.Status, report.Status, report.ModelsLoaded));
-        Assert.Equal(WorkerHealth.Unreachable, report.Worker!.Status);
-        Assert.NotNull(report.Worker.Problem);
+        Assert.Equal((200, HealthReport.Ready, 8, models.ManifestPath), (health.Status, health.Report.Status, health.Report.ModelsLoaded, health.Report.Manifest));
+        Assert.Equal(WorkerHealth.Unavailable, health.Report.Worker!.Status);
+        Assert.NotNull(health.Report.Worker.Problem);
         Assert.Equal(8, Assert.IsAssignableFrom<IReadOnlyList<ModelDescription>>(listed.Body).Count);
+    }
+
+    private static async Task<(int Status, HealthReport Report)> HealthAsync(IScoringStatus status)
+    {
+        var response = await status.GetHealthAsync(default);
+        return (response.Status, Assert.IsType<HealthReport>(response.Body));
     }
 
     private static ServiceProvider Host(string workerUrl, bool fallback, string manifestPath)
@@ -72,6 +80,7 @@ public sealed class RemoteScoringStatusTests
             ["Scoring:Mode"] = "Remote",
             ["Scoring:RemoteEndpoint"] = workerUrl,
             ["Scoring:FallbackToInProcess"] = fallback ? "true" : "false",
+            ["Scoring:RemoteTimeoutSeconds"] = "2",
             ["Models:ManifestPath"] = manifestPath,
         }).Build();
         return new ServiceCollection().AddLogging().AddCovidScoring(configuration).BuildServiceProvider();

@@ -7,67 +7,69 @@ using Microsoft.Extensions.Options;
 namespace CovidServerless.Core.Api;
 
 /// <summary>
-/// Remote mode: asks the scoring worker, which serves the same two routes. With the in-process fall-back on, this
-/// process's own catalog decides readiness (scans are scored either way) and the worker's state is reported beside
-/// it; without it, the worker's answer is the host's, and a worker that does not answer makes the host not ready.
+/// Remote mode. Health reports the worker as the latest scoring request found it (<see cref="WorkerAvailability"/>),
+/// without asking it. With the in-process fall-back on, this process's own catalog decides readiness (scans are
+/// scored either way) and lists the models; without it, the host is ready unless the worker was unavailable at the
+/// latest request, and the models are the worker's own list.
 /// </summary>
-public sealed class RemoteScoringStatus(IHttpClientFactory clients, IOptions<ScoringOptions> options, LocalScoringStatus? fallback)
+public sealed class RemoteScoringStatus(
+    IHttpClientFactory clients, WorkerAvailability availability, IOptions<ScoringOptions> options, LocalScoringStatus? fallback)
     : IScoringStatus
 {
-    /// <summary>A client without the scoring pipeline's retries: a health probe wants a prompt answer.</summary>
-    public const string HttpClientName = "scoring-worker-status";
+    /// <summary>The client that asks the worker for its models: one request, allowed the scoring budget (a cold start).</summary>
+    public const string HttpClientName = "scoring-worker-models";
 
     private string Endpoint => options.Value.RemoteEndpoint!.ToString();
 
-    public async Task<ApiResponse> GetHealthAsync(CancellationToken cancellationToken)
+    public Task<ApiResponse> GetHealthAsync(CancellationToken cancellationToken)
     {
-        // 503 is the worker's own "not ready", with its report; anything else but 200 means it did not answer.
-        var (status, report, problem) = await AskWorkerAsync<HealthReport>("api/health", [200, 503], cancellationToken).ConfigureAwait(false);
-        var worker = report is null
-            ? new WorkerHealth(Endpoint, WorkerHealth.Unreachable, problem)
-            : new WorkerHealth(Endpoint, report.Status, report.Problems.Count > 0 ? string.Join(" ", report.Problems) : null);
+        var last = availability.Last;
+        var worker = last is null
+            ? new WorkerHealth(Endpoint, WorkerHealth.Unknown)
+            : new WorkerHealth(Endpoint, last.Answered ? WorkerHealth.Answering : WorkerHealth.Unavailable, last.Problem, last.At);
         if (fallback is not null)
         {
             var local = fallback.Health();
-            return local with { Body = (HealthReport)local.Body with { Worker = worker } };
+            return Task.FromResult(local with { Body = (HealthReport)local.Body with { Worker = worker } });
         }
 
-        return report is null
-            ? new ApiResponse(503, new HealthReport(HealthReport.NotReady, 0, [$"The scoring worker at {Endpoint} did not answer: {problem}"], "", worker))
-            : new ApiResponse(status, report with { Worker = worker });
+        var unavailable = last is { Answered: false };
+        return Task.FromResult(new ApiResponse(
+            unavailable ? 503 : 200,
+            new HealthReport(
+                unavailable ? HealthReport.NotReady : HealthReport.Ready,
+                ModelsLoaded: 0,
+                unavailable ? [$"The scoring worker at {Endpoint} was unavailable at {last!.At:u}: {last.Problem}"] : [],
+                Manifest: null,
+                worker)));
     }
 
     public async Task<ApiResponse> GetModelsAsync(CancellationToken cancellationToken)
     {
-        var (_, models, problem) = await AskWorkerAsync<JsonElement>("api/models", [200], cancellationToken).ConfigureAwait(false);
-        if (problem is null)
+        if (fallback is not null)
         {
-            return ApiResponse.Ok(models);
+            return fallback.Models();
         }
 
-        return fallback?.Models()
-            ?? new ApiResponse(503, new ApiError($"The scoring worker at {Endpoint} did not list its models: {problem}"));
-    }
-
-    private async Task<(int Status, T? Body, string? Problem)> AskWorkerAsync<T>(
-        string route, int[] expectedStatuses, CancellationToken cancellationToken)
-    {
+        string problem;
         try
         {
-            using var response = await clients.CreateClient(HttpClientName).GetAsync(route, cancellationToken).ConfigureAwait(false);
-            var status = (int)response.StatusCode;
-            if (!expectedStatuses.Contains(status))
+            using var response = await clients.CreateClient(HttpClientName).GetAsync("api/models", cancellationToken).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode
+                && await response.Content.ReadFromJsonAsync<JsonElement>(ScanResult.JsonOptions, cancellationToken).ConfigureAwait(false) is
+                { ValueKind: JsonValueKind.Array } models)
             {
-                return (status, default, $"GET /{route} answered HTTP {status}.");
+                return ApiResponse.Ok(models);
             }
 
-            var body = await response.Content.ReadFromJsonAsync<T>(ScanResult.JsonOptions, cancellationToken).ConfigureAwait(false);
-            return body is null ? (status, default, $"GET /{route} answered an empty body.") : (status, body, null);
+            problem = $"GET /api/models answered HTTP {(int)response.StatusCode} without a list of models.";
         }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException or NotSupportedException
+        catch (Exception ex) when (ex is HttpRequestException or JsonException
             || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return (0, default, ex is TaskCanceledException ? $"GET /{route} gave no answer within the time allowed." : ex.Message);
+            problem = ex is TaskCanceledException ? "no answer within Scoring:RemoteTimeoutSeconds." : ex.Message;
         }
+
+        return new ApiResponse(503, new ApiError($"The scoring worker at {Endpoint} did not list its models: {problem}"));
     }
 }

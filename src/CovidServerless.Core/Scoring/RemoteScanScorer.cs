@@ -18,7 +18,12 @@ namespace CovidServerless.Core.Scoring;
 /// off, the attempt fails so the trigger retries it later.
 /// </summary>
 public sealed class RemoteScanScorer(
-    ScanDecoder decoder, IHttpClientFactory clients, IServiceProvider services, IOptions<ScoringOptions> options, ILogger<RemoteScanScorer> logger)
+    ScanDecoder decoder,
+    IHttpClientFactory clients,
+    WorkerAvailability availability,
+    IServiceProvider services,
+    IOptions<ScoringOptions> options,
+    ILogger<RemoteScanScorer> logger)
     : IScanScorer
 {
     public const string HttpClientName = "scoring-worker";
@@ -32,6 +37,7 @@ public sealed class RemoteScanScorer(
         }
         catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
+            availability.Unavailable(ex.Message);
             if (!options.Value.FallbackToInProcess)
             {
                 throw new ScoringUnavailableException("The scoring worker is unavailable; the scan will be retried.", ex);
@@ -51,12 +57,15 @@ public sealed class RemoteScanScorer(
         if (response.StatusCode == HttpStatusCode.UnprocessableEntity)
         {
             var rejection = await response.Content.ReadFromJsonAsync<WorkerError>(cancellationToken).ConfigureAwait(false);
+            availability.Answered();
             throw new ScanRejectedException(rejection?.Error ?? "The scoring worker rejected the scan.");
         }
 
         response.EnsureSuccessStatusCode();
-        return await response.Content.ReadFromJsonAsync<EnsembleScore>(WorkerJson.Options, cancellationToken).ConfigureAwait(false)
+        var score = await response.Content.ReadFromJsonAsync<EnsembleScore>(WorkerJson.Options, cancellationToken).ConfigureAwait(false)
             ?? throw new HttpRequestException("The scoring worker returned an empty body.");
+        availability.Answered();
+        return score;
     }
 
     private static bool IsUnavailable(Exception ex) =>
