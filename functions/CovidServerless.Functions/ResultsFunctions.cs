@@ -1,7 +1,6 @@
 using CovidServerless.Core.Api;
 using CovidServerless.Core.Results;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 
@@ -19,8 +18,11 @@ public sealed class ResultsFunctions(ResultsApi api)
     {
         ArgumentNullException.ThrowIfNull(request);
         var history = string.Equals(request.Query["history"], "true", StringComparison.OrdinalIgnoreCase);
-        var rawTarget = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        return Write(await api.GetScanAsync(modality, ScanRoute.BlobName(rawTarget, blobName), history, cancellationToken));
+
+        // No raw target: the Functions host forwards each request to this worker through a proxy (YARP) that
+        // re-encodes the path the host decoded, so a client's "%2F" and "%252F" would arrive alike (read from their
+        // sources, not checked against a running host); the route value's readings are tried instead.
+        return Write(await api.GetScanAsync(modality, blobName, rawTarget: null, history, cancellationToken));
     }
 
     [Function("ListScans")]

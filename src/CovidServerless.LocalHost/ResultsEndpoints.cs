@@ -11,7 +11,7 @@ public static class ResultsEndpoints
     {
         var api = app.MapGroup("/api");
         api.MapGet("/scans/{modality}/{**blobName}", async (HttpContext context, string modality, string blobName, bool? history, ResultsApi results, CancellationToken ct) =>
-            Write(await results.GetScanAsync(modality, ScanRoute.BlobName(context.Features.Get<IHttpRequestFeature>()?.RawTarget, blobName), history ?? false, ct)));
+            Write(await results.GetScanAsync(modality, blobName, context.Features.Get<IHttpRequestFeature>()?.RawTarget, history ?? false, ct)));
         api.MapGet("/scans", async (string? modality, string? top, string? continuationToken, ResultsApi results, CancellationToken ct) =>
             Write(await results.ListScansAsync(modality, top, continuationToken, ct)));
         api.MapGet("/models", async (ResultsApi results, CancellationToken ct) => Write(await results.GetModelsAsync(ct)));

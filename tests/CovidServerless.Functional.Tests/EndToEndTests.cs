@@ -148,6 +148,7 @@ public sealed class EndToEndTests(LocalPipeline pipeline)
     [Theory]
     [InlineData("garbage")]
     [InlineData("%20")]
+    [InlineData("%20b")]
     [InlineData("a%20b%20c")]
     public async Task A_continuation_token_that_is_not_a_whole_token_this_api_returned_answers_400_not_an_empty_page(string token)
     {

@@ -5,7 +5,6 @@ using CovidServerless.Core.Results;
 using CovidServerless.Functions;
 using CovidServerless.TestSupport;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -61,18 +60,21 @@ public sealed class FunctionClassTests(LocalPipeline pipeline)
     }
 
     [Fact]
-    public async Task The_scan_function_reads_the_blob_name_from_the_raw_request_target_where_a_literal_2F_is_intact()
+    public async Task The_scan_function_finds_a_blob_whether_a_2F_in_its_route_value_was_a_folder_separator_or_part_of_the_name()
     {
-        const string name = "functions/100%2F200.png";
-        await pipeline.UploadAsync("chest", name, TestImages.Uniform(97));
-        await pipeline.WaitForResultAsync("chest", name);
+        await pipeline.UploadAsync("chest", "functions/literal%2Fname.png", TestImages.Uniform(97));
+        await pipeline.UploadAsync("chest", "functions/folder/name.png", TestImages.Uniform(98));
+        await pipeline.WaitForResultAsync("chest", "functions/literal%2Fname.png");
+        await pipeline.WaitForResultAsync("chest", "functions/folder/name.png");
+        var functions = Create<ResultsFunctions>();
         var request = new DefaultHttpContext().Request;
-        request.HttpContext.Features.Get<IHttpRequestFeature>()!.RawTarget = "/api/scans/chest/functions/100%252F200.png";
 
-        // The route value as a server decodes it: the client's "%252F" arrives as "%2F", which alone reads as "/".
-        var found = (JsonResult)await Create<ResultsFunctions>().GetScan(request, "chest", "functions/100%2F200.png", default);
+        // Route values as the worker would see them, the client's "%2F" and "%252F" having arrived alike.
+        var literal = (JsonResult)await functions.GetScan(request, "chest", "functions/literal%2Fname.png", default);
+        var folder = (JsonResult)await functions.GetScan(request, "chest", "functions%2Ffolder%2Fname.png", default);
 
-        Assert.Equal((200, name), (found.StatusCode, ((ScanResult)found.Value!).BlobName));
+        Assert.Equal((200, "functions/literal%2Fname.png"), (literal.StatusCode, ((ScanResult)literal.Value!).BlobName));
+        Assert.Equal((200, "functions/folder/name.png"), (folder.StatusCode, ((ScanResult)folder.Value!).BlobName));
     }
 
     [Fact]

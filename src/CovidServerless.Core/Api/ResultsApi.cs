@@ -12,8 +12,11 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
     public const int DefaultTop = 20;
 
     /// <summary>GET /api/scans/{modality}/{*blobName}[?history=true]</summary>
-    /// <param name="blobName">The blob name, percent-decoded once (<see cref="ScanRoute.BlobName"/>).</param>
-    public async Task<ApiResponse> GetScanAsync(string modality, string blobName, bool history, CancellationToken cancellationToken)
+    /// <param name="modality">The route's modality value.</param>
+    /// <param name="blobName">The route's catch-all value, as the server decoded it.</param>
+    /// <param name="rawTarget">The request target as the client sent it, where the host has it unaltered; else null.</param>
+    public async Task<ApiResponse> GetScanAsync(
+        string modality, string blobName, string? rawTarget, bool history, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(blobName);
         if (!ModalityNames.TryParse(modality, out var parsed))
@@ -26,14 +29,24 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
             return ApiResponse.BadRequest("Name the blob: /api/scans/{modality}/{blobName}.");
         }
 
-        if (history)
+        var names = ScanRoute.BlobNames(rawTarget, modality, blobName);
+        foreach (var name in names)
         {
-            var versions = await query.GetVersionsAsync(parsed, blobName, int.MaxValue, cancellationToken).ConfigureAwait(false);
-            return versions.Count > 0 ? ApiResponse.Ok(versions) : NoResult(parsed, blobName);
+            if (history)
+            {
+                var versions = await query.GetVersionsAsync(parsed, name, int.MaxValue, cancellationToken).ConfigureAwait(false);
+                if (versions.Count > 0)
+                {
+                    return ApiResponse.Ok(versions);
+                }
+            }
+            else if (await query.GetLatestAsync(parsed, name, cancellationToken).ConfigureAwait(false) is { } latest)
+            {
+                return ApiResponse.Ok(latest);
+            }
         }
 
-        var latest = await query.GetLatestAsync(parsed, blobName, cancellationToken).ConfigureAwait(false);
-        return latest is not null ? ApiResponse.Ok(latest) : NoResult(parsed, blobName);
+        return NoResult(parsed, names[0]);
     }
 
     /// <summary>GET /api/scans?modality=chest|ct&amp;top=N&amp;continuationToken=...</summary>
@@ -56,12 +69,12 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
             return ApiResponse.BadRequest($"top must be a whole number from 1 to {ResultsQuery.MaxPageSize}.");
         }
 
-        // Table storage's paging token is "<next partition key> <next row key>"; anything else (typically the half
-        // left by an unquoted shell argument) would silently answer an empty page.
+        // Table storage's paging token is "<next partition key> <next row key>" (the row key may be empty); anything
+        // else (typically the half left by an unquoted shell argument) would silently answer an empty page.
         const string badToken = "continuationToken is not one this API returned: pass back the previous page's token whole " +
             "(it holds a space: quote it on a command line, URL-encode it in a query string).";
         continuationToken = string.IsNullOrEmpty(continuationToken) ? null : continuationToken;
-        if (continuationToken is not null && continuationToken.Split(' ') is not [{ Length: > 0 }, { Length: > 0 }])
+        if (continuationToken is not null && continuationToken.Split(' ') is not [{ Length: > 0 }, _])
         {
             return ApiResponse.BadRequest(badToken);
         }

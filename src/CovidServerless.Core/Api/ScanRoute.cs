@@ -6,23 +6,41 @@ public static class ScanRoute
     private const string Prefix = "/api/scans/";
 
     /// <summary>
-    /// Decodes the name once from the request's raw target, where the client's encoding is intact: a name's own
-    /// "%2F" arrives as "%252F" and its own "%41" as "%2541". A server's decoded route value cannot tell these
-    /// apart from an encoded "/" or "A" (ASP.NET Core decodes all but "%2F"), so it is used, with "%2F" read as "/",
-    /// only when the raw target is unavailable or not of this route's shape.
+    /// The names the request may mean, the likelier first. A server decodes the route value except "%2F", so from it
+    /// alone a folder's "/" sent as "%2F" and a name's own "%2F" (sent as "%252F") look alike: both are tried, as a
+    /// folder first. The raw request target, as the client sent it, tells them apart, and is used when it agrees with
+    /// the route value (a proxy in between may have re-encoded it, e.g. the Functions host's).
     /// </summary>
-    /// <param name="rawTarget">The request target as sent (path and query), e.g. IHttpRequestFeature.RawTarget.</param>
+    /// <param name="rawTarget">The request target as the client sent it (IHttpRequestFeature.RawTarget), or null.</param>
+    /// <param name="modality">The server's decoded modality segment.</param>
     /// <param name="routeValue">The server's decoded catch-all value.</param>
-    public static string BlobName(string? rawTarget, string routeValue)
+    public static IReadOnlyList<string> BlobNames(string? rawTarget, string modality, string routeValue)
     {
         ArgumentNullException.ThrowIfNull(routeValue);
-        var path = rawTarget?.Split('?', 2)[0];
-        if (path is not null && path.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase)
-            && path.IndexOf('/', Prefix.Length) is var slash and > 0)
+        if (FromRawTarget(rawTarget, modality, routeValue) is { } exact)
         {
-            return Uri.UnescapeDataString(path[(slash + 1)..]);
+            return [exact];
         }
 
-        return routeValue.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        var asFolders = routeValue.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        return asFolders == routeValue ? [routeValue] : [asFolders, routeValue];
+    }
+
+    private static string? FromRawTarget(string? rawTarget, string modality, string routeValue)
+    {
+        var path = rawTarget?.Split('?', 2)[0];
+        if (path is null || !path.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase)
+            || path.IndexOf('/', Prefix.Length) is not (var slash and > 0)
+            || !string.Equals(Uri.UnescapeDataString(path[Prefix.Length..slash]), modality, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        // Decoded as the server decodes (all but "%2F") it must give the route value, or something between the client
+        // and this code changed the path (dot segments resolved, re-encoding): then it is not the client's.
+        var encodedName = path[(slash + 1)..];
+        var asServerDecodes = string.Join("%2F", encodedName.Split("%2F", StringSplitOptions.None)
+            .Select(part => string.Join("%2f", part.Split("%2f", StringSplitOptions.None).Select(Uri.UnescapeDataString))));
+        return asServerDecodes == routeValue ? Uri.UnescapeDataString(encodedName) : null;
     }
 }
