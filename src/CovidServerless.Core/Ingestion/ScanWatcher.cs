@@ -58,6 +58,7 @@ public sealed class ScanWatcher(
         // Until the first complete listing, scans uploaded while the host was down, or whose recording it did not
         // finish, are processed; older ones, and those recorded to the end, are left alone.
         DateTimeOffset? resultsCheckedSince = time.GetUtcNow() - TimeSpan.FromHours(settings.LookbackHours);
+        RecordedVersions? recorded = null;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(settings.PollMilliseconds), time);
         try
         {
@@ -65,8 +66,14 @@ public sealed class ScanWatcher(
             {
                 try
                 {
-                    await ListNewScansAsync(modality, seen, resultsCheckedSince, pending, stoppingToken).ConfigureAwait(false);
-                    resultsCheckedSince = null;
+                    // Read once, and kept while listings fail: a scan a partial listing queued is in seen already.
+                    if (resultsCheckedSince is { } since)
+                    {
+                        recorded ??= await store.RecordedSinceAsync(modality, since, stoppingToken).ConfigureAwait(false);
+                    }
+
+                    await ListNewScansAsync(modality, seen, resultsCheckedSince, recorded, pending, stoppingToken).ConfigureAwait(false);
+                    (resultsCheckedSince, recorded) = (null, null);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
                 {
@@ -84,13 +91,11 @@ public sealed class ScanWatcher(
         Modality modality,
         Dictionary<string, string> seen,
         DateTimeOffset? resultsCheckedSince,
+        RecordedVersions? recorded,
         ChannelWriter<PendingScan> pending,
         CancellationToken cancellationToken)
     {
         var container = clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality));
-        var recorded = resultsCheckedSince is { } checkedSince
-            ? await store.RecordedSinceAsync(modality, checkedSince, cancellationToken).ConfigureAwait(false)
-            : null;
         var listed = new HashSet<string>();
         var queued = 0;
         try
