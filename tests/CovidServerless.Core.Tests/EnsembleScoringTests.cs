@@ -142,4 +142,28 @@ public class EnsembleScoringTests
         Assert.Equal(single[0].PCovid, batch[1].PCovid, tolerance: 1e-6);
         Assert.NotEqual(batch[0].PCovid, batch[1].PCovid, 3);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Models_run_side_by_side_under_a_gate_give_the_scores_of_models_run_one_after_another(int slots)
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        var decoder = new ScanDecoder();
+        using var a = decoder.Decode(TestImages.Uniform(30));
+        using var b = decoder.Decode(TestImages.Noise(100, 80, SKEncodedImageFormat.Png));
+        var ensemble = catalog.For(Modality.Chest);
+        using var preparedA = PreparedScan.For(ensemble, a);
+        using var preparedB = PreparedScan.For(ensemble, b);
+        using var gate = new SemaphoreSlim(slots, slots);
+
+        var sideBySide = await InProcessScanScorer.ScorePreparedAsync(ensemble, [preparedA, preparedB], gate);
+        var oneAfterAnother = InProcessScanScorer.ScorePrepared(ensemble, [preparedA, preparedB]);
+
+        Assert.Equal(
+            oneAfterAnother.SelectMany(s => s.Models.Select(m => (m.Name, m.PCovid))),
+            sideBySide.SelectMany(s => s.Models.Select(m => (m.Name, m.PCovid))));
+        Assert.Equal(slots, gate.CurrentCount); // every slot given back
+    }
 }

@@ -24,8 +24,9 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     public BatchingScanScorer(ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models = null)
     {
         // Each modality batches on its own, with up to MaxConcurrentScans batches in flight, but at most
-        // MaxConcurrentScans batches run at once over both modalities, so their model runs do not oversubscribe
-        // the cores each run's intra-op threads (cores / MaxConcurrentScans) already use.
+        // MaxConcurrentScans model runs go at once over both modalities (on CUDA, batches), so that they do not
+        // oversubscribe the cores each run's intra-op threads (cores / MaxConcurrentScans) already use, and a batch
+        // that runs alone has its models run side by side.
         var concurrent = models?.Value.MaxConcurrentScans ?? 1;
         gate = new SemaphoreSlim(concurrent, concurrent);
         this.catalog = catalog;
@@ -96,15 +97,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
 
             if (batch.Count > 0)
             {
-                await gate.WaitAsync().ConfigureAwait(false);
-                try
-                {
-                    Score(modality, batch);
-                }
-                finally
-                {
-                    gate.Release();
-                }
+                await ScoreAsync(modality, batch).ConfigureAwait(false);
             }
         }
     }
@@ -121,8 +114,16 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         }
     }
 
-    private void Score(Modality modality, List<Pending> batch)
+    private async Task ScoreAsync(Modality modality, List<Pending> batch)
     {
+        // On CUDA a batch's models run one after another, as the GPU figures were measured; side by side there is
+        // not measured.
+        var wholeBatchGate = catalog.OnCuda;
+        if (wholeBatchGate)
+        {
+            await gate.WaitAsync().ConfigureAwait(false);
+        }
+
         try
         {
             var scans = batch.Select(p => p.Scan).ToList();
@@ -133,7 +134,9 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
                 scans.Add(scans[^1]);
             }
 
-            var scores = InProcessScanScorer.ScorePrepared(ensemble, scans);
+            var scores = wholeBatchGate
+                ? InProcessScanScorer.ScorePrepared(ensemble, scans)
+                : await InProcessScanScorer.ScorePreparedAsync(ensemble, scans, gate).ConfigureAwait(false);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Result.TrySetResult(scores[i]);
@@ -148,6 +151,10 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         finally
         {
             batch.ForEach(p => p.Scan.Dispose());
+            if (wholeBatchGate)
+            {
+                gate.Release();
+            }
         }
     }
 

@@ -6,8 +6,10 @@ using Microsoft.Extensions.Options;
 namespace CovidServerless.Core.Scoring;
 
 /// <summary>
-/// Runs the ensemble in this process. At most <see cref="ModelOptions.MaxConcurrentScans"/> scans are decoded and
-/// scored at once, so that with each session's intra-op threads the CPU is used fully but not oversubscribed.
+/// Runs the ensemble in this process. At most <see cref="ModelOptions.MaxConcurrentScans"/> model runs go at once
+/// (on CUDA, scans), so that with each session's intra-op threads the CPU is used fully but not oversubscribed; a
+/// scan that arrives alone has its models run side by side, rather than one after another on one core's worth of
+/// threads.
 /// </summary>
 public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decoder, IOptions<ModelOptions> options)
     : IScanScorer, IDisposable
@@ -17,15 +19,29 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
     public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
     {
         var ensemble = catalog.For(modality);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        if (catalog.OnCuda)
         {
-            using var scan = decoder.Decode(image.Span);
-            return ScoreDecoded(ensemble, [scan])[0];
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                using var scan = decoder.Decode(image.Span);
+                return ScoreDecoded(ensemble, [scan])[0];
+            }
+            finally
+            {
+                gate.Release();
+            }
         }
-        finally
+
+        PreparedScan prepared;
+        using (var scan = decoder.Decode(image.Span))
         {
-            gate.Release();
+            prepared = PreparedScan.For(ensemble, scan);
+        }
+
+        using (prepared)
+        {
+            return (await ScorePreparedAsync(ensemble, [prepared], gate).ConfigureAwait(false))[0];
         }
     }
 
@@ -60,8 +76,17 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
         }
     }
 
-    /// <summary>Scores prepared scans of one modality as one ONNX run per model.</summary>
-    public static IReadOnlyList<EnsembleScore> ScorePrepared(ModalityModels ensemble, IReadOnlyList<PreparedScan> scans)
+    /// <summary>Scores prepared scans of one modality as one ONNX run per model, the models one after another.</summary>
+    public static IReadOnlyList<EnsembleScore> ScorePrepared(ModalityModels ensemble, IReadOnlyList<PreparedScan> scans) =>
+        ScorePreparedAsync(ensemble, scans, modelRuns: null).GetAwaiter().GetResult(); // completes synchronously without a gate
+
+    /// <summary>
+    /// Scores prepared scans of one modality as one ONNX run per model. Without <paramref name="modelRuns"/>, the
+    /// models run one after another on the caller's thread; with it, all at once, each run holding one of its slots,
+    /// so that the runs of one scan or batch use the cores a lone run's intra-op threads leave idle.
+    /// </summary>
+    public static async Task<IReadOnlyList<EnsembleScore>> ScorePreparedAsync(
+        ModalityModels ensemble, IReadOnlyList<PreparedScan> scans, SemaphoreSlim? modelRuns)
     {
         ArgumentNullException.ThrowIfNull(ensemble);
         ArgumentNullException.ThrowIfNull(scans);
@@ -73,10 +98,25 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
         // A batch of one runs on the scan's own tensor: copying it too measured about 2% slower in process.
         var pooledBatches = scans.Count > 1;
         var batches = ensemble.Inputs.Select((_, input) => pooledBatches ? Batch(scans, input) : scans[0].TensorArray(input)).ToArray();
+        float[] Run(int m) => ensemble.Models[m].PredictCovid(batches[ensemble.InputOfModel[m]], scans.Count);
         float[][] perModel;
         try
         {
-            perModel = [.. ensemble.Models.Select((model, m) => model.PredictCovid(batches[ensemble.InputOfModel[m]], scans.Count))];
+            // WhenAll returns once every run has ended, so no run still reads a batch when it goes back to the pool.
+            perModel = modelRuns is null
+                ? [.. Enumerable.Range(0, ensemble.Models.Count).Select(Run)]
+                : await Task.WhenAll(Enumerable.Range(0, ensemble.Models.Count).Select(async m =>
+                {
+                    await modelRuns.WaitAsync().ConfigureAwait(false);
+                    try
+                    {
+                        return await Task.Run(() => Run(m)).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        modelRuns.Release();
+                    }
+                })).ConfigureAwait(false);
         }
         finally
         {
