@@ -41,6 +41,7 @@ public static class BenchRunner
         var limitFractions = new List<double>();
         var bestRates = new List<double>();
         var speedups = new List<double>();
+        var loneSpeedups = new List<double>();
 
         using var probe = new MatMulRate(options, settings.MatMulSize);
         var (gflops, matmul) = probe.Measure(settings.Runs * 2);
@@ -97,10 +98,14 @@ public static class BenchRunner
             var seed = stages["seed's way"].Time;
             var speedup = seed.MedianMs / stages["whole scan"].Time.MedianMs;
             Console.WriteLine($"  seed's way (load 4 models per scan): {seed}  -> warm pipeline is {speedup:F1}x faster");
+            var lone = await inProcess.LoneScansAsync(modality, sample);
+            var loneSpeedup = seed.MedianMs / lone.InProcess.MedianMs;
+            Console.WriteLine($"  a lone scan (decode to score) through the pipeline's scorers, default configuration (its 4 models 2 at a time, 1 thread each): in process {lone.InProcess}, batching {lone.Batching} (its batch window included) -> seed's way / in process = {loneSpeedup:F1}x");
 
             limitFractions.Add(fraction.Median);
             bestRates.Add(Math.Max(best.ScansPerSecond, bestParallelRate));
             speedups.Add(speedup);
+            loneSpeedups.Add(loneSpeedup);
             perModality[name] = new
             {
                 stages = stages.Values,
@@ -117,6 +122,9 @@ public static class BenchRunner
                 parallelBatchesScansPerSecond = parallelBatches,
                 seedPerScan = seed,
                 speedupVsPerScanLoading = speedup,
+                loneScanInProcess = lone.InProcess,
+                loneScanBatching = lone.Batching,
+                speedupVsPerScanLoadingLoneScan = loneSpeedup,
             };
         }
 
@@ -202,6 +210,7 @@ public static class BenchRunner
         report["endToEndFractionOfBestBatch"] = versusBestBatch;
         report["endToEndFractionStorageApart"] = storageApartFraction;
         report["speedupVsPerScanLoading"] = speedups.DefaultIfEmpty(double.NaN).Average();
+        report["speedupVsPerScanLoadingLoneScan"] = loneSpeedups.DefaultIfEmpty(double.NaN).Average();
         report["coldStartSeconds"] = cold?.StartToReadySeconds;
         report["peakMemoryMB"] = cold?.PeakMemoryMB;
         report["machine"] = new { cpu = Cpu(), cores = Environment.ProcessorCount, date = DateTimeOffset.UtcNow, quick = settings.Quick, intraOpThreads = options.EffectiveIntraOpThreads };
@@ -224,6 +233,7 @@ public static class BenchRunner
         }
 
         Console.WriteLine(string.Create(c, $"  speedupVsPerScanLoading {speedups.DefaultIfEmpty(double.NaN).Average():F1}x  (target >= 20x)"));
+        Console.WriteLine(string.Create(c, $"    lone scan, default     {loneSpeedups.DefaultIfEmpty(double.NaN).Average():F1}x  (seed's way / a lone scan through the default in-process scorer, models side by side)"));
         Console.WriteLine(string.Create(c, $"  coldStartSeconds        {cold?.StartToReadySeconds:F2}  (target < 3 s)"));
         Console.WriteLine(string.Create(c, $"  peakMemoryMB            {cold?.PeakMemoryMB:F0}"));
         if (settings.JsonPath is not null)

@@ -3,6 +3,8 @@ using CovidServerless.Core;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Benchmarks;
 
@@ -26,6 +28,24 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
             InProcessScanScorer.ScoreDecoded(ensemble, [scan]);
         },
         runs);
+
+    /// <summary>
+    /// One scan at a time through the pipeline's two in-process scorers, in the default configuration (a fresh catalog
+    /// with the default options: two model runs at once, one thread each), each scan waited for before the next.
+    /// </summary>
+    public async Task<(Stats InProcess, Stats Batching)> LoneScansAsync(Modality modality, byte[] image)
+    {
+        var options = new ModelOptions { ManifestPath = catalog.ManifestPath };
+        using var models = new ModelCatalog(
+            Options.Create(options), NullLogger<ModelCatalog>.Instance);
+        using var inProcess = new InProcessScanScorer(models, decoder, Options.Create(options));
+        await using var batching = new BatchingScanScorer(
+            models, decoder, Options.Create(new ScoringOptions()), Options.Create(options));
+        var (runs, warmup) = settings.Quick ? (3, 1) : (150, 40);
+        return (
+            await Stats.MeasureAsync(() => inProcess.ScoreAsync(modality, image, default), runs, warmup),
+            await Stats.MeasureAsync(() => batching.ScoreAsync(modality, image, default), runs, warmup));
+    }
 
     public IReadOnlyList<ThroughputPoint> Batched(Modality modality, IReadOnlyList<byte[]> images) =>
         [.. settings.BatchSizes.Select(size => Batch(decoder, catalog.For(modality), images, size, settings))];

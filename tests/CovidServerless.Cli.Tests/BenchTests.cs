@@ -27,6 +27,8 @@ public sealed class BenchTests : IDisposable
         }
 
         Assert.True(root.GetProperty("speedupVsPerScanLoading").GetDouble() > 0);
+        Assert.True(root.GetProperty("speedupVsPerScanLoadingLoneScan").GetDouble() > 0);
+        Assert.Equal(3, root.GetProperty("modalities").GetProperty("chest").GetProperty("loneScanBatching").GetProperty("runs").GetInt32());
         Assert.True(root.GetProperty("endToEndFraction").GetDouble() > 0);
         Assert.Equal(4, root.GetProperty("endToEnd").GetProperty("scans").GetInt32());
         Assert.Equal(2, root.GetProperty("modalities").GetProperty("ct").GetProperty("batched").GetArrayLength());

@@ -25,9 +25,10 @@ public sealed class ModelOptions
     public int IntraOpThreads { get; set; }
 
     /// <summary>
-    /// Scans (or batches) scored at the same time in this process; with IntraOpThreads this caps CPU use. Two at
-    /// once with half the cores each beat one at a time with all of them in covidscan bench (these small models
-    /// leave intra-op threads waiting on each other): +8% to +30% scans/s, at some cost in single-scan latency.
+    /// ONNX Runtime model runs at the same time in this process (on CUDA: scans or batches); with IntraOpThreads this
+    /// caps CPU use. Two at once with half the cores each beat one at a time with all of them in covidscan bench (these
+    /// small models leave intra-op threads waiting on each other): +8% to +30% scans/s; and since a lone scan's four
+    /// models run side by side, its latency falls too.
     /// </summary>
     [Range(1, 256)]
     public int MaxConcurrentScans { get; set; } = 2;
