@@ -166,4 +166,23 @@ public class EnsembleScoringTests
             sideBySide.SelectMany(s => s.Models.Select(m => (m.Name, m.PCovid))));
         Assert.Equal(slots, gate.CurrentCount); // every slot given back
     }
+
+    [Fact]
+    public async Task Cancelled_while_waiting_for_a_slot_scoring_stops_without_giving_back_a_slot_it_never_took()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var scan = new ScanDecoder().Decode(TestImages.Uniform(30));
+        using var prepared = PreparedScan.For(catalog.For(Modality.Chest), scan);
+        using var gate = new SemaphoreSlim(1, 1);
+        await gate.WaitAsync(); // every slot busy
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => InProcessScanScorer.ScorePreparedAsync(catalog.For(Modality.Chest), [prepared], gate, cancelled.Token));
+
+        Assert.Equal(0, gate.CurrentCount);
+        gate.Release();
+    }
 }

@@ -41,7 +41,7 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
 
         using (prepared)
         {
-            return (await ScorePreparedAsync(ensemble, [prepared], gate).ConfigureAwait(false))[0];
+            return (await ScorePreparedAsync(ensemble, [prepared], gate, cancellationToken).ConfigureAwait(false))[0];
         }
     }
 
@@ -84,9 +84,10 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
     /// Scores prepared scans of one modality as one ONNX run per model. Without <paramref name="modelRuns"/>, the
     /// models run one after another on the caller's thread; with it, all at once, each run holding one of its slots,
     /// so that the runs of one scan or batch use the cores a lone run's intra-op threads leave idle.
+    /// <paramref name="cancellationToken"/> stops the waits for slots; a run that has started ends.
     /// </summary>
     public static async Task<IReadOnlyList<EnsembleScore>> ScorePreparedAsync(
-        ModalityModels ensemble, IReadOnlyList<PreparedScan> scans, SemaphoreSlim? modelRuns)
+        ModalityModels ensemble, IReadOnlyList<PreparedScan> scans, SemaphoreSlim? modelRuns, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ensemble);
         ArgumentNullException.ThrowIfNull(scans);
@@ -107,7 +108,7 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
                 ? [.. Enumerable.Range(0, ensemble.Models.Count).Select(Run)]
                 : await Task.WhenAll(Enumerable.Range(0, ensemble.Models.Count).Select(async m =>
                 {
-                    await modelRuns.WaitAsync().ConfigureAwait(false);
+                    await modelRuns.WaitAsync(cancellationToken).ConfigureAwait(false);
                     try
                     {
                         return await Task.Run(() => Run(m)).ConfigureAwait(false);
