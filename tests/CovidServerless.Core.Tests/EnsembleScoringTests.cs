@@ -129,42 +129,33 @@ public class EnsembleScoringTests
     [Fact]
     public void Batched_scoring_equals_one_at_a_time()
     {
-        using var folder = ModelFolder.WithStandardEnsembles();
-        using var catalog = TestCatalogs.Load(folder.ManifestPath);
-        var decoder = new ScanDecoder();
-        using var a = decoder.Decode(TestImages.Uniform(30));
-        using var b = decoder.Decode(TestImages.Noise(100, 80, SKEncodedImageFormat.Png));
-        var ensemble = catalog.For(Modality.Chest);
+        using var two = new TwoChestScans();
 
-        var batch = InProcessScanScorer.ScoreDecoded(ensemble, [a, b]);
-        var single = InProcessScanScorer.ScoreDecoded(ensemble, [b]);
+        var batch = InProcessScanScorer.ScoreDecoded(two.Ensemble, [two.A, two.B]);
+        var single = InProcessScanScorer.ScoreDecoded(two.Ensemble, [two.B]);
 
         Assert.Equal(single[0].PCovid, batch[1].PCovid, tolerance: 1e-6);
         Assert.NotEqual(batch[0].PCovid, batch[1].PCovid, 3);
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public async Task Models_run_side_by_side_under_a_gate_give_the_scores_of_models_run_one_after_another(int slots)
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(2, true)]
+    public async Task Scoring_under_the_gate_gives_the_scores_of_models_run_one_after_another_and_gives_every_slot_back(int slots, bool onCuda)
     {
-        using var folder = ModelFolder.WithStandardEnsembles();
-        using var catalog = TestCatalogs.Load(folder.ManifestPath);
-        var decoder = new ScanDecoder();
-        using var a = decoder.Decode(TestImages.Uniform(30));
-        using var b = decoder.Decode(TestImages.Noise(100, 80, SKEncodedImageFormat.Png));
-        var ensemble = catalog.For(Modality.Chest);
-        using var preparedA = PreparedScan.For(ensemble, a);
-        using var preparedB = PreparedScan.For(ensemble, b);
+        using var two = new TwoChestScans();
+        using var preparedA = PreparedScan.For(two.Ensemble, two.A);
+        using var preparedB = PreparedScan.For(two.Ensemble, two.B);
         using var gate = new SemaphoreSlim(slots, slots);
 
-        var sideBySide = await InProcessScanScorer.ScorePreparedAsync(ensemble, [preparedA, preparedB], gate);
-        var oneAfterAnother = InProcessScanScorer.ScorePrepared(ensemble, [preparedA, preparedB]);
+        var underGate = await InProcessScanScorer.ScoreUnderGateAsync(two.Ensemble, [preparedA, preparedB], gate, onCuda);
+        var oneAfterAnother = InProcessScanScorer.ScorePrepared(two.Ensemble, [preparedA, preparedB]);
 
         Assert.Equal(
             oneAfterAnother.SelectMany(s => s.Models.Select(m => (m.Name, m.PCovid))),
-            sideBySide.SelectMany(s => s.Models.Select(m => (m.Name, m.PCovid))));
-        Assert.Equal(slots, gate.CurrentCount); // every slot given back
+            underGate.SelectMany(s => s.Models.Select(m => (m.Name, m.PCovid))));
+        Assert.Equal(slots, gate.CurrentCount);
     }
 
     [Fact]
@@ -180,9 +171,38 @@ public class EnsembleScoringTests
         await cancelled.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => InProcessScanScorer.ScorePreparedAsync(catalog.For(Modality.Chest), [prepared], gate, cancelled.Token));
+            () => InProcessScanScorer.ScoreUnderGateAsync(catalog.For(Modality.Chest), [prepared], gate, onCuda: false, cancelled.Token));
 
         Assert.Equal(0, gate.CurrentCount);
         gate.Release();
+    }
+
+    /// <summary>Two different chest scans, decoded, with the standard tiny ensembles loaded.</summary>
+    private sealed class TwoChestScans : IDisposable
+    {
+        private readonly ModelFolder folder = ModelFolder.WithStandardEnsembles();
+        private readonly ModelCatalog catalog;
+
+        public TwoChestScans()
+        {
+            catalog = TestCatalogs.Load(folder.ManifestPath);
+            var decoder = new ScanDecoder();
+            A = decoder.Decode(TestImages.Uniform(30));
+            B = decoder.Decode(TestImages.Noise(100, 80, SKEncodedImageFormat.Png));
+        }
+
+        public DecodedScan A { get; }
+
+        public DecodedScan B { get; }
+
+        public ModalityModels Ensemble => catalog.For(Modality.Chest);
+
+        public void Dispose()
+        {
+            A.Dispose();
+            B.Dispose();
+            catalog.Dispose();
+            folder.Dispose();
+        }
     }
 }

@@ -116,14 +116,6 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
 
     private async Task ScoreAsync(Modality modality, List<Pending> batch)
     {
-        // On CUDA a batch's models run one after another, as the GPU figures were measured; side by side there is
-        // not measured.
-        var wholeBatchGate = catalog.OnCuda;
-        if (wholeBatchGate)
-        {
-            await gate.WaitAsync().ConfigureAwait(false);
-        }
-
         try
         {
             var scans = batch.Select(p => p.Scan).ToList();
@@ -134,9 +126,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
                 scans.Add(scans[^1]);
             }
 
-            var scores = wholeBatchGate
-                ? InProcessScanScorer.ScorePrepared(ensemble, scans)
-                : await InProcessScanScorer.ScorePreparedAsync(ensemble, scans, gate).ConfigureAwait(false);
+            var scores = await InProcessScanScorer.ScoreUnderGateAsync(ensemble, scans, gate, catalog.OnCuda).ConfigureAwait(false);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Result.TrySetResult(scores[i]);
@@ -151,10 +141,6 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         finally
         {
             batch.ForEach(p => p.Scan.Dispose());
-            if (wholeBatchGate)
-            {
-                gate.Release();
-            }
         }
     }
 

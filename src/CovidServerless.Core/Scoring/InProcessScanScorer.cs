@@ -19,20 +19,6 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
     public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
     {
         var ensemble = catalog.For(modality);
-        if (catalog.OnCuda)
-        {
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                using var scan = decoder.Decode(image.Span);
-                return ScoreDecoded(ensemble, [scan])[0];
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }
-
         PreparedScan prepared;
         using (var scan = decoder.Decode(image.Span))
         {
@@ -41,7 +27,33 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
 
         using (prepared)
         {
-            return (await ScorePreparedAsync(ensemble, [prepared], gate, cancellationToken).ConfigureAwait(false))[0];
+            return (await ScoreUnderGateAsync(ensemble, [prepared], gate, catalog.OnCuda, cancellationToken).ConfigureAwait(false))[0];
+        }
+    }
+
+    /// <summary>
+    /// Scores prepared scans while holding slots of <paramref name="gate"/>: on the CPU one per model run, so that a
+    /// scan or batch scored alone has its models run side by side; on CUDA one for all of them, the models one after
+    /// another, as the GPU figures were measured (side by side is not measured there).
+    /// <paramref name="cancellationToken"/> stops the waits for slots; a run that has started ends.
+    /// </summary>
+    public static async Task<IReadOnlyList<EnsembleScore>> ScoreUnderGateAsync(
+        ModalityModels ensemble, IReadOnlyList<PreparedScan> scans, SemaphoreSlim gate, bool onCuda, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(gate);
+        if (!onCuda)
+        {
+            return await ScorePreparedAsync(ensemble, scans, gate, cancellationToken).ConfigureAwait(false);
+        }
+
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return ScorePrepared(ensemble, scans);
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
@@ -81,12 +93,10 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
         ScorePreparedAsync(ensemble, scans, modelRuns: null).GetAwaiter().GetResult(); // completes synchronously without a gate
 
     /// <summary>
-    /// Scores prepared scans of one modality as one ONNX run per model. Without <paramref name="modelRuns"/>, the
-    /// models run one after another on the caller's thread; with it, all at once, each run holding one of its slots,
-    /// so that the runs of one scan or batch use the cores a lone run's intra-op threads leave idle.
-    /// <paramref name="cancellationToken"/> stops the waits for slots; a run that has started ends.
+    /// One ONNX run per model. Without <paramref name="modelRuns"/>, the models run one after another on the caller's
+    /// thread; with it, all at once, each run holding one of its slots.
     /// </summary>
-    public static async Task<IReadOnlyList<EnsembleScore>> ScorePreparedAsync(
+    private static async Task<IReadOnlyList<EnsembleScore>> ScorePreparedAsync(
         ModalityModels ensemble, IReadOnlyList<PreparedScan> scans, SemaphoreSlim? modelRuns, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ensemble);
