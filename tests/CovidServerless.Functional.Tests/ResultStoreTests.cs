@@ -139,6 +139,7 @@ public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
 
         Assert.Equal((true, true, 2), (recorded.Contains(atTheTime), recorded.Contains(later), recorded.Count));
         Assert.False(recorded.Contains(savedNotListed), "saved but not announced: not complete");
+        Assert.Equal((true, true, false), (recorded.LeaveAlone(before), recorded.LeaveAlone(later), recorded.LeaveAlone(savedNotListed)));
     }
 
     [Fact]

@@ -57,7 +57,8 @@ public sealed class ScanWatcher(
 
         // Until the first complete listing, scans uploaded while the host was down, or whose recording it did not
         // finish, are processed; older ones, and those recorded to the end, are left alone.
-        DateTimeOffset? resultsCheckedSince = time.GetUtcNow() - TimeSpan.FromHours(settings.LookbackHours);
+        var since = time.GetUtcNow() - TimeSpan.FromHours(settings.LookbackHours);
+        var checkingAtStart = true;
         RecordedVersions? recorded = null;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(settings.PollMilliseconds), time);
         try
@@ -67,13 +68,13 @@ public sealed class ScanWatcher(
                 try
                 {
                     // Read once, and kept while listings fail: a scan a partial listing queued is in seen already.
-                    if (resultsCheckedSince is { } since)
+                    if (checkingAtStart)
                     {
                         recorded ??= await store.RecordedSinceAsync(modality, since, stoppingToken).ConfigureAwait(false);
                     }
 
-                    await ListNewScansAsync(modality, seen, resultsCheckedSince, recorded, pending, stoppingToken).ConfigureAwait(false);
-                    (resultsCheckedSince, recorded) = (null, null);
+                    await ListNewScansAsync(modality, seen, recorded, pending, stoppingToken).ConfigureAwait(false);
+                    (checkingAtStart, recorded) = (false, null);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
                 {
@@ -90,7 +91,6 @@ public sealed class ScanWatcher(
     private async Task ListNewScansAsync(
         Modality modality,
         Dictionary<string, string> seen,
-        DateTimeOffset? resultsCheckedSince,
         RecordedVersions? recorded,
         ChannelWriter<PendingScan> pending,
         CancellationToken cancellationToken)
@@ -111,8 +111,7 @@ public sealed class ScanWatcher(
                 }
 
                 var identity = new ScanIdentity(modality, blob.Name, version, modified);
-                var alreadyHandled = resultsCheckedSince is { } since
-                    && (modified < since || recorded!.Contains(identity));
+                var alreadyHandled = recorded?.LeaveAlone(identity) ?? false;
                 seen[blob.Name] = version;
                 if (!alreadyHandled)
                 {

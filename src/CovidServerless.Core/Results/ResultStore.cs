@@ -63,7 +63,7 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
             recorded.Add(row.RowKey);
         }
 
-        return new RecordedVersions(recorded);
+        return new RecordedVersions(since, recorded);
     }
 
     public Task EnsureTablesAsync(CancellationToken cancellationToken) => created.RunAsync(async () =>
@@ -73,10 +73,18 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
     });
 }
 
-/// <summary>Blob versions whose recording is complete (<see cref="ResultStore.RecordedSinceAsync"/>).</summary>
-public sealed class RecordedVersions(HashSet<string> timelineRowKeys)
+/// <summary>
+/// The blob versions uploaded since <see cref="Since"/> whose recording is complete
+/// (<see cref="ResultStore.RecordedSinceAsync"/>).
+/// </summary>
+public sealed class RecordedVersions(DateTimeOffset since, HashSet<string> timelineRowKeys)
 {
+    public DateTimeOffset Since => since;
+
     public int Count => timelineRowKeys.Count;
 
     public bool Contains(ScanIdentity identity) => timelineRowKeys.Contains(ResultRows.TimelineRowKey(identity));
+
+    /// <summary>Whether a start-up check leaves the version alone: uploaded before the window, or recorded to the end.</summary>
+    public bool LeaveAlone(ScanIdentity identity) => identity.UploadedAt < since || Contains(identity);
 }
