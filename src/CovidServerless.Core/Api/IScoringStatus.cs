@@ -10,28 +10,3 @@ public interface IScoringStatus
 
     Task<ApiResponse> GetModelsAsync(CancellationToken cancellationToken);
 }
-
-/// <summary>
-/// The body of GET /api/health. <see cref="Worker"/> is set in Remote mode only; there, without the in-process
-/// fall-back, the host loads no models (<see cref="ModelsLoaded"/> 0, no <see cref="Manifest"/>).
-/// </summary>
-public sealed record HealthReport(
-    string Status, int ModelsLoaded, IReadOnlyList<string> Problems, string? Manifest, WorkerHealth? Worker = null)
-{
-    public const string Ready = "ready";
-    public const string NotReady = "not-ready";
-}
-
-/// <summary>
-/// The scoring worker as the host's latest scoring request found it (not asked for the health check): "answering",
-/// "unavailable" (with the problem), or "unknown" when no scan was sent since the host started; and when.
-/// </summary>
-public sealed record WorkerHealth(string Endpoint, string Status, string? Problem = null, DateTimeOffset? SeenAt = null)
-{
-    public const string Answering = "answering";
-    public const string Unavailable = "unavailable";
-    public const string Unknown = "unknown";
-}
-
-public sealed record ModelDescription(
-    string Name, string Modality, string? Architecture, string Version, string Sha256, Models.ModelInputSpec Input, Models.ModelOutputSpec Output);

@@ -1,7 +1,9 @@
+using System.Text.RegularExpressions;
+
 namespace CovidServerless.Core.Api;
 
 /// <summary>The blob name a GET /api/scans/{modality}/{*blobName} request asks for.</summary>
-public static class ScanRoute
+public static partial class ScanRoute
 {
     private const string Prefix = "/api/scans/";
 
@@ -39,8 +41,12 @@ public static class ScanRoute
         // Decoded as the server decodes (all but "%2F") it must give the route value, or something between the client
         // and this code changed the path (dot segments resolved, re-encoding): then it is not the client's.
         var encodedName = path[(slash + 1)..];
-        var asServerDecodes = string.Join("%2F", encodedName.Split("%2F", StringSplitOptions.None)
-            .Select(part => string.Join("%2f", part.Split("%2f", StringSplitOptions.None).Select(Uri.UnescapeDataString))));
+        var asServerDecodes = string.Concat(EncodedSlash().Split(encodedName)
+            .Select((part, i) => i % 2 == 1 ? part : Uri.UnescapeDataString(part))); // odd parts: the captured "%2F"s
         return asServerDecodes == routeValue ? Uri.UnescapeDataString(encodedName) : null;
     }
+
+    /// <summary>"%2F" in either case, captured so that splitting on it keeps it.</summary>
+    [GeneratedRegex("(%2[Ff])")]
+    private static partial Regex EncodedSlash();
 }
