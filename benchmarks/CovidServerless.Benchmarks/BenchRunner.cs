@@ -100,7 +100,7 @@ public static class BenchRunner
             Console.WriteLine($"  seed's way (load 4 models per scan): {seed}  -> warm pipeline is {speedup:F1}x faster");
             var lone = await inProcess.LoneScansAsync(modality, sample);
             var loneSpeedup = seed.MedianMs / lone.InProcess.MedianMs;
-            Console.WriteLine($"  a lone scan (decode to score) through the pipeline's scorers, default configuration (its 4 models 2 at a time, 1 thread each): in process {lone.InProcess}, batching {lone.Batching} (its batch window included) -> seed's way / in process = {loneSpeedup:F1}x");
+            Console.WriteLine($"  a lone scan (decode to score) through the pipeline's scorers, default configuration (its 4 models 2 at a time, 1 thread each): in process {lone.InProcess}, batching {lone.Batching} -> seed's way / in process = {loneSpeedup:F1}x");
 
             limitFractions.Add(fraction.Median);
             bestRates.Add(Math.Max(best.ScansPerSecond, bestParallelRate));

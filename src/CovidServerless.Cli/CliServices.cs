@@ -11,7 +11,7 @@ internal static class CliServices
 {
     public static ServiceProvider Create(string? manifestPath = null, bool storage = false)
     {
-        // The CLI scores one file after another: batching would only add its wait window to each scan.
+        // The CLI scores one file after another: batching would have nothing to coalesce.
         var settings = new Dictionary<string, string?> { ["Scoring:BatchInProcess"] = "false" };
         if (manifestPath is not null)
         {

@@ -36,9 +36,11 @@ public class BatchingScanScorerTests
         using var folder = ModelFolder.WithStandardEnsembles();
         using var catalog = TestCatalogs.Load(folder.ManifestPath);
         using var single = TestCatalogs.Scorer(catalog);
-        await using var batching = Batching(catalog, new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 300 });
+        await using var batching = Batching(catalog, new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 5_000 });
         var images = Enumerable.Range(0, 8).Select(i => TestImages.Uniform((byte)(25 * i), 64, 64)).ToList();
         using var stopWaiting = new CancellationTokenSource();
+        // So that the abandoned scan, coming right after it, waits in a batch instead of running at once.
+        await batching.ScoreAsync(Modality.Chest, images[0], default);
 
         var abandoned = batching.ScoreAsync(Modality.Chest, images[0], stopWaiting.Token);
         await stopWaiting.CancelAsync();
@@ -49,6 +51,23 @@ public class BatchingScanScorerTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         await AssertEachGetsItsAnswerAloneAsync(single, Modality.Chest, images[1..], sameBatch);
         await AssertEachGetsItsAnswerAloneAsync(single, Modality.Chest, [.. images.AsEnumerable().Reverse()], laterBatch);
+    }
+
+    [Fact]
+    public async Task A_scan_that_comes_alone_runs_at_once_rather_than_after_the_batch_window()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        var sizes = new ConcurrentBag<int>();
+        await using var batching = Batching(catalog, new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 60_000 }, sizes);
+
+        // Were the window kept, each would wait its minute out for companions that never come.
+        var first = await batching.ScoreAsync(Modality.Chest, TestImages.Uniform(90), default).WaitAsync(TimeSpan.FromSeconds(20));
+        var other = await batching.ScoreAsync(Modality.Ct, TestImages.Uniform(90), default).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(4, first.Models.Count);
+        Assert.Equal(4, other.Models.Count);
+        Assert.Equal([1, 1], sizes);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
@@ -8,7 +10,10 @@ namespace CovidServerless.Core.Scoring;
 /// <summary>
 /// Coalesces concurrent requests into batched ONNX runs: the first waiting scan opens a batch, which runs once it
 /// is full or <see cref="ScoringOptions.MaxBatchDelayMilliseconds"/> has passed. That is where GPU throughput comes
-/// from, and on CPU it amortises per-run overhead. Decoding and preprocessing happen on the callers' threads, so a
+/// from, and on CPU it amortises per-run overhead. A scan that arrives after a quiet spell at least that long (none of
+/// its modality before it) while no batch is being scored runs at once: nothing suggests that others will follow, so
+/// waiting would only delay it. (While batches are scored, scans arrive in clusters as theirs finish, and a cluster's
+/// first scan waits for the rest.) Decoding and preprocessing happen on the callers' threads, so a
 /// bad scan is rejected at once and never holds up a batch, and the next batch is prepared while one is scored.
 /// </summary>
 public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposable
@@ -18,6 +23,8 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     private readonly ScoringOptions options;
     private readonly Dictionary<Modality, Channel<Pending>> queues = [];
     private readonly SemaphoreSlim gate;
+    private readonly Dictionary<Modality, StrongBox<long>> lastArrivals = [];
+    private int batchesInFlight;
     private bool disposed;
     private readonly List<Task> loops = [];
 
@@ -38,6 +45,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         {
             var queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = concurrent == 1 });
             queues[modality] = queue;
+            lastArrivals[modality] = new StrongBox<long>(long.MinValue);
             for (var loop = 0; loop < concurrent; loop++)
             {
                 loops.Add(Task.Run(() => RunBatchesAsync(modality, queue.Reader)));
@@ -48,7 +56,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     /// <summary>How this scorer pads partial batches (<see cref="BatchPadding.Auto"/> resolved for its catalog).</summary>
     public BatchPadding Padding { get; }
 
-    /// <summary>Raised after each batched run with its size (for metrics and tests).</summary>
+    /// <summary>Raised after each batched run with its size (for metrics and tests), before its callers hear back.</summary>
     public event Action<Modality, int>? BatchScored;
 
     public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
@@ -62,7 +70,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
 
         // Once queued, the batch loop owns the prepared scan and disposes of it after scoring, even if this caller
         // stops waiting: its tensors must not go back to the pool while a batch may still read them.
-        var pending = new Pending(prepared, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(prepared, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously), AfterQuietSpell(modality));
         if (!queues[modality].Writer.TryWrite(pending))
         {
             prepared.Dispose();
@@ -88,7 +96,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
                         continue;
                     }
 
-                    if (batch.Count == 0 || window.IsCancellationRequested || !await WaitAsync(reader, window.Token).ConfigureAwait(false))
+                    if (batch.Count == 0 || RunsAlone(batch) || window.IsCancellationRequested || !await WaitAsync(reader, window.Token).ConfigureAwait(false))
                     {
                         break;
                     }
@@ -100,6 +108,16 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
                 await ScoreAsync(modality, batch).ConfigureAwait(false);
             }
         }
+    }
+
+    private bool RunsAlone(List<Pending> batch) => batch is [{ AfterQuietSpell: true }] && Volatile.Read(ref batchesInFlight) == 0;
+
+    /// <summary>Records a scan's arrival; true when the previous scan of its modality came at least a batch window earlier.</summary>
+    private bool AfterQuietSpell(Modality modality)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var previous = Interlocked.Exchange(ref lastArrivals[modality].Value, now);
+        return previous == long.MinValue || Stopwatch.GetElapsedTime(previous, now).TotalMilliseconds >= options.MaxBatchDelayMilliseconds;
     }
 
     private static async Task<bool> WaitAsync(ChannelReader<Pending> reader, CancellationToken window)
@@ -126,13 +144,23 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
                 scans.Add(scans[^1]);
             }
 
-            var scores = await InProcessScanScorer.ScoreUnderGateAsync(ensemble, scans, gate, catalog.OnCuda).ConfigureAwait(false);
+            IReadOnlyList<EnsembleScore> scores;
+            Interlocked.Increment(ref batchesInFlight);
+            try
+            {
+                scores = await InProcessScanScorer.ScoreUnderGateAsync(ensemble, scans, gate, catalog.OnCuda).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Before the callers hear back, so that a scan they send next finds the scorer idle.
+                Interlocked.Decrement(ref batchesInFlight);
+            }
+
+            BatchScored?.Invoke(modality, batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Result.TrySetResult(scores[i]);
             }
-
-            BatchScored?.Invoke(modality, batch.Count);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -171,5 +199,5 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         }
     }
 
-    private sealed record Pending(PreparedScan Scan, TaskCompletionSource<EnsembleScore> Result);
+    private sealed record Pending(PreparedScan Scan, TaskCompletionSource<EnsembleScore> Result, bool AfterQuietSpell);
 }

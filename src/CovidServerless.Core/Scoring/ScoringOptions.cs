@@ -58,7 +58,10 @@ public sealed class ScoringOptions : IValidatableObject
     [Range(1, 256)]
     public int MaxBatchSize { get; set; } = 16;
 
-    /// <summary>How long the batching scorer waits for more scans before running a partial batch.</summary>
+    /// <summary>
+    /// How long the batching scorer waits for more scans before running a partial batch. A scan that comes at least
+    /// this long after the previous one of its modality runs at once, so a lone scan does not wait.
+    /// </summary>
     [Range(0, 1000)]
     public int MaxBatchDelayMilliseconds { get; set; } = 5;
 
