@@ -60,7 +60,8 @@ public sealed class ScoringOptions : IValidatableObject
 
     /// <summary>
     /// How long the batching scorer waits for more scans before running a partial batch. A scan that comes at least
-    /// this long after the previous one of its modality runs at once, so a lone scan does not wait.
+    /// this long after the previous one of its modality, while no batch is being scored, runs at once: a lone scan
+    /// does not wait.
     /// </summary>
     [Range(0, 1000)]
     public int MaxBatchDelayMilliseconds { get; set; } = 5;
