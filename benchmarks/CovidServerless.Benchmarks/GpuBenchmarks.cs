@@ -97,18 +97,20 @@ public static class GpuBenchmarks
 
         var bursts = new List<(string Label, bool OnCuda, BurstResult Result)>();
         var cudaOneAtATime = new ModelOptions { ManifestPath = settings.ManifestPath, Provider = ExecutionProvider.Cuda, MaxConcurrentScans = 1 };
-        foreach (var (label, catalog, options, scoring) in new[]
+        foreach (var (label, catalog, options, scoring, modelsInTurn) in new[]
         {
-            ("CUDA, batches of up to 16 padded to 16, two at once (default)", cuda, cudaOptions, new ScoringOptions()),
-            ("CUDA, batches of up to 16 unpadded, two at once", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.None }),
-            ("CUDA, batches of up to 16 padded to 16, one at a time", cuda, cudaOneAtATime, new ScoringOptions()),
-            ("CUDA, batches of up to 64 padded to 64, two at once", cuda, cudaOptions, new ScoringOptions { MaxBatchSize = 64 }),
-            ("CPU, batches of up to 16, one at a time on every core", cpu, cpuOptions, new ScoringOptions()),
-            ("CPU, batches of up to 16, two at once (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions()),
+            ("CUDA, batches of up to 16 padded to 16, two at once (default)", cuda, cudaOptions, new ScoringOptions(), false),
+            ("CUDA, batches of up to 16 unpadded, two at once", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.None }, false),
+            ("CUDA, batches of up to 16 padded to 16, one at a time", cuda, cudaOneAtATime, new ScoringOptions(), false),
+            ("CUDA, batches of up to 64 padded to 64, two at once", cuda, cudaOptions, new ScoringOptions { MaxBatchSize = 64 }, false),
+            ("CPU, batches of up to 16, one at a time on every core", cpu, cpuOptions, new ScoringOptions(), false),
+            ("CPU, batches of up to 16, two model runs at once (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions(), false),
+            // The CPU default before model runs went side by side, for a same-run comparison on this machine's cores.
+            ("CPU, batches of up to 16, two batches at once, each batch's models in turn", cpuDefault, cpuDefaultOptions, new ScoringOptions(), true),
         })
         {
             var started = DateTimeOffset.UtcNow;
-            await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(scoring), Options.Create(options));
+            await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(scoring), Options.Create(options), modelsInTurn);
             var result = await InProcessBenchmarks.BurstAsync(scorer, burst, settings.GpuBurstCallers, settings.InProcessBurstRounds, settings.GpuBurstBudget);
             bursts.Add((label, catalog.OnCuda, result));
             Console.WriteLine($"  {started:HH:mm:ss} {label}: {result.ScansPerMinute,8:F0} scans/min, process CPU {result.CpuSeconds / result.Scans * 1000:F1} ms per scan, median of {result.Rounds}{(result.Rounds % 2 == 0 ? " (the slower middle one)" : string.Empty)}");

@@ -142,14 +142,14 @@ public class EnsembleScoringTests
     [InlineData(1, false)]
     [InlineData(2, false)]
     [InlineData(2, true)]
-    public async Task Scoring_under_the_gate_gives_the_scores_of_models_run_one_after_another_and_gives_every_slot_back(int slots, bool onCuda)
+    public async Task Scoring_under_the_gate_gives_the_scores_of_models_run_one_after_another_and_gives_every_slot_back(int slots, bool oneSlotPerBatch)
     {
         using var two = new TwoChestScans();
         using var preparedA = PreparedScan.For(two.Ensemble, two.A);
         using var preparedB = PreparedScan.For(two.Ensemble, two.B);
         using var gate = new SemaphoreSlim(slots, slots);
 
-        var underGate = await InProcessScanScorer.ScoreUnderGateAsync(two.Ensemble, [preparedA, preparedB], gate, onCuda);
+        var underGate = await InProcessScanScorer.ScoreUnderGateAsync(two.Ensemble, [preparedA, preparedB], gate, oneSlotPerBatch);
         var oneAfterAnother = InProcessScanScorer.ScorePrepared(two.Ensemble, [preparedA, preparedB]);
 
         Assert.Equal(
@@ -171,7 +171,7 @@ public class EnsembleScoringTests
         await cancelled.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => InProcessScanScorer.ScoreUnderGateAsync(catalog.For(Modality.Chest), [prepared], gate, onCuda: false, cancelled.Token));
+            () => InProcessScanScorer.ScoreUnderGateAsync(catalog.For(Modality.Chest), [prepared], gate, oneSlotPerBatch: false, cancelled.Token));
 
         Assert.Equal(0, gate.CurrentCount);
         gate.Release();

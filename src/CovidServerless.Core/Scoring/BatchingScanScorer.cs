@@ -24,11 +24,22 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     private readonly Dictionary<Modality, Channel<Pending>> queues = [];
     private readonly SemaphoreSlim gate;
     private readonly Dictionary<Modality, StrongBox<long>> lastArrivals = [];
+    private readonly bool oneSlotPerBatch;
     private int batchesInFlight;
     private bool disposed;
     private readonly List<Task> loops = [];
 
     public BatchingScanScorer(ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models = null)
+        : this(catalog, decoder, options, models, modelsInTurnOnCpu: false)
+    {
+    }
+
+    /// <param name="modelsInTurnOnCpu">
+    /// For covidscan bench: on the CPU too, a batch takes one slot and runs its models in turn, as before model runs
+    /// went side by side, so that one run measures both.
+    /// </param>
+    internal BatchingScanScorer(
+        ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models, bool modelsInTurnOnCpu)
     {
         // Each modality batches on its own, with up to MaxConcurrentScans batches in flight, but at most
         // MaxConcurrentScans model runs go at once over both modalities (on CUDA, batches), so that they do not
@@ -37,6 +48,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         var concurrent = models?.Value.MaxConcurrentScans ?? 1;
         gate = new SemaphoreSlim(concurrent, concurrent);
         this.catalog = catalog;
+        oneSlotPerBatch = catalog.OnCuda || modelsInTurnOnCpu;
         this.decoder = decoder;
         this.options = options.Value;
         Padding = this.options.BatchPadding != BatchPadding.Auto ? this.options.BatchPadding
@@ -148,7 +160,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
             Interlocked.Increment(ref batchesInFlight);
             try
             {
-                scores = await InProcessScanScorer.ScoreUnderGateAsync(ensemble, scans, gate, catalog.OnCuda).ConfigureAwait(false);
+                scores = await InProcessScanScorer.ScoreUnderGateAsync(ensemble, scans, gate, oneSlotPerBatch).ConfigureAwait(false);
             }
             finally
             {

@@ -33,15 +33,15 @@ public sealed class InProcessScanScorer(ModelCatalog catalog, ScanDecoder decode
 
     /// <summary>
     /// Scores prepared scans while holding slots of <paramref name="gate"/>: on the CPU one per model run, so that a
-    /// scan or batch scored alone has its models run side by side; on CUDA one for all of them, the models one after
-    /// another, as the GPU figures were measured (side by side is not measured there).
-    /// <paramref name="cancellationToken"/> stops the waits for slots; a run that has started ends.
+    /// scan or batch scored alone has its models run side by side; with <paramref name="oneSlotPerBatch"/> (on CUDA)
+    /// one for all of them, the models one after another, as the GPU figures were measured (side by side is not
+    /// measured there). <paramref name="cancellationToken"/> stops the waits for slots; a run that has started ends.
     /// </summary>
     public static async Task<IReadOnlyList<EnsembleScore>> ScoreUnderGateAsync(
-        ModalityModels ensemble, IReadOnlyList<PreparedScan> scans, SemaphoreSlim gate, bool onCuda, CancellationToken cancellationToken = default)
+        ModalityModels ensemble, IReadOnlyList<PreparedScan> scans, SemaphoreSlim gate, bool oneSlotPerBatch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gate);
-        if (!onCuda)
+        if (!oneSlotPerBatch)
         {
             return await ScorePreparedAsync(ensemble, scans, gate, cancellationToken).ConfigureAwait(false);
         }
