@@ -104,7 +104,7 @@ public static class GpuBenchmarks
             ("CUDA, batches of up to 16 padded to 16, one at a time", cuda, cudaOneAtATime, new ScoringOptions(), false),
             ("CUDA, batches of up to 64 padded to 64, two at once", cuda, cudaOptions, new ScoringOptions { MaxBatchSize = 64 }, false),
             ("CPU, batches of up to 16, one at a time on every core", cpu, cpuOptions, new ScoringOptions(), false),
-            ("CPU, batches of up to 16, two model runs at once (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions(), false),
+            ("CPU, batches of up to 16, two at once (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions(), false),
             // The CPU default before model runs went side by side, for a same-run comparison on this machine's cores.
             ("CPU, batches of up to 16, two batches at once, each batch's models in turn", cpuDefault, cpuDefaultOptions, new ScoringOptions(), true),
         })
