@@ -60,6 +60,7 @@ public static class PipelineServiceCollectionExtensions
     /// <summary>For the scoring worker: concurrent requests are coalesced into batched model runs.</summary>
     public static IServiceCollection AddBatchingScorer(this IServiceCollection services)
     {
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<BatchingScanScorer>();
         services.Replace(ServiceDescriptor.Singleton<IScanScorer>(sp => sp.GetRequiredService<BatchingScanScorer>()));
         return services;

@@ -4,6 +4,7 @@ using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CovidServerless.Core.Tests;
 
@@ -36,38 +37,92 @@ public class BatchingScanScorerTests
         using var folder = ModelFolder.WithStandardEnsembles();
         using var catalog = TestCatalogs.Load(folder.ManifestPath);
         using var single = TestCatalogs.Scorer(catalog);
-        await using var batching = Batching(catalog, new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 5_000 });
+        var sizes = new ConcurrentBag<int>();
+        // Time stands still, so every batch after the first waits until it is full.
+        await using var batching = Batching(catalog, new ScoringOptions { MaxBatchSize = 8 }, sizes, time: new FakeTimeProvider());
         var images = Enumerable.Range(0, 8).Select(i => TestImages.Uniform((byte)(25 * i), 64, 64)).ToList();
         using var stopWaiting = new CancellationTokenSource();
         // So that the abandoned scan, coming right after it, waits in a batch instead of running at once.
-        await batching.ScoreAsync(Modality.Chest, images[0], default);
+        await batching.ScoreAsync(Modality.Chest, images[0], default).WaitAsync(Patience);
 
         var abandoned = batching.ScoreAsync(Modality.Chest, images[0], stopWaiting.Token);
         await stopWaiting.CancelAsync();
-        var sameBatch = await Task.WhenAll(images.Skip(1).Select(image => batching.ScoreAsync(Modality.Chest, image, default)));
+        var sameBatch = await Task.WhenAll(images.Skip(1).Select(image => batching.ScoreAsync(Modality.Chest, image, default))).WaitAsync(Patience);
         // Later scans reuse the pooled tensors of the earlier ones, the abandoned scan's included.
-        var laterBatch = await Task.WhenAll(images.AsEnumerable().Reverse().Select(image => batching.ScoreAsync(Modality.Chest, image, default)));
+        var laterBatch = await Task.WhenAll(images.AsEnumerable().Reverse().Select(image => batching.ScoreAsync(Modality.Chest, image, default))).WaitAsync(Patience);
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         await AssertEachGetsItsAnswerAloneAsync(single, Modality.Chest, images[1..], sameBatch);
         await AssertEachGetsItsAnswerAloneAsync(single, Modality.Chest, [.. images.AsEnumerable().Reverse()], laterBatch);
+        Assert.Equal([1, 8, 8], sizes.Order());
     }
 
     [Fact]
-    public async Task A_scan_that_comes_alone_runs_at_once_rather_than_after_the_batch_window()
+    public async Task A_scan_that_comes_after_a_quiet_spell_runs_at_once_rather_than_after_the_batch_window()
     {
-        using var folder = ModelFolder.WithStandardEnsembles();
-        using var catalog = TestCatalogs.Load(folder.ManifestPath);
-        var sizes = new ConcurrentBag<int>();
-        await using var batching = Batching(catalog, new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 60_000 }, sizes);
+        var time = new FakeTimeProvider();
+        using var scorer = new ScorerUnderTest(time);
 
-        // Were the window kept, each would wait its minute out for companions that never come.
-        var first = await batching.ScoreAsync(Modality.Chest, TestImages.Uniform(90), default).WaitAsync(TimeSpan.FromSeconds(20));
-        var other = await batching.ScoreAsync(Modality.Ct, TestImages.Uniform(90), default).WaitAsync(TimeSpan.FromSeconds(20));
+        // Time only moves when the test moves it: a scan that waited for its window would never be scored.
+        var first = await scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(90), default).WaitAsync(Patience);
+        var otherModality = await scorer.Batching.ScoreAsync(Modality.Ct, TestImages.Uniform(90), default).WaitAsync(Patience);
+        time.Advance(Window);
+        var afterTheWindow = await scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(120), default).WaitAsync(Patience);
 
-        Assert.Equal(4, first.Models.Count);
-        Assert.Equal(4, other.Models.Count);
-        Assert.Equal([1, 1], sizes);
+        Assert.All([first, otherModality, afterTheWindow], score => Assert.Equal(4, score.Models.Count));
+        Assert.Equal([1, 1, 1], scorer.Sizes);
+    }
+
+    [Fact]
+    public async Task A_scan_that_comes_within_the_window_of_the_previous_one_waits_for_companions()
+    {
+        var time = new FakeTimeProvider();
+        using var scorer = new ScorerUnderTest(time);
+        await scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(90), default).WaitAsync(Patience);
+
+        var second = scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(120), default);
+        await AssertStillWaitingAsync(second);
+        var third = scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(150), default);
+        time.Advance(Window);
+        await Task.WhenAll(second, third).WaitAsync(Patience);
+
+        Assert.Equal([1, 2], scorer.Sizes);
+    }
+
+    [Fact]
+    public async Task A_scan_that_comes_while_a_batch_is_scored_waits_for_companions()
+    {
+        var time = new FakeTimeProvider();
+        using var chestBatchScored = new ManualResetEventSlim();
+        using var releaseChestBatch = new ManualResetEventSlim();
+        using var scorer = new ScorerUnderTest(time); // disposed first: no batch outlives the events its handler uses
+        scorer.Batching.BatchScored += (modality, _) =>
+        {
+            if (modality == Modality.Chest)
+            {
+                chestBatchScored.Set();
+                releaseChestBatch.Wait(Patience); // the chest batch stays in flight until the test lets it go
+            }
+        };
+
+        var chest = scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(90), default);
+        Task<EnsembleScore> ct;
+        try
+        {
+            Assert.True(chestBatchScored.Wait(Patience));
+            ct = scorer.Batching.ScoreAsync(Modality.Ct, TestImages.Uniform(90), default); // its modality's first scan
+            await AssertStillWaitingAsync(ct);
+        }
+        finally
+        {
+            releaseChestBatch.Set();
+        }
+
+        await chest.WaitAsync(Patience);
+        time.Advance(Window);
+        await ct.WaitAsync(Patience);
+
+        Assert.Equal([1, 1], scorer.Sizes);
     }
 
     [Fact]
@@ -118,13 +173,52 @@ public class BatchingScanScorerTests
     public void A_batch_runs_as_the_padding_says(BatchPadding padding, int scans, int maxBatchSize, bool fixedBatchesOnly, int runSize) =>
         Assert.Equal(runSize, BatchingScanScorer.PaddedSize(scans, maxBatchSize, padding, fixedBatchesOnly));
 
+    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(new ScoringOptions().MaxBatchDelayMilliseconds);
+
+    /// <summary>How long a test waits for what should happen at once (generous: the machine may be busy).</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    /// <summary>A scan that waits for companions is not scored while time stands still (checked for a while of real time).</summary>
+    private static async Task AssertStillWaitingAsync(Task<EnsembleScore> scan)
+    {
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.False(scan.IsCompleted, "the scan was scored without waiting for companions");
+    }
+
     /// <summary>A batching scorer over <paramref name="catalog"/>, adding each model run's batch size to <paramref name="sizes"/>.</summary>
-    private static BatchingScanScorer Batching(ModelCatalog catalog, ScoringOptions scoring, ConcurrentBag<int>? sizes = null, int batchesAtOnce = 1)
+    private static BatchingScanScorer Batching(
+        ModelCatalog catalog, ScoringOptions scoring, ConcurrentBag<int>? sizes = null, int batchesAtOnce = 1, TimeProvider? time = null)
     {
         var batching = new BatchingScanScorer(
-            catalog, new ScanDecoder(), Options.Create(scoring), Options.Create(new ModelOptions { MaxConcurrentScans = batchesAtOnce }));
+            catalog, new ScanDecoder(), Options.Create(scoring), Options.Create(new ModelOptions { MaxConcurrentScans = batchesAtOnce }), time);
         batching.BatchScored += (_, size) => sizes?.Add(size);
         return batching;
+    }
+
+    /// <summary>The standard ensembles behind a batching scorer with default options and one batch loop per modality on <paramref name="time"/>, with its batch sizes in order.</summary>
+    private sealed class ScorerUnderTest : IDisposable
+    {
+        private readonly ModelFolder folder = ModelFolder.WithStandardEnsembles();
+        private readonly ModelCatalog catalog;
+        private readonly ConcurrentQueue<int> sizes = new();
+
+        public ScorerUnderTest(TimeProvider time)
+        {
+            catalog = TestCatalogs.Load(folder.ManifestPath);
+            Batching = new BatchingScanScorer(catalog, new ScanDecoder(), Options.Create(new ScoringOptions()), Options.Create(new ModelOptions { MaxConcurrentScans = 1 }), time);
+            Batching.BatchScored += (_, size) => sizes.Enqueue(size);
+        }
+
+        public BatchingScanScorer Batching { get; }
+
+        public IReadOnlyList<int> Sizes => [.. sizes];
+
+        public void Dispose()
+        {
+            Batching.Dispose();
+            catalog.Dispose();
+            folder.Dispose();
+        }
     }
 
     /// <summary>Each scan's batched score equals the one it gets scored alone, the vote and every model's.</summary>

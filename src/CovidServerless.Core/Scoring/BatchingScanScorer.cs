@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
@@ -10,11 +8,11 @@ namespace CovidServerless.Core.Scoring;
 /// <summary>
 /// Coalesces concurrent requests into batched ONNX runs: the first waiting scan opens a batch, which runs once it
 /// is full or <see cref="ScoringOptions.MaxBatchDelayMilliseconds"/> has passed. That is where GPU throughput comes
-/// from, and on CPU it amortises per-run overhead. A scan that arrives after a quiet spell at least that long (none of
-/// its modality before it) while no batch is being scored runs at once: nothing suggests that others will follow, so
-/// waiting would only delay it. (While batches are scored, scans arrive in clusters as theirs finish, and a cluster's
-/// first scan waits for the rest.) Decoding and preprocessing happen on the callers' threads, so a
-/// bad scan is rejected at once and never holds up a batch, and the next batch is prepared while one is scored.
+/// from, and on CPU it amortises per-run overhead. A scan runs at once, alone, when nothing suggests that others will
+/// follow it: no scan of its modality arrived within that window before it, and no batch of either modality is being
+/// scored (as a batch's results return, its callers send their next scans together; and while a batch is scored the
+/// cores or the GPU are busy anyway). Decoding and preprocessing happen on the callers' threads, so a bad scan is
+/// rejected at once and never holds up a batch, and the next batch is prepared while one is scored.
 /// </summary>
 public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposable
 {
@@ -23,14 +21,18 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     private readonly ScoringOptions options;
     private readonly Dictionary<Modality, Channel<Pending>> queues = [];
     private readonly SemaphoreSlim gate;
-    private readonly Dictionary<Modality, StrongBox<long>> lastArrivals = [];
+    private readonly TimeProvider time;
     private readonly bool oneSlotPerBatch;
+
+    /// <summary>Per modality: when its last scan arrived (<see cref="TimeProvider"/> ticks).</summary>
+    private readonly long[] lastArrival = [.. ModalityNames.All.Select(_ => long.MinValue)];
     private int batchesInFlight;
     private bool disposed;
     private readonly List<Task> loops = [];
 
-    public BatchingScanScorer(ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models = null)
-        : this(catalog, decoder, options, models, modelsInTurnOnCpu: false)
+    public BatchingScanScorer(
+        ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models = null, TimeProvider? time = null)
+        : this(catalog, decoder, options, models, modelsInTurnOnCpu: false, time)
     {
     }
 
@@ -39,15 +41,16 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     /// went side by side, so that one run measures both.
     /// </param>
     internal BatchingScanScorer(
-        ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models, bool modelsInTurnOnCpu)
+        ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models, bool modelsInTurnOnCpu, TimeProvider? time = null)
     {
         // Each modality batches on its own, with up to MaxConcurrentScans batches in flight, but at most
-        // MaxConcurrentScans model runs go at once over both modalities (on CUDA, batches), so that they do not
-        // oversubscribe the cores each run's intra-op threads (cores / MaxConcurrentScans) already use, and a batch
-        // that runs alone has its models run side by side.
+        // MaxConcurrentScans model runs go at once over both modalities (on CUDA, or with models in turn, batches), so
+        // that they do not oversubscribe the cores each run's intra-op threads (cores / MaxConcurrentScans) already
+        // use, and a batch that runs alone has its models run side by side.
         var concurrent = models?.Value.MaxConcurrentScans ?? 1;
         gate = new SemaphoreSlim(concurrent, concurrent);
         this.catalog = catalog;
+        this.time = time ?? TimeProvider.System;
         oneSlotPerBatch = catalog.OnCuda || modelsInTurnOnCpu;
         this.decoder = decoder;
         this.options = options.Value;
@@ -57,7 +60,6 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         {
             var queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = concurrent == 1 });
             queues[modality] = queue;
-            lastArrivals[modality] = new StrongBox<long>(long.MinValue);
             for (var loop = 0; loop < concurrent; loop++)
             {
                 loops.Add(Task.Run(() => RunBatchesAsync(modality, queue.Reader)));
@@ -68,7 +70,10 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     /// <summary>How this scorer pads partial batches (<see cref="BatchPadding.Auto"/> resolved for its catalog).</summary>
     public BatchPadding Padding { get; }
 
-    /// <summary>Raised after each batched run with its size (for metrics and tests), before its callers hear back.</summary>
+    /// <summary>
+    /// Raised after each batched run with its size (for metrics and tests), before its callers hear back. A subscriber
+    /// must not throw: that would fail the batch's callers.
+    /// </summary>
     public event Action<Modality, int>? BatchScored;
 
     public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
@@ -82,7 +87,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
 
         // Once queued, the batch loop owns the prepared scan and disposes of it after scoring, even if this caller
         // stops waiting: its tensors must not go back to the pool while a batch may still read them.
-        var pending = new Pending(prepared, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously), AfterQuietSpell(modality));
+        var pending = new Pending(prepared, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously), ArrivesAfterQuietSpell(modality));
         if (!queues[modality].Writer.TryWrite(pending))
         {
             prepared.Dispose();
@@ -98,7 +103,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
-            using (var window = new CancellationTokenSource(options.MaxBatchDelayMilliseconds))
+            using (var window = new CancellationTokenSource(Window, time))
             {
                 while (batch.Count < options.MaxBatchSize)
                 {
@@ -122,14 +127,16 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         }
     }
 
+    private TimeSpan Window => TimeSpan.FromMilliseconds(options.MaxBatchDelayMilliseconds);
+
     private bool RunsAlone(List<Pending> batch) => batch is [{ AfterQuietSpell: true }] && Volatile.Read(ref batchesInFlight) == 0;
 
-    /// <summary>Records a scan's arrival; true when the previous scan of its modality came at least a batch window earlier.</summary>
-    private bool AfterQuietSpell(Modality modality)
+    /// <summary>Records a scan's arrival; true when its modality had been quiet for at least a batch window.</summary>
+    private bool ArrivesAfterQuietSpell(Modality modality)
     {
-        var now = Stopwatch.GetTimestamp();
-        var previous = Interlocked.Exchange(ref lastArrivals[modality].Value, now);
-        return previous == long.MinValue || Stopwatch.GetElapsedTime(previous, now).TotalMilliseconds >= options.MaxBatchDelayMilliseconds;
+        var now = time.GetTimestamp();
+        var previous = Interlocked.Exchange(ref lastArrival[(int)modality], now);
+        return previous == long.MinValue || time.GetElapsedTime(previous, now) >= Window;
     }
 
     private static async Task<bool> WaitAsync(ChannelReader<Pending> reader, CancellationToken window)
@@ -161,14 +168,14 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
             try
             {
                 scores = await InProcessScanScorer.ScoreUnderGateAsync(ensemble, scans, gate, oneSlotPerBatch).ConfigureAwait(false);
+                BatchScored?.Invoke(modality, batch.Count);
             }
             finally
             {
-                // Before the callers hear back, so that a scan they send next finds the scorer idle.
+                // Before the callers hear back, so that what they send next finds this batch ended.
                 Interlocked.Decrement(ref batchesInFlight);
             }
 
-            BatchScored?.Invoke(modality, batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Result.TrySetResult(scores[i]);
