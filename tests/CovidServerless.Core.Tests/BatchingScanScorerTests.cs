@@ -187,11 +187,11 @@ public class BatchingScanScorerTests
 
     /// <summary>A batching scorer over <paramref name="catalog"/>, adding each model run's batch size to <paramref name="sizes"/>.</summary>
     private static BatchingScanScorer Batching(
-        ModelCatalog catalog, ScoringOptions scoring, ConcurrentBag<int>? sizes = null, int batchesAtOnce = 1, TimeProvider? time = null)
+        ModelCatalog catalog, ScoringOptions scoring, IProducerConsumerCollection<int>? sizes = null, int batchesAtOnce = 1, TimeProvider? time = null)
     {
         var batching = new BatchingScanScorer(
             catalog, new ScanDecoder(), Options.Create(scoring), Options.Create(new ModelOptions { MaxConcurrentScans = batchesAtOnce }), time);
-        batching.BatchScored += (_, size) => sizes?.Add(size);
+        batching.BatchScored += (_, size) => sizes?.TryAdd(size);
         return batching;
     }
 
@@ -205,8 +205,7 @@ public class BatchingScanScorerTests
         public ScorerUnderTest(TimeProvider time)
         {
             catalog = TestCatalogs.Load(folder.ManifestPath);
-            Batching = new BatchingScanScorer(catalog, new ScanDecoder(), Options.Create(new ScoringOptions()), Options.Create(new ModelOptions { MaxConcurrentScans = 1 }), time);
-            Batching.BatchScored += (_, size) => sizes.Enqueue(size);
+            Batching = BatchingScanScorerTests.Batching(catalog, new ScoringOptions(), sizes, time: time);
         }
 
         public BatchingScanScorer Batching { get; }

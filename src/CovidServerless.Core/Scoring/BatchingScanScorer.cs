@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
@@ -21,11 +22,9 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     private readonly ScoringOptions options;
     private readonly Dictionary<Modality, Channel<Pending>> queues = [];
     private readonly SemaphoreSlim gate;
+    private readonly Dictionary<Modality, StrongBox<long>> lastArrivals = [];
     private readonly TimeProvider time;
     private readonly bool oneSlotPerBatch;
-
-    /// <summary>Per modality: when its last scan arrived (<see cref="TimeProvider"/> ticks).</summary>
-    private readonly long[] lastArrival = [.. ModalityNames.All.Select(_ => long.MinValue)];
     private int batchesInFlight;
     private bool disposed;
     private readonly List<Task> loops = [];
@@ -60,6 +59,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         {
             var queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = concurrent == 1 });
             queues[modality] = queue;
+            lastArrivals[modality] = new StrongBox<long>(long.MinValue);
             for (var loop = 0; loop < concurrent; loop++)
             {
                 loops.Add(Task.Run(() => RunBatchesAsync(modality, queue.Reader)));
@@ -131,11 +131,14 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
 
     private bool RunsAlone(List<Pending> batch) => batch is [{ AfterQuietSpell: true }] && Volatile.Read(ref batchesInFlight) == 0;
 
-    /// <summary>Records a scan's arrival; true when its modality had been quiet for at least a batch window.</summary>
+    /// <summary>
+    /// Records a scan's arrival (<see cref="TimeProvider"/> ticks); true when its modality had been quiet for at least
+    /// a batch window.
+    /// </summary>
     private bool ArrivesAfterQuietSpell(Modality modality)
     {
         var now = time.GetTimestamp();
-        var previous = Interlocked.Exchange(ref lastArrival[(int)modality], now);
+        var previous = Interlocked.Exchange(ref lastArrivals[modality].Value, now);
         return previous == long.MinValue || time.GetElapsedTime(previous, now) >= Window;
     }
 
