@@ -20,4 +20,23 @@ public class ScanWatchOptionsTests
         Assert.Equal(TimeSpan.FromHours(1), options.RetryDelayBefore(options.MaxAttempts));
         Assert.Equal(TimeSpan.FromMinutes(40), options.RetryDelayBefore(4));
     }
+
+    [Fact]
+    public void After_listing_a_small_container_the_next_listing_begins_one_poll_interval_after_it_began() =>
+        Assert.Equal(TimeSpan.FromMilliseconds(950), new ScanWatchOptions { PollMilliseconds = 1000 }.WaitAfterListing(blobs: 150, took: TimeSpan.FromMilliseconds(50)));
+
+    [Fact]
+    public void A_large_container_is_listed_less_often_so_that_no_more_blobs_are_listed_per_second_than_allowed()
+    {
+        // 6,000 blobs took about 0.7 s to list on Azurite: at the default 1,000 a second, listed every 6 s, not every one.
+        var options = new ScanWatchOptions { PollMilliseconds = 1000 };
+
+        Assert.Equal(1000, options.MaxBlobsListedPerSecond);
+        Assert.Equal(TimeSpan.FromMilliseconds(5300), options.WaitAfterListing(blobs: 6000, took: TimeSpan.FromMilliseconds(700)));
+        Assert.Equal(TimeSpan.FromMilliseconds(2300), new ScanWatchOptions { MaxBlobsListedPerSecond = 2000 }.WaitAfterListing(6000, TimeSpan.FromMilliseconds(700)));
+    }
+
+    [Fact]
+    public void A_listing_that_took_longer_than_its_interval_is_followed_at_once() =>
+        Assert.Equal(TimeSpan.Zero, new ScanWatchOptions { PollMilliseconds = 1000 }.WaitAfterListing(blobs: 500, took: TimeSpan.FromMilliseconds(1500)));
 }

@@ -98,7 +98,8 @@ public sealed class ScanWatcherTests : IAsyncLifetime
         }
     }
 
-    private Watching Watcher(Func<IScanScorer, IScanScorer>? scorer = null, TimeProvider? time = null, int maxAttempts = 5, string? connectionString = null)
+    private Watching Watcher(
+        Func<IScanScorer, IScanScorer>? scorer = null, TimeProvider? time = null, int maxAttempts = 5, string? connectionString = null, int maxBlobsListedPerSecond = 1000)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -108,6 +109,7 @@ public sealed class ScanWatcherTests : IAsyncLifetime
             ["ScanWatch:PollMilliseconds"] = "100",
             ["ScanWatch:RetryDelayMilliseconds"] = "20",
             ["ScanWatch:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ScanWatch:MaxBlobsListedPerSecond"] = maxBlobsListedPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }).Build();
         var logs = new LogMessages();
         var services = new ServiceCollection().AddLogging(logging => logging.AddProvider(logs)).AddSingleton(logs).AddSingleton<IConfiguration>(configuration);
@@ -222,6 +224,36 @@ public sealed class ScanWatcherTests : IAsyncLifetime
 
         // Well within one failing chest listing with its client's retries (about 20 s), which must not delay it.
         Assert.Equal(ScanStatus.Scored, (await watching.ResultAsync(Modality.Ct, beside, withinSeconds: 8)).Status);
+    }
+
+    [Fact]
+    public async Task A_large_container_is_listed_less_often_than_every_poll()
+    {
+        var logged = new Azurite { LogRequests = true };
+        await logged.InitializeAsync();
+        try
+        {
+            var chest = new StorageHarness(logged).Clients.Blobs.GetBlobContainerClient(ScanContainers.Chest);
+            await chest.CreateIfNotExistsAsync();
+            var image = new BinaryData(TestImages.Uniform(30));
+            await Parallel.ForEachAsync(Enumerable.Range(0, 300), async (i, token) =>
+                await chest.GetBlobClient($"ward/{i:D3}.png").UploadAsync(image, token));
+
+            await using (Watcher(connectionString: logged.ConnectionString, maxBlobsListedPerSecond: 100).Start())
+            {
+                await Task.Delay(TimeSpan.FromSeconds(4));
+            }
+
+            // 300 blobs at 100 a second: the next listing begins 3 s after the one before, so in 4 s there are two at
+            // most. Polled every 100 ms without the limit, about twenty or more.
+            var listings = logged.Requests.Count(line => line.Contains($"/{ScanContainers.Chest}?", StringComparison.Ordinal)
+                && line.Contains("comp=list", StringComparison.Ordinal));
+            Assert.InRange(listings, 1, 2);
+        }
+        finally
+        {
+            await logged.DisposeAsync();
+        }
     }
 
     [Fact]

@@ -10,8 +10,9 @@ using Microsoft.Extensions.Options;
 namespace CovidServerless.Core.Ingestion;
 
 /// <summary>
-/// The local host's blob trigger: lists the scan containers every poll and hands each blob version it has not seen to
-/// the ingestor, once, with retries, ending in a <c>failed</c> result when every attempt failed. It stands in for the
+/// The local host's blob trigger: lists the scan containers every poll (a large one less often:
+/// <see cref="ScanWatchOptions.MaxBlobsListedPerSecond"/>) and hands each blob version it has not seen to the
+/// ingestor, once, with retries, ending in a <c>failed</c> result when every attempt failed. It stands in for the
 /// Event Grid trigger of the deployed app, which Azurite cannot raise. Comparing whole listings with the versions
 /// already seen cannot skip a blob written during a listing (the WebJobs polling trigger can, and on Azurite nothing
 /// catches it), and it needs no receipts, leases or internal queue: one download and the result's writes per scan.
@@ -60,11 +61,14 @@ public sealed class ScanWatcher(
         var since = time.GetUtcNow() - TimeSpan.FromHours(settings.LookbackHours);
         var checkingAtStart = true;
         RecordedVersions? recorded = null;
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(settings.PollMilliseconds), time);
         try
         {
-            do
+            while (true)
             {
+                var began = time.GetTimestamp();
+
+                // A listing that failed is tried again after the poll interval.
+                var wait = TimeSpan.FromMilliseconds(settings.PollMilliseconds);
                 try
                 {
                     // Read once, and kept while listings fail: a scan a partial listing queued is in seen already.
@@ -73,22 +77,25 @@ public sealed class ScanWatcher(
                         recorded ??= await store.RecordedSinceAsync(modality, since, stoppingToken).ConfigureAwait(false);
                     }
 
-                    await ListNewScansAsync(modality, seen, recorded, pending, stoppingToken).ConfigureAwait(false);
+                    var listed = await ListNewScansAsync(modality, seen, recorded, pending, stoppingToken).ConfigureAwait(false);
                     (checkingAtStart, recorded) = (false, null);
+                    wait = settings.WaitAfterListing(listed, time.GetElapsedTime(began));
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
                 {
                     logger.LogWarning(ex, "Listing the {Container} container failed; retrying at the next poll.", ScanContainers.For(modality));
                 }
+
+                await Task.Delay(wait, time, stoppingToken).ConfigureAwait(false);
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
     }
 
-    private async Task ListNewScansAsync(
+    /// <returns>The blobs listed.</returns>
+    private async Task<int> ListNewScansAsync(
         Modality modality,
         Dictionary<string, string> seen,
         RecordedVersions? recorded,
@@ -137,6 +144,8 @@ public sealed class ScanWatcher(
         {
             seen.Remove(gone);
         }
+
+        return listed.Count;
     }
 
     private async Task IngestAsync(Channel<PendingScan> pending, CancellationToken stoppingToken)
