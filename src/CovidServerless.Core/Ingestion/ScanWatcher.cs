@@ -42,7 +42,8 @@ public sealed class ScanWatcher(
         var pending = Channel.CreateUnbounded<PendingScan>();
         var ingesting = Enumerable.Range(0, Concurrency).Select(_ => IngestAsync(pending, stoppingToken)).ToList();
         logger.LogInformation(
-            "Watching {Chest} and {Ct} every {PollMilliseconds} ms, {Concurrency} scans at once.", ScanContainers.Chest, ScanContainers.Ct, options.Value.PollMilliseconds, Concurrency);
+            "Watching {Chest} and {Ct} every {PollMilliseconds} ms (at most {MaxBlobsListedPerSecond} blobs listed a second each), {Concurrency} scans at once.",
+            ScanContainers.Chest, ScanContainers.Ct, options.Value.PollMilliseconds, options.Value.MaxBlobsListedPerSecond, Concurrency);
 
         // Each container on a loop of its own: one that cannot be listed (Azurite fails on some blob names, after
         // its client's retries) must not hold up the other's scans.
