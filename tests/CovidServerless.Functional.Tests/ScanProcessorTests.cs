@@ -6,7 +6,9 @@ using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using CovidServerless.Core.Storage;
 using CovidServerless.TestSupport;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Functional.Tests;
@@ -15,8 +17,13 @@ public sealed class ScanProcessorTests(Azurite azurite) : IClassFixture<Azurite>
 {
     private readonly StorageHarness storage = new(azurite);
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
+    private ModelCatalog? catalog;
 
-    public void Dispose() => models.Dispose();
+    public void Dispose()
+    {
+        catalog?.Dispose();
+        models.Dispose();
+    }
 
     [Fact]
     public async Task A_scan_scored_as_the_host_stops_is_still_recorded_and_announced()
@@ -38,6 +45,49 @@ public sealed class ScanProcessorTests(Azurite azurite) : IClassFixture<Azurite>
         Assert.Contains(identity.ScanId, message.Body.ToString(), StringComparison.Ordinal);
         var recorded = await new ResultStore(storage.Clients, options).RecordedSinceAsync(Modality.Chest, identity.UploadedAt, default);
         Assert.True(recorded.Contains(identity), "the timeline row, written last, marks it complete");
+    }
+
+    [Fact]
+    public async Task A_scored_scan_is_logged_with_its_verdict_and_probability_but_not_its_blob_name()
+    {
+        var logger = new FakeLogger<ScanProcessor>();
+        var identity = new ScanIdentity(Modality.Chest, $"ward 3/Jane Doe {Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+
+        var result = await ProcessorLoggingTo(logger).ProcessAsync(new ScanUpload(identity, TestImages.Uniform(120)), default);
+
+        Assert.Equal(ScanStatus.Scored, result.Status);
+        var logged = Assert.Single(logger.Collector.GetSnapshot(), record => record.Level == LogLevel.Information);
+        Assert.Equal($"Scan {identity.ScanId} (chest) scored {result.Verdict}, pCovid {result.PCovid:F3}", logged.Message);
+        AssertNoPatientNameAtInformation(logger);
+    }
+
+    [Fact]
+    public async Task A_rejected_scan_is_logged_with_its_reason_but_not_its_blob_name()
+    {
+        var logger = new FakeLogger<ScanProcessor>();
+        var identity = new ScanIdentity(Modality.Ct, $"ward 3/Jane Doe {Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+
+        var result = await ProcessorLoggingTo(logger).ProcessAsync(new ScanUpload(identity, "Jane Doe: not an image"u8.ToArray()), default);
+
+        Assert.Equal(ScanStatus.Rejected, result.Status);
+        var logged = Assert.Single(logger.Collector.GetSnapshot(), record => record.Level == LogLevel.Information);
+        Assert.Equal($"Scan {identity.ScanId} (ct) rejected: The file is not a readable image: expected PNG, JPEG, BMP, GIF or WebP.", logged.Message);
+        AssertNoPatientNameAtInformation(logger);
+    }
+
+    private ScanProcessor ProcessorLoggingTo(ILogger<ScanProcessor> logger)
+    {
+        var options = Options.Create(new StorageOptions { ResultsQueue = $"logging-{Guid.NewGuid():N}" });
+        catalog ??= new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
+        var scorer = new InProcessScanScorer(catalog, new ScanDecoder(), Options.Create(new ModelOptions()));
+        return new ScanProcessor(scorer, new ResultStore(storage.Clients, options), new ResultNotifier(storage.Clients, options), TimeProvider.System, logger);
+    }
+
+    private static void AssertNoPatientNameAtInformation(FakeLogger<ScanProcessor> logger)
+    {
+        Assert.DoesNotContain(
+            logger.Collector.GetSnapshot(), record => record.Level >= LogLevel.Information && record.Message.Contains("Jane Doe", StringComparison.Ordinal));
+        Assert.Contains(logger.Collector.GetSnapshot(), record => record.Level == LogLevel.Debug && record.Message.Contains("Jane Doe", StringComparison.Ordinal));
     }
 
     /// <summary>Scores, then asks the host to stop: the stop arrives once the scan has its result.</summary>

@@ -70,11 +70,19 @@ public sealed class ScanProcessor(
         PipelineTelemetry.Scans.Add(
             1, new KeyValuePair<string, object?>("modality", result.Modality), new KeyValuePair<string, object?>("status", result.Status));
 
-        // Blob names may carry patient names: Information logs carry the scan id only.
-        logger.LogInformation(
-            "Scan {ScanId} ({Modality}) {Status} {Verdict} pCovid={PCovid}",
-            result.ScanId, result.Modality, result.Status, result.Verdict, result.PCovid);
-        logger.LogDebug("Scan {ScanId} is blob {BlobName}; reason: {Reason}", result.ScanId, result.BlobName, result.Reason);
+        // Blob names may carry patient names: Information logs carry the scan id only. Reasons are built from the
+        // file's properties (size, format, dimensions) or are fixed texts, never from its name.
+        if (result.Status == ScanStatus.Scored)
+        {
+            logger.LogInformation(
+                "Scan {ScanId} ({Modality}) scored {Verdict}, pCovid {PCovid:F3}", result.ScanId, result.Modality, result.Verdict, result.PCovid);
+        }
+        else
+        {
+            logger.LogInformation("Scan {ScanId} ({Modality}) {Status}: {Reason}", result.ScanId, result.Modality, result.Status, result.Reason);
+        }
+
+        logger.LogDebug("Scan {ScanId} is blob {BlobName}", result.ScanId, result.BlobName);
     }
 
     private ScanResult Scored(ScanIdentity identity, EnsembleScore score) => new()
