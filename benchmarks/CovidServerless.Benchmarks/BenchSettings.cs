@@ -15,6 +15,12 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
     /// <summary>Timed repeats of the in-process reference burst (after one warm-up burst); the median is kept.</summary>
     public int InProcessBurstRounds => Quick ? 1 : 3;
 
+    /// <summary>
+    /// Rounds of the default configuration end to end, each beside its own in-process burst; the median round's
+    /// fraction is endToEndFraction (from one burst of each, it ranged 59-84% over 27 runs on this noisy machine).
+    /// </summary>
+    public int EndToEndRounds => Quick ? 2 : 5;
+
     public int MatMulSize => Quick ? 256 : 1024;
 
     /// <summary>Alternating rounds of MatMul probe and batched ensemble for the limit fraction.</summary>
