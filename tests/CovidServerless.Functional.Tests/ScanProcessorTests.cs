@@ -1,3 +1,4 @@
+using System.Globalization;
 using CovidServerless.Core;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Ingestion;
@@ -57,7 +58,7 @@ public sealed class ScanProcessorTests(Azurite azurite) : IClassFixture<Azurite>
 
         Assert.Equal(ScanStatus.Scored, result.Status);
         var logged = Assert.Single(logger.Collector.GetSnapshot(), record => record.Level == LogLevel.Information);
-        Assert.Equal($"Scan {identity.ScanId} (chest) scored {result.Verdict}, pCovid {result.PCovid:F3}", logged.Message);
+        Assert.Equal(string.Create(CultureInfo.InvariantCulture, $"Scan {identity.ScanId} (chest) scored {result.Verdict}, pCovid {result.PCovid:F3}"), logged.Message);
         AssertNoPatientNameAtInformation(logger);
     }
 
