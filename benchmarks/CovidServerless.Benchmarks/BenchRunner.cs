@@ -157,14 +157,12 @@ public static class BenchRunner
             Console.WriteLine($"    same scans and scorer in this process, no storage or triggers ({(reference.Rounds == 1 ? "one burst" : $"median of {reference.Rounds}")} after a warm-up burst): {reference.ScansPerMinute:F0} scans/min, CPU {reference.CpuSeconds:F1} s, {reference.AllocatedKBPerScan:F0} KB allocated per scan, {reference.FullCollections} full GCs -> end to end (steady) is {result.SteadyScansPerMinute / reference.ScansPerMinute:P0} of it");
         }
 
-        var defaultRounds = await PairedRoundsAsync(storage, catalog, settings, burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans);
+        Task<BurstResult> DefaultInProcess() =>
+            InProcessBurstAsync(catalog, settings.ManifestPath, burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans, rounds: 1);
+        var defaultRounds = await PairedRoundsAsync(
+            settings.EndToEndRounds, DefaultInProcess, () => storage.EndToEndAsync(burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans));
         var fractionSpread = Spread.Of([.. defaultRounds.Select(r => r.Fraction)]);
-        foreach (var (number, round) in defaultRounds.Index())
-        {
-            Console.WriteLine($"  default, round {number + 1} ({(round.InProcessFirst ? "in process first" : "end to end first")}): steady {round.EndToEnd.SteadyScansPerMinute:F0} scans/min end to end, {round.InProcess.ScansPerMinute:F0} in process -> {round.Fraction:P0}");
-        }
-
-        Console.WriteLine($"  the median round of {defaultRounds.Count} (fractions' IQR {fractionSpread.P25:P0}-{fractionSpread.P75:P0}):");
+        PrintRounds("default", defaultRounds);
         var median = EndToEndRound.Median(defaultRounds);
         Report(configurations[0].Name, median.EndToEnd, median.InProcess);
         foreach (var (name, batch, concurrency, concurrentScans) in configurations.Skip(1).Take(settings.Quick ? 0 : configurations.Length))
@@ -196,13 +194,24 @@ public static class BenchRunner
         object? storageApart = null;
         if (split is not null)
         {
-            var pinnedReference = await PinnedAsync(split.Pipeline, () => InProcessBurstAsync(
-                catalog, settings.ManifestPath, burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans, settings.InProcessBurstRounds));
-            var apart = await storage.EndToEndAsync(burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans, split: split);
+            var apartRounds = await PairedRoundsAsync(
+                settings.StorageApartRounds,
+                () => PinnedAsync(split.Pipeline, DefaultInProcess),
+                () => storage.EndToEndAsync(burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans, split: split));
+            PrintRounds("storage apart", apartRounds);
+            var (apart, pinnedReference, _) = EndToEndRound.Median(apartRounds);
             storageApartFraction = apart.SteadyScansPerMinute / pinnedReference.ScansPerMinute;
-            storageApart = new { pipelineCores = split.Pipeline, storageCores = split.Storage, endToEnd = apart, inProcess = pinnedReference };
+            storageApart = new
+            {
+                pipelineCores = split.Pipeline,
+                storageCores = split.Storage,
+                endToEnd = apart,
+                inProcess = pinnedReference,
+                rounds = apartRounds,
+                fractionSpread = Spread.Of([.. apartRounds.Select(r => r.Fraction)]),
+            };
             Console.WriteLine($"  storage apart (the default configuration; the host on {CpuAffinity.Describe(split.Pipeline)}, Azurite and the benchmark's uploads and reads on {CpuAffinity.Describe(split.Storage)}): steady {apart.SteadyScansPerMinute:F0} scans/min, time to result p50 {apart.P50TimeToResultSeconds:F2} s; CPU per scan: Azurite {apart.AzuriteCpuSeconds / apart.Scans * 1000:F0} ms, host {apart.HostCpuSeconds / apart.Scans * 1000:F0} ms; Azurite used {apart.AzuriteCpuSeconds / apart.Seconds / split.Storage.Length:P0} of its core(s) during the burst (near 100%: storage, not the pipeline, limited the rate)");
-            Console.WriteLine($"    same scans and scorer in this process on {CpuAffinity.Describe(split.Pipeline)} (median of {settings.InProcessBurstRounds}): {pinnedReference.ScansPerMinute:F0} scans/min, {pinnedReference.CpuSeconds / burst.Count * 1000:F0} ms of CPU per scan -> end to end (steady) is {storageApartFraction:P0} of it");
+            Console.WriteLine($"    same scans and scorer in this process on {CpuAffinity.Describe(split.Pipeline)} (one burst after a warm-up burst): {pinnedReference.ScansPerMinute:F0} scans/min, {pinnedReference.CpuSeconds / burst.Count * 1000:F0} ms of CPU per scan -> end to end (steady) is {storageApartFraction:P0} of it");
         }
 
         // The deployed app's other path: the host sends every scan to the scoring worker (a GPU in Azure) over HTTP.
@@ -245,7 +254,7 @@ public static class BenchRunner
         Console.WriteLine(string.Create(c, $"  endToEndFraction        {endToEndFraction:P1}  (target >= 85%; default configuration's steady rate / the same burst in process, median of {defaultRounds.Count} rounds, IQR {fractionSpread.P25:P1}-{fractionSpread.P75:P1}; {versusBestBatch:P1} of the best-batch ensemble rate)"));
         if (storageApartFraction is not null)
         {
-            Console.WriteLine(string.Create(c, $"    with storage apart    {storageApartFraction:P1}  (the host on {CpuAffinity.Describe(split!.Pipeline)}, Azurite on {CpuAffinity.Describe(split.Storage)}; the in-process reference on the host's cores)"));
+            Console.WriteLine(string.Create(c, $"    with storage apart    {storageApartFraction:P1}  (the host on {CpuAffinity.Describe(split!.Pipeline)}, Azurite on {CpuAffinity.Describe(split.Storage)}; the in-process reference on the host's cores; median of {settings.StorageApartRounds} rounds)"));
         }
 
         Console.WriteLine(string.Create(c, $"  speedupVsPerScanLoading {speedups.DefaultIfEmpty(double.NaN).Average():F1}x  (target >= 20x)"));
@@ -262,32 +271,40 @@ public static class BenchRunner
     }
 
     /// <summary>
-    /// The default configuration, end to end and in process, in rounds: the two bursts of a round run one right after
-    /// the other, in swapped order every other round, so that this machine's drift over minutes falls on both sides of
-    /// each round's fraction.
+    /// A configuration end to end and in process, in rounds: the two bursts of a round run one right after the other,
+    /// in swapped order every other round, so that this machine's drift over minutes falls on both sides of each
+    /// round's fraction.
     /// </summary>
-    private static async Task<List<EndToEndRound>> PairedRoundsAsync(
-        StorageBenchmarks storage, ModelCatalog catalog, BenchSettings settings, IReadOnlyList<(Modality, byte[])> burst, bool batch, int concurrency, int concurrentScans)
+    private static async Task<List<EndToEndRound>> PairedRoundsAsync(int count, Func<Task<BurstResult>> inProcess, Func<Task<EndToEndResult>> endToEnd)
     {
-        Task<BurstResult> InProcess() => InProcessBurstAsync(catalog, settings.ManifestPath, burst, batch, concurrency, concurrentScans, rounds: 1);
-        Task<EndToEndResult> EndToEnd() => storage.EndToEndAsync(burst, batch, concurrency, concurrentScans);
         var rounds = new List<EndToEndRound>();
-        for (var round = 0; round < settings.EndToEndRounds; round++)
+        for (var round = 0; round < count; round++)
         {
             var inProcessFirst = round % 2 == 0;
             if (inProcessFirst)
             {
-                var reference = await InProcess();
-                rounds.Add(new EndToEndRound(await EndToEnd(), reference, inProcessFirst));
+                var reference = await inProcess();
+                rounds.Add(new EndToEndRound(await endToEnd(), reference, inProcessFirst));
             }
             else
             {
-                var result = await EndToEnd();
-                rounds.Add(new EndToEndRound(result, await InProcess(), inProcessFirst));
+                var result = await endToEnd();
+                rounds.Add(new EndToEndRound(result, await inProcess(), inProcessFirst));
             }
         }
 
         return rounds;
+    }
+
+    private static void PrintRounds(string label, List<EndToEndRound> rounds)
+    {
+        foreach (var (number, round) in rounds.Index())
+        {
+            Console.WriteLine($"  {label}, round {number + 1} ({(round.InProcessFirst ? "in process first" : "end to end first")}): steady {round.EndToEnd.SteadyScansPerMinute:F0} scans/min end to end, {round.InProcess.ScansPerMinute:F0} in process -> {round.Fraction:P0}");
+        }
+
+        var spread = Spread.Of([.. rounds.Select(r => r.Fraction)]);
+        Console.WriteLine($"  the median round of {rounds.Count} (fractions' IQR {spread.P25:P0}-{spread.P75:P0}):");
     }
 
     private static async Task<BurstResult> InProcessBurstAsync(

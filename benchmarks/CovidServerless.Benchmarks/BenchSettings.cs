@@ -21,6 +21,9 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
     /// </summary>
     public int EndToEndRounds => Quick ? 2 : 5;
 
+    /// <summary>Rounds of the default configuration with storage on a core of its own, as <see cref="EndToEndRounds"/>.</summary>
+    public int StorageApartRounds => Quick ? 1 : 3;
+
     public int MatMulSize => Quick ? 256 : 1024;
 
     /// <summary>Alternating rounds of MatMul probe and batched ensemble for the limit fraction.</summary>
