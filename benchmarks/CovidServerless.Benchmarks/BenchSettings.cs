@@ -19,7 +19,7 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
     /// Rounds of the default configuration end to end, each beside its own in-process burst; the median round's
     /// fraction is endToEndFraction (from one burst of each, it ranged 59-84% over 27 runs on this noisy machine).
     /// </summary>
-    public int EndToEndRounds => Quick ? 2 : 5;
+    public int EndToEndRounds => Quick ? 3 : 5;
 
     /// <summary>Rounds of the default configuration with storage on a core of its own, as <see cref="EndToEndRounds"/>.</summary>
     public int StorageApartRounds => Quick ? 1 : 3;

@@ -31,10 +31,10 @@ public sealed class BenchTests : IDisposable
         Assert.Equal(3, root.GetProperty("modalities").GetProperty("chest").GetProperty("loneScanBatching").GetProperty("runs").GetInt32());
         Assert.True(root.GetProperty("endToEndFraction").GetDouble() > 0);
         var rounds = root.GetProperty("endToEndRounds").EnumerateArray().ToList();
-        Assert.Equal([true, false], rounds.Select(r => r.GetProperty("inProcessFirst").GetBoolean()));
-        var lowerOfTheMiddleTwo = rounds.Min(r => r.GetProperty("fraction").GetDouble());
-        Assert.Equal(lowerOfTheMiddleTwo, root.GetProperty("endToEndFraction").GetDouble());
-        Assert.Equal(2, root.GetProperty("endToEndFractionSpread").GetProperty("rounds").GetInt32());
+        Assert.Equal([true, false, true], rounds.Select(r => r.GetProperty("inProcessFirst").GetBoolean()));
+        var middle = rounds.Select(r => r.GetProperty("fraction").GetDouble()).Order().ElementAt(1);
+        Assert.Equal(middle, root.GetProperty("endToEndFraction").GetDouble());
+        Assert.Equal(3, root.GetProperty("endToEndFractionSpread").GetProperty("rounds").GetInt32());
         Assert.Equal(4, root.GetProperty("endToEnd").GetProperty("scans").GetInt32());
         Assert.Equal(2, root.GetProperty("modalities").GetProperty("ct").GetProperty("batched").GetArrayLength());
         var stages = root.GetProperty("modalities").GetProperty("chest").GetProperty("stages").EnumerateArray()
