@@ -48,8 +48,8 @@ public sealed class EndToEndSection(BenchSettings settings, ModelCatalog catalog
             InProcessBurstAsync(burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans, rounds: 1);
         var defaultRounds = await PairedRoundsAsync(
             settings.EndToEndRounds, DefaultInProcess, () => storage.EndToEndAsync(burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans));
-        var fractionSpread = Spread.Of([.. defaultRounds.Select(r => r.Fraction)]);
-        PrintRounds("default", defaultRounds);
+        var fractionSpread = EndToEndRound.FractionSpread(defaultRounds);
+        PrintRounds("default", defaultRounds, fractionSpread);
         var median = EndToEndRound.Median(defaultRounds);
         Report(configurations[0].Name, median.EndToEnd, median.InProcess);
         foreach (var (name, batch, concurrency, concurrentScans) in configurations.Skip(1).Take(settings.Quick ? 0 : configurations.Length))
@@ -65,8 +65,8 @@ public sealed class EndToEndSection(BenchSettings settings, ModelCatalog catalog
         // Like for like: the default configuration end to end against the same scans through the same scorer in
         // this process (its median round), so the fraction is what storage and triggers cost. The stricter ratio,
         // against the ensemble alone at its best batch size (no decoding, scans ready in memory), is reported beside it.
-        var (_, endToEnd, sameBurstInProcess) = variants[0];
-        var endToEndFraction = endToEnd.SteadyScansPerMinute / sameBurstInProcess.ScansPerMinute;
+        var (endToEnd, sameBurstInProcess, _) = median;
+        var endToEndFraction = median.Fraction;
         var versusBestBatch = endToEnd.SteadyScansPerMinute / 60 / bestInProcessRate;
         Console.WriteLine($"  endToEndFraction = default steady rate / the same burst in process, the median of {defaultRounds.Count} rounds = {endToEndFraction:P0}; against the ensemble alone at its best batch size ({bestInProcessRate * 60:F0} scans/min): {versusBestBatch:P0}");
 
@@ -84,9 +84,11 @@ public sealed class EndToEndSection(BenchSettings settings, ModelCatalog catalog
                 settings.StorageApartRounds,
                 () => PinnedAsync(split.Pipeline, DefaultInProcess),
                 () => storage.EndToEndAsync(burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans, split: split));
-            PrintRounds("storage apart", apartRounds);
-            var (apart, pinnedReference, _) = EndToEndRound.Median(apartRounds);
-            storageApartFraction = apart.SteadyScansPerMinute / pinnedReference.ScansPerMinute;
+            var apartSpread = EndToEndRound.FractionSpread(apartRounds);
+            PrintRounds("storage apart", apartRounds, apartSpread);
+            var apartMedian = EndToEndRound.Median(apartRounds);
+            var (apart, pinnedReference, _) = apartMedian;
+            storageApartFraction = apartMedian.Fraction;
             storageApart = new
             {
                 pipelineCores = split.Pipeline,
@@ -94,7 +96,7 @@ public sealed class EndToEndSection(BenchSettings settings, ModelCatalog catalog
                 endToEnd = apart,
                 inProcess = pinnedReference,
                 rounds = apartRounds,
-                fractionSpread = Spread.Of([.. apartRounds.Select(r => r.Fraction)]),
+                fractionSpread = apartSpread,
             };
             Console.WriteLine($"  storage apart (the default configuration; the host on {CpuAffinity.Describe(split.Pipeline)}, Azurite and the benchmark's uploads and reads on {CpuAffinity.Describe(split.Storage)}): steady {apart.SteadyScansPerMinute:F0} scans/min, time to result p50 {apart.P50TimeToResultSeconds:F2} s; CPU per scan: Azurite {apart.AzuriteCpuSeconds / apart.Scans * 1000:F0} ms, host {apart.HostCpuSeconds / apart.Scans * 1000:F0} ms; Azurite used {apart.AzuriteCpuSeconds / apart.Seconds / split.Storage.Length:P0} of its core(s) during the burst (near 100%: storage, not the pipeline, limited the rate)");
             Console.WriteLine($"    same scans and scorer in this process on {CpuAffinity.Describe(split.Pipeline)} (one burst after a warm-up burst): {pinnedReference.ScansPerMinute:F0} scans/min, {pinnedReference.CpuSeconds / burst.Count * 1000:F0} ms of CPU per scan -> end to end (steady) is {storageApartFraction:P0} of it");
@@ -148,14 +150,13 @@ public sealed class EndToEndSection(BenchSettings settings, ModelCatalog catalog
         return rounds;
     }
 
-    private static void PrintRounds(string label, List<EndToEndRound> rounds)
+    private static void PrintRounds(string label, List<EndToEndRound> rounds, Spread spread)
     {
         foreach (var (number, round) in rounds.Index())
         {
             Console.WriteLine($"  {label}, round {number + 1} ({(round.InProcessFirst ? "in process first" : "end to end first")}): steady {round.EndToEnd.SteadyScansPerMinute:F0} scans/min end to end, {round.InProcess.ScansPerMinute:F0} in process -> {round.Fraction:P0}");
         }
 
-        var spread = Spread.Of([.. rounds.Select(r => r.Fraction)]);
         Console.WriteLine($"  the median round of {rounds.Count} (fractions' IQR {spread.P25:P0}-{spread.P75:P0}):");
     }
 
@@ -189,5 +190,4 @@ public sealed class EndToEndSection(BenchSettings settings, ModelCatalog catalog
             CpuAffinity.Pin(Environment.ProcessId, CpuAffinity.AllCores);
         }
     }
-
 }
