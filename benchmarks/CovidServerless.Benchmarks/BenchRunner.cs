@@ -128,8 +128,8 @@ public static class BenchRunner
 
         await using var azurite = new Azurite();
         await azurite.InitializeAsync();
-        var storage = new StorageBenchmarks(settings, azurite);
-        var (table, queue) = await storage.WritesAsync();
+        var storage = new StorageBenchmarks(settings);
+        var (table, queue) = await storage.WritesAsync(azurite);
         Console.WriteLine($"\n== storage (Azurite on loopback)\n  table write     {table}   (one transaction: ensemble + 4 model rows, plus timeline row)\n  queue send      {queue}");
         var bestInProcessRate = bestRates.DefaultIfEmpty(double.NaN).Average();
         var endToEnd = await new EndToEndSection(settings, catalog, storage).RunAsync(images, bestInProcessRate);

@@ -105,7 +105,7 @@ public sealed class EndToEndSection(BenchSettings settings, ModelCatalog catalog
         // The deployed app's other path: the host sends every scan to the scoring worker (a GPU in Azure) over HTTP.
         // Here both share this machine's cores, so the rate compares with the same in-process reference; the host's
         // CPU per scan is what the Functions side costs when it does not score.
-        var remote = await storage.EndToEndAsync(burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans, remote: true);
+        var remote = await storage.EndToEndAsync(burst, defaultBatch, defaultIngestConcurrency, defaultConcurrentScans, scoringWorker: ExecutionProvider.Cpu);
         var remoteFraction = remote.SteadyScansPerMinute / sameBurstInProcess.ScansPerMinute;
         var hostMsPerScan = remote.HostCpuSeconds / remote.Scans * 1000;
         Console.WriteLine($"  remote scoring (the default configuration, the host sending each scan over HTTP to a scoring-worker process that batches as above, warmed first with {settings.WorkerWarmupScans} scans posted to it; both on this machine's cores): steady {remote.SteadyScansPerMinute:F0} scans/min, time to result p50 {remote.P50TimeToResultSeconds:F2} s, p95 {remote.P95TimeToResultSeconds:F2} s; CPU per scan: Azurite {remote.AzuriteCpuSeconds / remote.Scans * 1000:F0} ms, host {hostMsPerScan:F0} ms, worker {remote.WorkerCpuSeconds / remote.Scans * 1000:F0} ms; all cores {remote.MachineBusy:P0} busy -> {remoteFraction:P0} of the same burst in process (the host without scoring: one core of this CPU would keep up with about {60_000 / hostMsPerScan:F0} scans/min)");

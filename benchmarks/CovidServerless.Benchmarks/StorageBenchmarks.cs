@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Azure.Storage.Blobs;
 using CovidServerless.Core;
+using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using CovidServerless.Core.Storage;
@@ -22,19 +23,17 @@ public sealed record EndToEndResult(
     double AzuriteCpuSeconds, double HostCpuSeconds, double ClientCpuSeconds, double HostStartToReadySeconds, double MachineBusy, RequestCensus? Requests, double? WorkerCpuSeconds = null);
 
 /// <summary>Table and queue writes, and the whole pipeline (Azurite + local host) under a burst of uploads.</summary>
-public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
+public sealed class StorageBenchmarks(BenchSettings settings)
 {
     private static readonly string[] MemberNames = ["vgg16", "resnet50", "inceptionv3", "xception"];
-
-    private StorageClients Clients() => ClientsFor(azurite);
 
     private static StorageClients ClientsFor(Azurite storage) => new(
         new ConfigurationBuilder().AddInMemoryCollection([new("AzureWebJobsStorage", storage.ConnectionString)]).Build(),
         Options.Create(new StorageOptions()));
 
-    public async Task<(Stats TableWrite, Stats QueueSend)> WritesAsync()
+    public async Task<(Stats TableWrite, Stats QueueSend)> WritesAsync(Azurite azurite)
     {
-        var clients = Clients();
+        var clients = ClientsFor(azurite);
         var store = new ResultStore(clients, Options.Create(new StorageOptions()));
         var notifier = new ResultNotifier(clients, Options.Create(new StorageOptions()));
         var n = 0;
@@ -76,15 +75,16 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
     /// <param name="countRequests">Have Azurite log every request and count them (its logging costs CPU: census only).</param>
     /// <param name="split">Pin the host to the pipeline's cores, and Azurite and this process (the benchmark's client) to
     /// storage's, once both are up; null: all share every core.</param>
-    /// <param name="remote">Score through a scoring-worker process over HTTP (Scoring:Mode=Remote, no in-process
-    /// fall-back), as the deployed app does with the GPU worker; the worker batches as in process.</param>
+    /// <param name="scoringWorker">Score through a scoring-worker process on this provider over HTTP (Scoring:Mode=Remote,
+    /// no in-process fall-back), as the deployed app does with the GPU worker; the worker batches as in process. Null:
+    /// the host scores in process.</param>
     public async Task<EndToEndResult> EndToEndAsync(
-        IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int ingestConcurrency, int concurrentScans, bool countRequests = false, CoreSplit? split = null, bool remote = false)
+        IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int ingestConcurrency, int concurrentScans, bool countRequests = false, CoreSplit? split = null, ExecutionProvider? scoringWorker = null)
     {
         var localHost = ChildHost.Build(settings, "CovidServerless.LocalHost")
             ?? throw new InvalidOperationException("Build the local host first: dotnet build src/CovidServerless.LocalHost -c Release.");
         var concurrent = concurrentScans.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await using var worker = remote ? await StartWorkerAsync(concurrent, scans, ingestConcurrency) : null;
+        await using var worker = scoringWorker is { } provider ? await StartWorkerAsync(provider, concurrent, scans, ingestConcurrency) : null;
         await using var storage = new Azurite { LogRequests = countRequests };
         await storage.InitializeAsync();
         var environment = new Dictionary<string, string>
@@ -128,7 +128,7 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
     /// tier-up kept its CPU per scan 15-20% above the steady state for its first thousand or so scans (measured
     /// apart, benchmarks/README.md), so that a long-running worker is what the burst measures.
     /// </summary>
-    private async Task<ChildHost> StartWorkerAsync(string concurrentScans, IReadOnlyList<(Modality Modality, byte[] Image)> scans, int inFlight)
+    private async Task<ChildHost> StartWorkerAsync(ExecutionProvider provider, string concurrentScans, IReadOnlyList<(Modality Modality, byte[] Image)> scans, int inFlight)
     {
         var dll = ChildHost.Build(settings, "CovidServerless.Worker")
             ?? throw new InvalidOperationException("Build the scoring worker first: dotnet build src/CovidServerless.Worker -c Release.");
@@ -136,9 +136,11 @@ public sealed class StorageBenchmarks(BenchSettings settings, Azurite azurite)
         {
             ["Models__ManifestPath"] = settings.ManifestPath,
             ["Models__MaxConcurrentScans"] = concurrentScans,
+            ["Models__Provider"] = provider.ToString(),
         }, settings.RepoRoot);
         try
         {
+            await WorkerOverHttp.EnsureModelsOnAsync(worker.Url, provider);
             await WarmAsync(worker.Url, scans, inFlight);
             return worker;
         }

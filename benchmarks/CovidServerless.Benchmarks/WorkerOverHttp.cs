@@ -30,12 +30,7 @@ public static class WorkerOverHttp
             ["Models__ManifestPath"] = settings.ManifestPath,
             ["Models__Provider"] = provider.ToString(),
         }, settings.RepoRoot);
-        var onCuda = await ModelsOnCudaAsync(worker.Url);
-        if (onCuda != (provider == ExecutionProvider.Cuda))
-        {
-            // A worker that fell back to the CPU would report CPU figures as GPU ones.
-            throw new InvalidOperationException($"The worker was asked for {provider} but reports models_on_cuda {(onCuda ? 1 : 0)}.");
-        }
+        var onCuda = await EnsureModelsOnAsync(worker.Url, provider);
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -58,10 +53,18 @@ public static class WorkerOverHttp
         return new WorkerOverHttpResult(worker.StartToReady.TotalSeconds, onCuda, result, workerCpu / scansSent * 1000, 60_000 / lone.ScansPerMinute);
     }
 
-    private static async Task<bool> ModelsOnCudaAsync(Uri worker)
+    /// <summary>Whether the worker's models run on CUDA, from its /metrics; throws where that is not the provider asked for.</summary>
+    internal static async Task<bool> EnsureModelsOnAsync(Uri worker, ExecutionProvider provider)
     {
         using var http = new HttpClient { BaseAddress = worker };
         var metrics = await http.GetStringAsync("/metrics");
-        return metrics.Split('\n').Any(line => line.Trim() == "covidscan_worker_models_on_cuda 1");
+        var onCuda = metrics.Split('\n').Any(line => line.Trim() == "covidscan_worker_models_on_cuda 1");
+        if (onCuda != (provider == ExecutionProvider.Cuda))
+        {
+            // A worker that fell back to the CPU would report CPU figures as GPU ones.
+            throw new InvalidOperationException($"The worker was asked for {provider} but reports models_on_cuda {(onCuda ? 1 : 0)}.");
+        }
+
+        return onCuda;
     }
 }

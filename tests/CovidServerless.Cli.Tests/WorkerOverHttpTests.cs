@@ -6,8 +6,9 @@ using CovidServerless.TestSupport;
 namespace CovidServerless.Cli.Tests;
 
 /// <summary>
-/// The GPU bench's worker-over-HTTP section, run here on the CPU build of the worker: it proves the section works and
-/// that it refuses to report CPU figures as CUDA ones. Its figures are not checked (not meaningful at this size).
+/// The GPU bench's worker sections (the worker over HTTP; the pipeline in front of it), run here on the CPU build of the
+/// worker: they prove the section works and that both refuse to report CPU figures as CUDA ones. Figures are not
+/// checked (not meaningful at this size).
 /// </summary>
 public sealed class WorkerOverHttpTests : IDisposable
 {
@@ -37,6 +38,23 @@ public sealed class WorkerOverHttpTests : IDisposable
             () => WorkerOverHttp.MeasureAsync(Settings, ExecutionProvider.Cuda, burst, burst, callers: 2));
 
         Assert.Contains("models_on_cuda 0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pipeline_in_front_of_a_worker_asked_for_cuda_whose_models_run_on_the_cpu_stops_the_run()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => new StorageBenchmarks(Settings).EndToEndAsync(burst, batchInProcess: true, ingestConcurrency: 2, concurrentScans: 2, scoringWorker: ExecutionProvider.Cuda));
+
+        Assert.Contains("models_on_cuda 0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Gpu_bench_pipeline_section_without_a_cuda_worker_is_skipped_so_the_figures_before_it_still_get_reported()
+    {
+        var pipeline = await GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst);
+
+        Assert.Null(pipeline);
     }
 
     public void Dispose() => models.Dispose();
