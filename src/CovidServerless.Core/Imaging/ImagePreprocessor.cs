@@ -1,3 +1,4 @@
+using System.Buffers;
 using CovidServerless.Core.Models;
 using SkiaSharp;
 
@@ -24,10 +25,28 @@ public static class ImagePreprocessor
     public static void Fill(DecodedScan scan, ModelInputSpec spec, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(scan);
+        var length = spec.Width * spec.Height * 4;
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            // Skia's own pixels, computed faster where it would blend two mipmap levels (MipmapResampler).
+            var pixels = rented.AsSpan(0, length);
+            if (MipmapResampler.TryResize(scan.Bitmap, spec.Width, spec.Height, pixels))
+            {
+                Fill(pixels, spec, destination);
+                return;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
         using var resized = Resize(scan.Bitmap, spec.Width, spec.Height);
         Fill(resized.GetPixelSpan(), spec, destination);
     }
 
+    /// <summary>Skia's resize, which <see cref="MipmapResampler"/> reproduces where it blends mipmap levels.</summary>
     internal static SKBitmap Resize(SKBitmap source, int width, int height)
     {
         if (source.Width == width && source.Height == height)
