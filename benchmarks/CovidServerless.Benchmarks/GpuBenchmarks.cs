@@ -142,7 +142,7 @@ public static class GpuBenchmarks
         Console.WriteLine($"  burst: {remote.Burst.ScansPerMinute,8:F0} scans/min, median of {remote.Burst.Rounds}{(remote.Burst.Rounds % 2 == 0 ? " (the slower middle one)" : string.Empty)} -> {remoteFraction:P0} of the in-process default above; CPU per scan: worker {remote.WorkerCpuMsPerScan:F1} ms, sender {remote.Burst.CpuSeconds / remote.Burst.Scans * 1000:F1} ms");
         Console.WriteLine($"  one scan at a time: {remote.LoneScanMs,6:F1} ms per scan (time to result over HTTP; in process above: {lone[LoneDefault]:F1} ms)");
 
-        var pipeline = await PipelineWithWorkerAsync(settings, burst);
+        var (pipeline, _) = await PipelineWithWorkerAsync(settings, burst);
         var pipelineFraction = pipeline?.SteadyScansPerMinute / inProcessDefault.ScansPerMinute;
 
         var bestGpuBurst = bursts.Where(b => b.OnCuda).Max(b => b.Result.ScansPerMinute);
@@ -173,11 +173,11 @@ public static class GpuBenchmarks
     /// <summary>
     /// The deployed shape on one machine: the local host (its watcher, downloads and result writes against Azurite) in
     /// front of the CUDA worker, every scan scored by the worker. Azurite runs its JavaScript on one thread, so its share
-    /// of one core says whether the emulator, not the pipeline, set the rate. Null, with the reason printed, where it
-    /// cannot run as asked (no Azurite or Node.js on a lent GPU machine; a worker whose models fell back to the CPU), so
-    /// that the GPU figures before it still get reported.
+    /// of one core says whether the emulator, not the pipeline, set the rate. Where it cannot run as asked (no Azurite or
+    /// Node.js on a lent GPU machine; a worker whose models fell back to the CPU) it is skipped, with the reason printed
+    /// and returned, so that the GPU figures before it still get reported.
     /// </summary>
-    internal static async Task<EndToEndResult?> PipelineWithWorkerAsync(BenchSettings settings, List<(Modality Modality, byte[] Image)> burst)
+    internal static async Task<(EndToEndResult? Result, string? Skipped)> PipelineWithWorkerAsync(BenchSettings settings, List<(Modality Modality, byte[] Image)> burst)
     {
         var (ingestAtOnce, concurrentScans) = (new ScoringOptions().MaxBatchSize, new ModelOptions().MaxConcurrentScans);
         Console.WriteLine($"\n== the pipeline in front of the CUDA worker: local host (Scoring:Mode=Remote) + Azurite, {burst.Count} scans uploaded in a burst after a warm-up burst, {ingestAtOnce} ingested at once (the host's default); the worker warmed first with {settings.WorkerWarmupScans} scans");
@@ -189,12 +189,12 @@ public static class GpuBenchmarks
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
             Console.WriteLine($"  skipped: {e.Message}");
-            return null;
+            return (null, e.Message);
         }
 
         Console.WriteLine($"  steady {pipeline.SteadyScansPerMinute:F0} scans/min (first upload to last result {pipeline.ScansPerMinute:F0}), time to result p50 {pipeline.P50TimeToResultSeconds:F2} s, p95 {pipeline.P95TimeToResultSeconds:F2} s");
         Console.WriteLine($"  CPU per scan: Azurite {pipeline.AzuriteCpuSeconds / pipeline.Scans * 1000:F1} ms, host {pipeline.HostCpuSeconds / pipeline.Scans * 1000:F1} ms, worker {pipeline.WorkerCpuSeconds / pipeline.Scans * 1000:F1} ms; Azurite used {pipeline.AzuriteCpuSeconds / pipeline.Seconds:P0} of one core over the burst (near 100%: the emulator set the rate)");
-        return pipeline;
+        return (pipeline, null);
     }
 
     private static ProviderAgreement Agreement(ScanDecoder decoder, ModalityModels onGpu, ModalityModels onCpu, IReadOnlyList<byte[]> images)

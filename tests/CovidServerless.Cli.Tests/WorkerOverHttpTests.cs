@@ -52,9 +52,10 @@ public sealed class WorkerOverHttpTests : IDisposable
     [Fact]
     public async Task Gpu_bench_pipeline_section_without_a_cuda_worker_is_skipped_so_the_figures_before_it_still_get_reported()
     {
-        var pipeline = await GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst);
+        var (pipeline, skipped) = await GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst);
 
         Assert.Null(pipeline);
+        Assert.Contains("models_on_cuda 0", skipped, StringComparison.Ordinal);
     }
 
     public void Dispose() => models.Dispose();

@@ -61,8 +61,7 @@ public class MipmapResamplerTests
             .Order(StringComparer.Ordinal)
             .Where((_, i) => i % 25 == 0)
             .ToList();
-        Assert.NotEmpty(files);
-
+        var compared = 0;
         foreach (var file in files)
         {
             using var scan = decoder.Decode(File.ReadAllBytes(file));
@@ -74,7 +73,10 @@ public class MipmapResamplerTests
 
             using var skia = ImagePreprocessor.Resize(scan.Bitmap, 224, 224);
             Assert.True(skia.GetPixelSpan().SequenceEqual(resampled), $"{Path.GetFileName(file)} ({scan.Bitmap.Width}x{scan.Bitmap.Height}) differs from Skia's resize");
+            compared++;
         }
+
+        Assert.True(compared > files.Count / 2, $"only {compared} of {files.Count} scans went through the resampler"); // 35 of the 40 here: those over 316 px on their longer side
     }
 
     /// <summary>Colour noise, so every channel and every texel weight matters; opaque, or premultiplied by a random alpha.</summary>

@@ -7,8 +7,8 @@ namespace CovidServerless.Core.Imaging;
 
 /// <summary>
 /// Skia's downscale with linear filtering between linear mipmap levels (what <see cref="ImagePreprocessor"/> asks Skia
-/// for), reproduced byte for byte. Skia runs that sampling in its float pipeline at about 3 ms for a 512 px scan
-/// to 224x224; this does the same arithmetic in the same order in well under half the time. The models were trained
+/// for), reproduced byte for byte. Skia took about 3.5 ms for a 512 px scan to 224x224 (against 0.6 ms without the
+/// blend of two levels); this does the same arithmetic in the same order in well under half the time. The models were trained
 /// on Skia's pixels, so every step follows Skia (SkMipmap's box filters, SkMipmapAccessor's level choice, the raster
 /// pipeline's bilerp_clamp_8888, mipmap_linear_finish and store_8888) and tests compare the output with Skia's.
 /// </summary>
@@ -117,11 +117,7 @@ internal static class MipmapResampler
             var axis = new Axis(new int[outputs], new int[outputs], new float[outputs], new float[outputs]);
             for (var i = 0; i < outputs; i++)
             {
-                var centre = (i + 0.5f) * toUpper;
-                if (toLevel != 1f)
-                {
-                    centre *= toLevel;
-                }
+                var centre = (i + 0.5f) * toUpper * toLevel;
 
                 var fraction = Fract(centre + 0.5f);
                 axis.Near[i] = Texel(centre - 0.5f, size);
@@ -191,10 +187,11 @@ internal static class MipmapResampler
                 {
                     int c0 = Math.Min(2 * x, lastX), c1 = Math.Min((2 * x) + 1, lastX), c2 = Math.Min((2 * x) + 2, lastX);
                     var (even, odd) = Row(r0, c0, c1, c2, oddX);
-                    Add(ref even, ref odd, Row(r1, c0, c1, c2, oddX));
+                    var middle = Row(r1, c0, c1, c2, oddX);
+                    Add(ref even, ref odd, middle);
                     if (oddY)
                     {
-                        Add(ref even, ref odd, Row(r1, c0, c1, c2, oddX));
+                        Add(ref even, ref odd, middle);
                         Add(ref even, ref odd, Row(r2, c0, c1, c2, oddX));
                     }
 
