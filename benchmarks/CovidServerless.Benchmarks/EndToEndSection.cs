@@ -1,5 +1,6 @@
 using CovidServerless.Core;
 using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -25,12 +26,15 @@ public sealed class EndToEndSection(BenchSettings settings, ModelCatalog catalog
             .ToList();
         Console.WriteLine($"\n== end to end (local host + Azurite, {burst.Count} scans uploaded in a burst, chest and ct alternating, after a warm-up burst; each configuration in a fresh host process and Azurite)");
         var variants = new List<(string Name, EndToEndResult Result, BurstResult InProcess)>();
+        // The default configuration is the local host's, as its options' defaults make it on this machine.
+        var (scoring, models) = (new ScoringOptions(), new ModelOptions());
+        var (ingested, threads) = (new ScanWatchOptions().ScansIngestedAtOnce(scoring, models), models.EffectiveIntraOpThreads);
         var configurations = new (string Name, bool Batch, int IngestConcurrency, int ConcurrentScans)[]
         {
-            ("default (batched, 2 batches at once with 1 thread each, 16 scans ingested at once)", true, 16, 2),
-            ("batched, one batch at a time with 2 threads (Models:MaxConcurrentScans=1)", true, 16, 1),
-            ("unbatched, 2 scans at once with 1 thread each, 8 scans ingested at once", false, 8, 2),
-            ("unbatched, one scan at a time with 2 threads, 8 scans ingested at once", false, 8, 1),
+            ($"default (batched, {models.MaxConcurrentScans} batches at once with {threads} thread{(threads == 1 ? "" : "s")} each, {ingested} scans ingested at once)", scoring.BatchInProcess, ingested, models.MaxConcurrentScans),
+            ("batched, one batch at a time with a thread per core (Models:MaxConcurrentScans=1)", true, 16, 1),
+            ("unbatched, 2 scans at once with the cores split between them, 8 scans ingested at once", false, 8, 2),
+            ("unbatched, one scan at a time with a thread per core, 8 scans ingested at once", false, 8, 1),
         };
         // Untimed: the first burst in this process ran the benchmark's own client code (uploads, reads of the results
         // queue) before the JIT had optimised it, at 5.8 ms of CPU per scan on the cores the pipeline shares against

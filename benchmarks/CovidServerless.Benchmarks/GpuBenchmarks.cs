@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using CovidServerless.Core;
 using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -179,7 +180,8 @@ public static class GpuBenchmarks
     /// </summary>
     internal static async Task<(EndToEndResult? Result, string? Skipped)> PipelineWithWorkerAsync(BenchSettings settings, List<(Modality Modality, byte[] Image)> burst)
     {
-        var (ingestAtOnce, concurrentScans) = (new ScoringOptions().MaxBatchSize, new ModelOptions().MaxConcurrentScans);
+        var models = new ModelOptions();
+        var (ingestAtOnce, concurrentScans) = (new ScanWatchOptions().ScansIngestedAtOnce(new ScoringOptions { Mode = ScoringMode.Remote }, models), models.MaxConcurrentScans);
         Console.WriteLine($"\n== the pipeline in front of the CUDA worker: local host (Scoring:Mode=Remote) + Azurite, {burst.Count} scans uploaded in a burst after a warm-up burst, {ingestAtOnce} ingested at once (the host's default); the worker warmed first with {settings.WorkerWarmupScans} scans");
         EndToEndResult pipeline;
         try

@@ -1,4 +1,6 @@
 using CovidServerless.Core.Ingestion;
+using CovidServerless.Core.Models;
+using CovidServerless.Core.Scoring;
 
 namespace CovidServerless.Core.Tests;
 
@@ -39,4 +41,21 @@ public class ScanWatchOptionsTests
     [Fact]
     public void A_listing_that_took_longer_than_its_interval_is_followed_at_once() =>
         Assert.Equal(TimeSpan.Zero, new ScanWatchOptions { PollMilliseconds = 1000 }.WaitAfterListing(blobs: 500, took: TimeSpan.FromMilliseconds(1500)));
+
+    [Fact]
+    public void By_default_a_batch_s_worth_of_scans_is_ingested_at_once_when_scans_are_batched_here_or_on_the_worker()
+    {
+        var scoring = new ScoringOptions { MaxBatchSize = 12 };
+
+        Assert.Equal(12, new ScanWatchOptions().ScansIngestedAtOnce(scoring, new ModelOptions()));
+        Assert.Equal(12, new ScanWatchOptions().ScansIngestedAtOnce(new ScoringOptions { MaxBatchSize = 12, BatchInProcess = false, Mode = ScoringMode.Remote }, new ModelOptions()));
+    }
+
+    [Fact]
+    public void Unbatched_scoring_ingests_one_scan_more_than_it_scores_at_once_so_that_downloads_overlap_with_scoring() =>
+        Assert.Equal(4, new ScanWatchOptions().ScansIngestedAtOnce(new ScoringOptions { BatchInProcess = false }, new ModelOptions { MaxConcurrentScans = 3 }));
+
+    [Fact]
+    public void A_configured_concurrency_overrides_the_default() =>
+        Assert.Equal(5, new ScanWatchOptions { Concurrency = 5 }.ScansIngestedAtOnce(new ScoringOptions(), new ModelOptions()));
 }

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using CovidServerless.Core.Models;
+using CovidServerless.Core.Scoring;
 
 namespace CovidServerless.Core.Ingestion;
 
@@ -23,6 +25,14 @@ public sealed class ScanWatchOptions
     /// <summary>Scans ingested at once. 0: a batch's worth when scans are batched (here or on the worker), else the scorer's concurrency + 1.</summary>
     [Range(0, 256)]
     public int Concurrency { get; set; }
+
+    /// <summary>
+    /// Scans ingested at once: <see cref="Concurrency"/>, or by default a batch's worth when batches form here or on the
+    /// scoring worker, otherwise one more than the scorer runs at once, so that storage I/O overlaps with scoring.
+    /// </summary>
+    public int ScansIngestedAtOnce(ScoringOptions scoring, ModelOptions models) => Concurrency > 0
+        ? Concurrency
+        : scoring.Mode == ScoringMode.Remote || scoring.BatchInProcess ? scoring.MaxBatchSize : models.MaxConcurrentScans + 1;
 
     /// <summary>How far back the first listing after start looks for scans without a result (uploaded while the host was down).</summary>
     [Range(1, 8760)]

@@ -28,13 +28,7 @@ public sealed class ScanWatcher(
     TimeProvider time,
     ILogger<ScanWatcher> logger)
 {
-    /// <summary>
-    /// Scans ingested at once: a batch's worth when batches form here or on the scoring worker, otherwise one more than
-    /// the scorer runs at once, so that storage I/O overlaps with scoring.
-    /// </summary>
-    private int Concurrency => options.Value.Concurrency > 0
-        ? options.Value.Concurrency
-        : scoring.Value.Mode == ScoringMode.Remote || scoring.Value.BatchInProcess ? scoring.Value.MaxBatchSize : models.Value.MaxConcurrentScans + 1;
+    private int Concurrency => options.Value.ScansIngestedAtOnce(scoring.Value, models.Value);
 
     /// <summary>Watches until <paramref name="stoppingToken"/> fires. Scans not finished by then are found again at the next start.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
