@@ -105,7 +105,8 @@ public static class BenchRunner
             Console.WriteLine($"  seed's way / the ensemble's work at the fastest MatMul rate measured so far ({probe.FastestGflopsPerSecond:F1} GFLOP/s: {fastestMs:F2} ms): {speedupAtLimit:F1}x, the most any warm scan could be ahead here");
             var lone = await inProcess.LoneScansAsync(modality, sample);
             var loneSpeedup = seed.MedianMs / lone.InProcess.MedianMs;
-            Console.WriteLine($"  a lone scan (decode to score) through the pipeline's scorers, default configuration (its 4 models 2 at a time, 1 thread each): in process {lone.InProcess}, batching {lone.Batching} -> seed's way / in process = {loneSpeedup:F1}x");
+            var defaults = new ModelOptions();
+            Console.WriteLine($"  a lone scan (decode to score) through the pipeline's scorers, default configuration (its 4 models {defaults.MaxConcurrentScans} at a time, {defaults.EffectiveIntraOpThreads} thread(s) each): in process {lone.InProcess}, batching {lone.Batching} -> seed's way / in process = {loneSpeedup:F1}x");
 
             limitFractions.Add(fraction.Median);
             bestRates.Add(Math.Max(best.ScansPerSecond, bestParallelRate));
