@@ -48,7 +48,7 @@ public sealed class ScoringOptions : IValidatableObject
 
     /// <summary>
     /// In-process mode: coalesce scans that arrive together (a backlog) into batched model runs, as the worker
-    /// does; on by default because covidscan bench measured a higher end-to-end rate with it (benchmarks/README.md).
+    /// does; on by default because covidscan bench measured a higher end-to-end rate with it (benchmarks/log.md).
     /// The local host then lets up to <see cref="MaxBatchSize"/> triggers wait together; scoring stays capped by
     /// Models:MaxConcurrentScans.
     /// </summary>
