@@ -28,6 +28,15 @@ public sealed class BenchTests : IDisposable
 
         Assert.True(root.GetProperty("speedupVsPerScanLoading").GetDouble() > 0);
         Assert.True(root.GetProperty("speedupVsPerScanLoadingLoneScan").GetDouble() > 0);
+        var modalities = root.GetProperty("modalities");
+        double MeanOverModalities(Func<JsonElement, double> figure) =>
+            (figure(modalities.GetProperty("chest")) + figure(modalities.GetProperty("ct"))) / 2;
+        Assert.Equal(MeanOverModalities(m => m.GetProperty("limitFraction").GetProperty("median").GetDouble()), root.GetProperty("limitFraction").GetDouble(), 9);
+        foreach (var key in new[] { "speedupVsPerScanLoading", "speedupVsPerScanLoadingLoneScan" })
+        {
+            Assert.Equal(MeanOverModalities(m => m.GetProperty(key).GetDouble()), root.GetProperty(key).GetDouble(), 9);
+        }
+
         Assert.Equal(3, root.GetProperty("modalities").GetProperty("chest").GetProperty("loneScanBatching").GetProperty("runs").GetInt32());
         Assert.True(root.GetProperty("endToEndFraction").GetDouble() > 0);
         var rounds = root.GetProperty("endToEndRounds").EnumerateArray().ToList();
