@@ -67,8 +67,9 @@ public sealed class ScoringOptions : IValidatableObject
     public int MaxBatchDelayMilliseconds { get; set; } = 5;
 
     /// <summary>
-    /// Padding of partial batches. On an H200, a 512-scan burst ran at 65,000 scans/min with every batch padded to
-    /// 16 and at 2,900 with batches of whatever size had queued (benchmarks/README.md, "On a GPU").
+    /// Padding of partial batches. On H200 and H100 machines, a 512-scan burst ran at 43,000-88,000 scans/min with
+    /// every batch padded to 16 and at 1,100-3,200 with batches of whatever size had queued, in the same runs
+    /// (benchmarks/README.md, "On a GPU").
     /// </summary>
     public BatchPadding BatchPadding { get; set; } = BatchPadding.Auto;
 
