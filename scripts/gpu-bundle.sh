@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Packs what `covidscan bench --gpu` needs on a bare x86-64 Linux machine with an NVIDIA GPU (CUDA 13 and cuDNN 9
 # libraries present) but no .NET, no Node.js and no network: the CUDA build of the benchmark, the scoring worker and
-# the local host, the .NET runtime they run on, Node.js with the repository's Azurite, and the 32 validation scans
-# per modality the benchmark reads. Writes DIR/bundle.part.* (split so that each fits a transfer limit) and
-# DIR/run-gpu-bundle.sh. There: copy the repository and the parts, then, in the repository's root,
-# `bash DIR/run-gpu-bundle.sh DIR` (benchmarks/README.md, "On a GPU").
+# the local host, the .NET runtime they run on, Node.js with the repository's Azurite, and the validation scans.
+# Writes DIR/bundle.part.* (split so that each fits a transfer limit) and DIR/run-gpu-bundle.sh. There: copy the
+# repository and the parts, then, in the repository's root, `bash DIR/run-gpu-bundle.sh DIR` (benchmarks/README.md,
+# "On a GPU").
 # Usage: scripts/gpu-bundle.sh [DIR (default out/gpu-bundle)] [BYTES_PER_PART (default 36000000)]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,17 +44,12 @@ for framework in Microsoft.NETCore.App Microsoft.AspNetCore.App; do
 done
 cp "$node_bin" "$stage/.gpu/bin/node"
 
-# The scans the benchmark takes (Samples.For: the first 16 of each label in ordinal order), and no others. Without
-# the data the benchmark scores generated images, as it does anywhere.
+# The validation scans (the benchmark takes 32 per modality of them; 16 MB in all). Without them it scores generated
+# images, as it does anywhere.
 if [ -d "$data" ]; then
   for modality in chest ct; do
-    for label_dir in "$data/$modality/val"/*/; do
-      [ -d "$label_dir" ] || continue
-      label="$(basename "$label_dir")"
-      mkdir -p "$stage/.gpu/data/$modality/val/$label"
-      find "$label_dir" -maxdepth 1 -type f -printf '%f\n' | LC_ALL=C sort | head -n 16 |
-        while read -r file; do cp "$label_dir/$file" "$stage/.gpu/data/$modality/val/$label/"; done
-    done
+    mkdir -p "$stage/.gpu/data/$modality"
+    cp -a "$data/$modality/val" "$stage/.gpu/data/$modality/"
   done
 else
   echo "gpu-bundle: no scans at $data (set COVIDSERVERLESS_DATA): the benchmark will score generated images" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs `covidscan bench --gpu` from the parts scripts/gpu-bundle.sh wrote, on a machine without .NET or Node.js.
-# Run it in the root of a copy of this repository; PARTS_DIR holds bundle.part.*. Output (the printed figures, the
+# Run it in the root of a copy of this repository (it unpacks into artifacts/, node_modules/ and .gpu/, all ignored by
+# git); PARTS_DIR holds bundle.part.*. Output (the printed figures, the
 # JSON, nvidia-smi every second) goes to $OUT, or out/gpu-bench.
 # Usage: bash run-gpu-bundle.sh PARTS_DIR
 set -euo pipefail
@@ -27,6 +28,6 @@ nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 1 >
 smi=$!
 trap 'kill "$smi" 2>/dev/null || true' EXIT
 set +e
-dotnet artifacts/gpu/bin/CovidServerless.Benchmarks/release_linux-x64/covidscan-bench.dll \
-  --gpu --json "$out/gpu.json" --data "$root/.gpu/data" 2>&1 | tee "$out/log.txt"
+# covidscan finds Azurite installed and no SDK to build with, so it runs the bundled build.
+./covidscan bench --gpu --json "$out/gpu.json" --data "$root/.gpu/data" 2>&1 | tee "$out/log.txt"
 exit "${PIPESTATUS[0]}"
