@@ -18,9 +18,17 @@ namespace CovidServerless.Benchmarks;
 /// <param name="Requests">Storage requests per scan during the burst, when Azurite logged them.</param>
 /// <param name="ClientCpuSeconds">This process's CPU time during the burst: the uploads and the reads of the results queue.</param>
 /// <param name="WorkerCpuSeconds">The scoring worker's CPU time during the burst, when the host scored through it.</param>
+/// <param name="AzuriteCpuSecondsByProcess"><paramref name="AzuriteCpuSeconds"/> by Azurite process ("azurite", or
+/// "blob", "queue" and "table" when it ran as one process per service).</param>
 public sealed record EndToEndResult(
     int Scans, double Seconds, double ScansPerMinute, double SteadyScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds, int IngestConcurrency,
-    double AzuriteCpuSeconds, double HostCpuSeconds, double ClientCpuSeconds, double HostStartToReadySeconds, double MachineBusy, RequestCensus? Requests, double? WorkerCpuSeconds = null);
+    double AzuriteCpuSeconds, double HostCpuSeconds, double ClientCpuSeconds, double HostStartToReadySeconds, double MachineBusy, RequestCensus? Requests, double? WorkerCpuSeconds = null,
+    IReadOnlyDictionary<string, double>? AzuriteCpuSecondsByProcess = null)
+{
+    /// <summary>The busiest Azurite process's share of one core over the burst: each runs its JavaScript on one thread,
+    /// so from about 100% on, the emulator set the rate.</summary>
+    public double BusiestAzuriteCore => (AzuriteCpuSecondsByProcess?.Values.Max() ?? AzuriteCpuSeconds) / Seconds;
+}
 
 /// <summary>Table and queue writes, and the whole pipeline (Azurite + local host) under a burst of uploads.</summary>
 public sealed class StorageBenchmarks(BenchSettings settings)
@@ -78,14 +86,16 @@ public sealed class StorageBenchmarks(BenchSettings settings)
     /// <param name="scoringWorker">Score through a scoring-worker process on this provider over HTTP (Scoring:Mode=Remote,
     /// no in-process fall-back), as the deployed app does with the GPU worker; the worker batches as in process. Null:
     /// the host scores in process.</param>
+    /// <param name="azuritePerService">Run Azurite as one process per service (<see cref="Azurite.OneProcessPerService"/>).</param>
     public async Task<EndToEndResult> EndToEndAsync(
-        IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int ingestConcurrency, int concurrentScans, bool countRequests = false, CoreSplit? split = null, ExecutionProvider? scoringWorker = null)
+        IReadOnlyList<(Modality Modality, byte[] Image)> scans, bool batchInProcess, int ingestConcurrency, int concurrentScans, bool countRequests = false, CoreSplit? split = null, ExecutionProvider? scoringWorker = null,
+        bool azuritePerService = false)
     {
         var localHost = ChildHost.Build(settings, "CovidServerless.LocalHost")
             ?? throw new InvalidOperationException("Build the local host first: dotnet build src/CovidServerless.LocalHost -c Release.");
         var concurrent = concurrentScans.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var worker = scoringWorker is { } provider ? await StartWorkerAsync(provider, concurrent, scans, ingestConcurrency) : null;
-        await using var storage = new Azurite { LogRequests = countRequests };
+        await using var storage = new Azurite { LogRequests = countRequests, OneProcessPerService = azuritePerService };
         await storage.InitializeAsync();
         var environment = new Dictionary<string, string>
         {
@@ -106,7 +116,11 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         if (split is not null)
         {
             CpuAffinity.Pin(host.ProcessId, split.Pipeline);
-            CpuAffinity.Pin(storage.ProcessId!.Value, split.Storage, withChildren: true);
+            foreach (var azurite in storage.ProcessIds.Values)
+            {
+                CpuAffinity.Pin(azurite, split.Storage, withChildren: true);
+            }
+
             CpuAffinity.Pin(Environment.ProcessId, split.Storage);
         }
 
@@ -188,7 +202,7 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         storage.Requests.Clear();
         using var sampling = new CancellationTokenSource();
         var machine = SampleMachineCpuAsync(sampling.Token);
-        var azuriteCpu = ProcessCpu.Seconds(storage.ProcessId);
+        var azuriteCpu = storage.ProcessIds.ToDictionary(p => p.Key, p => ProcessCpu.Seconds(p.Value));
         var hostCpu = ProcessCpu.Seconds(host.ProcessId);
         var workerCpu = ProcessCpu.Seconds(worker?.ProcessId);
         using var self = Process.GetCurrentProcess();
@@ -203,7 +217,7 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         var results = await announced.WaitForAsync(scans.Select((scan, i) => (scan.Modality, $"burst/{i}.png")));
 
         var seconds = clock.Elapsed.TotalSeconds;
-        azuriteCpu = ProcessCpu.Seconds(storage.ProcessId) - azuriteCpu;
+        azuriteCpu = storage.ProcessIds.ToDictionary(p => p.Key, p => ProcessCpu.Seconds(p.Value) - azuriteCpu[p.Key]);
         hostCpu = ProcessCpu.Seconds(host.ProcessId) - hostCpu;
         workerCpu = ProcessCpu.Seconds(worker?.ProcessId) - workerCpu;
         self.Refresh();
@@ -216,7 +230,7 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         var steady = (processed.Length - 1) / (processed[^1] - processed[0]).TotalSeconds * 60;
         return new EndToEndResult(
             scans.Count, seconds, scans.Count / seconds * 60, steady, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))], ingestConcurrency,
-            azuriteCpu, hostCpu, clientSeconds, host.StartToReady.TotalSeconds, BusyBetween(cpuSamples, processed[0], processed[^1]), requests, worker is null ? null : workerCpu);
+            azuriteCpu.Values.Sum(), hostCpu, clientSeconds, host.StartToReady.TotalSeconds, BusyBetween(cpuSamples, processed[0], processed[^1]), requests, worker is null ? null : workerCpu, azuriteCpu);
     }
 
     /// <summary>The first line of /proc/stat (all cores: busy and total jiffies) every 100 ms until cancelled.</summary>
