@@ -12,7 +12,8 @@ namespace CovidServerless.Benchmarks;
 /// <summary>Runs every section in one process, prints a table and writes the JSON report.</summary>
 public static class BenchRunner
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    /// <summary>The reports' JSON: indented, and a figure that could not be measured written as NaN.</summary>
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,

@@ -15,9 +15,11 @@ namespace CovidServerless.Benchmarks;
 /// <param name="VerdictsThatDiffer">Ensemble verdicts that differ between the providers.</param>
 public sealed record ProviderAgreement(int Scans, double MaxProbabilityDifference, int VerdictsThatDiffer);
 
-/// <param name="OneAzurite">Azurite as one process, as <c>./run.sh</c> and the tests run it.</param>
-/// <param name="AzuritePerService">Azurite as one process per service, each with a JavaScript thread of its own.</param>
-public sealed record PipelineWithWorker(EndToEndResult OneAzurite, EndToEndResult AzuritePerService);
+/// <summary>One run of the pipeline in front of the CUDA worker.</summary>
+/// <param name="AzuritePerService">Azurite as one process per service, each with a JavaScript thread of its own;
+/// otherwise one process, as <c>./run.sh</c> and the tests run it.</param>
+/// <param name="IngestedAtOnce">Scans the host's watcher ingests at once (<c>ScanWatch:Concurrency</c>).</param>
+public sealed record PipelineRun(string Label, bool AzuritePerService, int IngestedAtOnce, EndToEndResult EndToEnd);
 
 /// <param name="BatchSize">Scans per model run.</param>
 public sealed record ProviderPoint(int BatchSize, double CudaScansPerSecond, double CpuScansPerSecond);
@@ -31,7 +33,6 @@ public sealed record ProviderPoint(int BatchSize, double CudaScansPerSecond, dou
 public static class GpuBenchmarks
 {
     private const string LoneDefault = "CUDA, padded to 16 (default)";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static async Task<int> RunAsync(BenchSettings settings)
     {
@@ -148,13 +149,14 @@ public static class GpuBenchmarks
         Console.WriteLine($"  one scan at a time: {remote.LoneScanMs,6:F1} ms per scan (time to result over HTTP; in process above: {lone[LoneDefault]:F1} ms)");
 
         var (pipeline, _) = await PipelineWithWorkerAsync(settings, burst);
-        var pipelineFraction = pipeline?.OneAzurite.SteadyScansPerMinute / inProcessDefault.ScansPerMinute;
-        var perServiceFraction = pipeline?.AzuritePerService.SteadyScansPerMinute / inProcessDefault.ScansPerMinute;
+        double Fraction(PipelineRun run) => run.EndToEnd.SteadyScansPerMinute / inProcessDefault.ScansPerMinute;
+        var pipelineFraction = pipeline is [var asDeployed, ..] ? Fraction(asDeployed) : (double?)null;
+        var bestPipeline = pipeline?.MaxBy(run => run.EndToEnd.SteadyScansPerMinute);
         string Percent(double? fraction) => fraction is { } f ? f.ToString("P0", c) : "skipped";
 
         var bestGpuBurst = bursts.Where(b => b.OnCuda).Max(b => b.Result.ScansPerMinute);
         var cpuBurst = bursts.Where(b => !b.OnCuda).Max(b => b.Result.ScansPerMinute);
-        Console.WriteLine(string.Create(c, $"\n== summary\n  gpuSpeedupOverCpu {bestGpuBurst / cpuBurst:F1}x  (burst: best CUDA configuration / best CPU configuration, same machine)\n  workerOverHttpFraction {remoteFraction:P0}  (burst: the worker over HTTP / the default configuration in process)\n  pipelineWithWorkerFraction {Percent(pipelineFraction)}  (steady rate: local host + Azurite + the worker / the default configuration in process)\n  pipelineWithWorkerAzuritePerServiceFraction {Percent(perServiceFraction)}  (the same with Azurite as one process per service)"));
+        Console.WriteLine(string.Create(c, $"\n== summary\n  gpuSpeedupOverCpu {bestGpuBurst / cpuBurst:F1}x  (burst: best CUDA configuration / best CPU configuration, same machine)\n  workerOverHttpFraction {remoteFraction:P0}  (burst: the worker over HTTP / the default configuration in process)\n  pipelineWithWorkerFraction {Percent(pipelineFraction)}  (steady rate: local host + Azurite + the worker / the default configuration in process)\n  pipelineWithWorkerBestFraction {Percent(bestPipeline is null ? null : Fraction(bestPipeline))}  (the same, the fastest of its runs{(bestPipeline is null ? string.Empty : ": " + bestPipeline.Label)})"));
         if (settings.JsonPath is not null)
         {
             var report = new
@@ -168,15 +170,15 @@ public static class GpuBenchmarks
                 oneScanAtATimeMs = lone,
                 workerOverHttp = new { result = remote, fractionOfInProcess = remoteFraction },
                 pipelineWithWorkerFraction = pipelineFraction,
-                pipelineWithWorkerAzuritePerServiceFraction = perServiceFraction,
+                pipelineWithWorkerBestFraction = bestPipeline is null ? (double?)null : Fraction(bestPipeline),
                 pipelineWithWorker = new
                 {
-                    endToEnd = pipeline?.OneAzurite,
+                    endToEnd = pipeline?[0].EndToEnd,
                     fractionOfInProcess = pipelineFraction,
-                    azuritePerService = new { endToEnd = pipeline?.AzuritePerService, fractionOfInProcess = perServiceFraction },
+                    runs = pipeline?.Select(run => new { run.Label, run.AzuritePerService, run.IngestedAtOnce, fractionOfInProcess = Fraction(run), run.EndToEnd }),
                 },
             };
-            await File.WriteAllTextAsync(settings.JsonPath, JsonSerializer.Serialize(report, Json));
+            await File.WriteAllTextAsync(settings.JsonPath, JsonSerializer.Serialize(report, BenchRunner.Json));
             Console.WriteLine($"\nwrote {settings.JsonPath}");
         }
 
@@ -185,23 +187,28 @@ public static class GpuBenchmarks
 
     /// <summary>
     /// The deployed shape on one machine: the local host (its watcher, downloads and result writes against Azurite) in
-    /// front of the CUDA worker, every scan scored by the worker. Azurite runs its JavaScript on one thread, so its share
-    /// of one core says whether the emulator, not the pipeline, set the rate; hence a second run with Azurite as one
-    /// process per service, as Azure serves them apart. Where it cannot run as asked (no Azurite or Node.js on a lent GPU
-    /// machine; a worker whose models fell back to the CPU) it is skipped, with the reason printed and returned, so that
-    /// the GPU figures before it still get reported.
+    /// front of the CUDA worker, every scan scored by the worker. First as deployed (one Azurite process, the host's
+    /// default ingestion), then with each of the two things that could hold it back lifted: Azurite, whose JavaScript
+    /// runs on one thread per process, as one process per service (as Azure serves them apart), and the scans the host
+    /// ingests at once, which bound its rate by the time each scan spends in it. Where it cannot run as asked (no Azurite
+    /// or Node.js on a lent GPU machine; a worker whose models fell back to the CPU) it is skipped, with the reason
+    /// printed and returned, so that the GPU figures before it still get reported.
     /// </summary>
-    internal static async Task<(PipelineWithWorker? Result, string? Skipped)> PipelineWithWorkerAsync(BenchSettings settings, List<(Modality Modality, byte[] Image)> burst)
+    /// <param name="provider">The worker's models' provider: CUDA; the CPU only for tests, which prove the section runs.</param>
+    internal static async Task<(List<PipelineRun>? Runs, string? Skipped)> PipelineWithWorkerAsync(
+        BenchSettings settings, List<(Modality Modality, byte[] Image)> burst, ExecutionProvider provider = ExecutionProvider.Cuda)
     {
         var models = new ModelOptions();
         var (ingestAtOnce, concurrentScans) = (new ScanWatchOptions().ScansIngestedAtOnce(new ScoringOptions { Mode = ScoringMode.Remote }, models), models.MaxConcurrentScans);
-        Console.WriteLine($"\n== the pipeline in front of the CUDA worker: local host (Scoring:Mode=Remote) + Azurite, {burst.Count} scans uploaded in a burst after a warm-up burst, {ingestAtOnce} ingested at once (the host's default); each run a fresh worker, warmed first with {settings.WorkerWarmupScans} scans");
-        var runs = new List<EndToEndResult>();
-        foreach (var (label, perService) in new[] { ("Azurite as one process", false), ("Azurite as one process per service", true) })
+        Console.WriteLine($"\n== the pipeline in front of the {(provider == ExecutionProvider.Cuda ? "CUDA" : "CPU")} worker: local host (Scoring:Mode=Remote) + Azurite, {burst.Count} scans uploaded in a burst after a warm-up burst; each run a fresh worker, warmed first with {settings.WorkerWarmupScans} scans, a fresh host and a fresh Azurite");
+        var runs = new List<PipelineRun>();
+        foreach (var (perService, atOnce) in new[] { (false, ingestAtOnce), (false, settings.GpuBurstCallers), (true, ingestAtOnce), (true, settings.GpuBurstCallers) })
         {
+            var label = $"Azurite as {(perService ? "one process per service" : "one process")}, {atOnce} scans ingested at once{(atOnce == ingestAtOnce ? " (the host's default)" : string.Empty)}";
             try
             {
-                runs.Add(await new StorageBenchmarks(settings).EndToEndAsync(burst, batchInProcess: true, ingestAtOnce, concurrentScans, scoringWorker: ExecutionProvider.Cuda, azuritePerService: perService));
+                var result = await new StorageBenchmarks(settings).EndToEndAsync(burst, batchInProcess: true, atOnce, concurrentScans, scoringWorker: provider, azuritePerService: perService);
+                runs.Add(new PipelineRun(label, perService, atOnce, result));
             }
             catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
             {
@@ -209,13 +216,13 @@ public static class GpuBenchmarks
                 return (null, e.Message);
             }
 
-            var run = runs[^1];
-            var cores = string.Join(", ", run.AzuriteCpuSecondsByProcess!.Select(p => $"{p.Key} {p.Value / run.Seconds:P0}"));
+            var run = runs[^1].EndToEnd;
+            var azurite = perService ? string.Join(", ", run.AzuriteProcesses!.Select(p => $"{p.Name} {p.MainThreadBusy:P0}")) : $"{run.BusiestAzuriteThread:P0}";
             Console.WriteLine($"  {label}: steady {run.SteadyScansPerMinute:F0} scans/min (first upload to last result {run.ScansPerMinute:F0}), time to result p50 {run.P50TimeToResultSeconds:F2} s, p95 {run.P95TimeToResultSeconds:F2} s");
-            Console.WriteLine($"    CPU per scan: Azurite {run.AzuriteCpuSeconds / run.Scans * 1000:F1} ms, host {run.HostCpuSeconds / run.Scans * 1000:F1} ms, worker {run.WorkerCpuSeconds / run.Scans * 1000:F1} ms; all cores {run.MachineBusy:P0} busy; Azurite's share of one core over the burst: {cores} (each process runs its JavaScript on one thread: from about 100% on, the emulator set the rate)");
+            Console.WriteLine($"    CPU per scan: Azurite {run.AzuriteCpuSeconds / run.Scans * 1000:F1} ms, host {run.HostCpuSeconds / run.Scans * 1000:F1} ms, worker {run.WorkerCpuSeconds / run.Scans * 1000:F1} ms; between the first and the last result all cores {run.MachineBusy:P0} busy and Azurite's main thread{(perService ? "s" : string.Empty)} {azurite} (it runs the JavaScript: near 100%, the emulator set the rate)");
         }
 
-        return (new PipelineWithWorker(runs[0], runs[1]), null);
+        return (runs, null);
     }
 
     private static ProviderAgreement Agreement(ScanDecoder decoder, ModalityModels onGpu, ModalityModels onCpu, IReadOnlyList<byte[]> images)

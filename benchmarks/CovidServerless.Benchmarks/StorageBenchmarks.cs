@@ -18,17 +18,22 @@ namespace CovidServerless.Benchmarks;
 /// <param name="Requests">Storage requests per scan during the burst, when Azurite logged them.</param>
 /// <param name="ClientCpuSeconds">This process's CPU time during the burst: the uploads and the reads of the results queue.</param>
 /// <param name="WorkerCpuSeconds">The scoring worker's CPU time during the burst, when the host scored through it.</param>
-/// <param name="AzuriteCpuSecondsByProcess"><paramref name="AzuriteCpuSeconds"/> by Azurite process ("azurite", or
-/// "blob", "queue" and "table" when it ran as one process per service).</param>
+/// <param name="AzuriteProcesses"><paramref name="AzuriteCpuSeconds"/> by Azurite process, with how busy its main thread was.</param>
 public sealed record EndToEndResult(
     int Scans, double Seconds, double ScansPerMinute, double SteadyScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds, int IngestConcurrency,
     double AzuriteCpuSeconds, double HostCpuSeconds, double ClientCpuSeconds, double HostStartToReadySeconds, double MachineBusy, RequestCensus? Requests, double? WorkerCpuSeconds = null,
-    IReadOnlyDictionary<string, double>? AzuriteCpuSecondsByProcess = null)
+    IReadOnlyList<StorageProcessCpu>? AzuriteProcesses = null)
 {
-    /// <summary>The busiest Azurite process's share of one core over the burst: each runs its JavaScript on one thread,
-    /// so from about 100% on, the emulator set the rate.</summary>
-    public double BusiestAzuriteCore => (AzuriteCpuSecondsByProcess?.Values.Max() ?? AzuriteCpuSeconds) / Seconds;
+    /// <summary>The busiest Azurite main thread's share of one core between the first and the last result: near 100%,
+    /// that process could serve no more, and the emulator set the rate.</summary>
+    public double BusiestAzuriteThread => AzuriteProcesses is { Count: > 0 } processes ? processes.Max(p => p.MainThreadBusy) : double.NaN;
 }
+
+/// <param name="Name">"azurite", or "blob", "queue" or "table" when Azurite ran as one process per service.</param>
+/// <param name="CpuSeconds">The process's CPU time during the burst, all its threads.</param>
+/// <param name="MainThreadBusy">Its main thread's share of one core between the first and the last result. Node.js runs
+/// all of a process's JavaScript on that thread.</param>
+public sealed record StorageProcessCpu(string Name, double CpuSeconds, double MainThreadBusy);
 
 /// <summary>Table and queue writes, and the whole pipeline (Azurite + local host) under a burst of uploads.</summary>
 public sealed class StorageBenchmarks(BenchSettings settings)
@@ -201,7 +206,7 @@ public sealed class StorageBenchmarks(BenchSettings settings)
 
         storage.Requests.Clear();
         using var sampling = new CancellationTokenSource();
-        var machine = SampleMachineCpuAsync(sampling.Token);
+        var machine = SampleCpuAsync(storage.ProcessIds, sampling.Token);
         var azuriteCpu = storage.ProcessIds.ToDictionary(p => p.Key, p => ProcessCpu.Seconds(p.Value));
         var hostCpu = ProcessCpu.Seconds(host.ProcessId);
         var workerCpu = ProcessCpu.Seconds(worker?.ProcessId);
@@ -228,21 +233,28 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         var ttr = results.Select((r, i) => (r.ProcessedAt - uploaded[i]).TotalSeconds).Order().ToArray();
         var processed = results.Select(r => r.ProcessedAt).Order().ToArray();
         var steady = (processed.Length - 1) / (processed[^1] - processed[0]).TotalSeconds * 60;
+        var window = Window(cpuSamples, processed[0], processed[^1]);
+        List<StorageProcessCpu> azurite = [.. azuriteCpu.Select(p => new StorageProcessCpu(p.Key, p.Value, MainThreadBusy(window, p.Key)))];
         return new EndToEndResult(
             scans.Count, seconds, scans.Count / seconds * 60, steady, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))], ingestConcurrency,
-            azuriteCpu.Values.Sum(), hostCpu, clientSeconds, host.StartToReady.TotalSeconds, BusyBetween(cpuSamples, processed[0], processed[^1]), requests, worker is null ? null : workerCpu, azuriteCpu);
+            azuriteCpu.Values.Sum(), hostCpu, clientSeconds, host.StartToReady.TotalSeconds, MachineBusy(window), requests, worker is null ? null : workerCpu, azurite);
     }
 
-    /// <summary>The first line of /proc/stat (all cores: busy and total jiffies) every 100 ms until cancelled.</summary>
-    private static async Task<List<(DateTimeOffset At, long Busy, long Total)>> SampleMachineCpuAsync(CancellationToken cancellationToken)
+    private sealed record CpuSample(DateTimeOffset At, long Busy, long Total, Dictionary<string, double> MainThreadSeconds);
+
+    /// <summary>
+    /// Every 100 ms until cancelled: the first line of /proc/stat (all cores: busy and total jiffies) and the CPU time
+    /// of each of <paramref name="processes"/>' main threads.
+    /// </summary>
+    private static async Task<List<CpuSample>> SampleCpuAsync(IReadOnlyDictionary<string, int> processes, CancellationToken cancellationToken)
     {
-        var samples = new List<(DateTimeOffset, long, long)>();
+        var samples = new List<CpuSample>();
         while (!cancellationToken.IsCancellationRequested && File.Exists("/proc/stat"))
         {
             var jiffies = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
                 .Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             var idle = jiffies[3] + jiffies[4];
-            samples.Add((DateTimeOffset.UtcNow, jiffies.Sum() - idle, jiffies.Sum()));
+            samples.Add(new CpuSample(DateTimeOffset.UtcNow, jiffies.Sum() - idle, jiffies.Sum(), processes.ToDictionary(p => p.Key, p => ProcessCpu.MainThreadSeconds(p.Value))));
             try
             {
                 await Task.Delay(100, cancellationToken);
@@ -256,13 +268,18 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         return samples;
     }
 
-    private static double BusyBetween(List<(DateTimeOffset At, long Busy, long Total)> samples, DateTimeOffset from, DateTimeOffset to)
+    /// <summary>The first and the last sample between <paramref name="from"/> and <paramref name="to"/>, if two are.</summary>
+    private static (CpuSample First, CpuSample Last)? Window(List<CpuSample> samples, DateTimeOffset from, DateTimeOffset to)
     {
         var window = samples.Where(s => s.At >= from && s.At <= to).ToList();
-        return window.Count < 2 || window[^1].Total == window[0].Total
-            ? double.NaN
-            : (double)(window[^1].Busy - window[0].Busy) / (window[^1].Total - window[0].Total);
+        return window.Count < 2 || window[^1].Total == window[0].Total ? null : (window[0], window[^1]);
     }
+
+    private static double MachineBusy((CpuSample First, CpuSample Last)? window) =>
+        window is (var first, var last) ? (double)(last.Busy - first.Busy) / (last.Total - first.Total) : double.NaN;
+
+    private static double MainThreadBusy((CpuSample First, CpuSample Last)? window, string process) =>
+        window is (var first, var last) ? (last.MainThreadSeconds[process] - first.MainThreadSeconds[process]) / (last.At - first.At).TotalSeconds : double.NaN;
 
     private static async Task UploadAsync(BlobServiceClient blobs, Modality modality, string name, byte[] image)
     {

@@ -1,6 +1,8 @@
 using CovidServerless.Benchmarks;
 using CovidServerless.Core;
+using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Models;
+using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
 
 namespace CovidServerless.Cli.Tests;
@@ -56,6 +58,26 @@ public sealed class WorkerOverHttpTests : IDisposable
 
         Assert.Null(pipeline);
         Assert.Contains("models_on_cuda 0", skipped, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Gpu_bench_pipeline_section_runs_as_deployed_then_with_azurite_per_service_and_more_scans_ingested()
+    {
+        var (runs, skipped) = await GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst, ExecutionProvider.Cpu);
+
+        Assert.Null(skipped);
+        Assert.NotNull(runs);
+        var defaultIngestion = new ScanWatchOptions().ScansIngestedAtOnce(new ScoringOptions { Mode = ScoringMode.Remote }, new ModelOptions());
+        Assert.Equal(
+            [(false, defaultIngestion), (false, Settings.GpuBurstCallers), (true, defaultIngestion), (true, Settings.GpuBurstCallers)],
+            runs.Select(run => (run.AzuritePerService, run.IngestedAtOnce)));
+        Assert.All(runs, run =>
+        {
+            Assert.Equal(burst.Count, run.EndToEnd.Scans);
+            Assert.Equal(run.IngestedAtOnce, run.EndToEnd.IngestConcurrency);
+            Assert.Equal(run.AzuritePerService ? 3 : 1, run.EndToEnd.AzuriteProcesses!.Count);
+            Assert.True(run.EndToEnd.WorkerCpuSeconds > 0, "the worker scored the scans");
+        });
     }
 
     public void Dispose() => models.Dispose();
