@@ -57,6 +57,7 @@ public sealed class AzuritePerServiceTests : IDisposable
         var azurite = Assert.IsAssignableFrom<IReadOnlyList<StorageProcessCpu>>(result.AzuriteProcesses);
         Assert.Equal(["blob", "queue", "table"], azurite.Select(p => p.Name).Order());
         Assert.Equal(azurite.Sum(p => p.CpuSeconds), result.AzuriteCpuSeconds, 9);
+        Assert.All(azurite, p => Assert.InRange(p.MainThreadCpuSeconds, 0, p.CpuSeconds + 0.02));
     }
 
     public void Dispose() => models.Dispose();
