@@ -207,7 +207,7 @@ public sealed class StorageBenchmarks(BenchSettings settings)
 
         storage.Requests.Clear();
         using var sampling = new CancellationTokenSource();
-        var machine = SampleCpuAsync(storage.ProcessIds, sampling.Token);
+        var machine = CpuSampler.SampleAsync(storage.ProcessIds, sampling.Token);
         var azuriteCpu = storage.ProcessIds.ToDictionary(p => p.Key, p => (All: ProcessCpu.Seconds(p.Value), Main: ProcessCpu.MainThreadSeconds(p.Value)));
         var hostCpu = ProcessCpu.Seconds(host.ProcessId);
         var workerCpu = ProcessCpu.Seconds(worker?.ProcessId);
@@ -234,53 +234,12 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         var ttr = results.Select((r, i) => (r.ProcessedAt - uploaded[i]).TotalSeconds).Order().ToArray();
         var processed = results.Select(r => r.ProcessedAt).Order().ToArray();
         var steady = (processed.Length - 1) / (processed[^1] - processed[0]).TotalSeconds * 60;
-        var window = Window(cpuSamples, processed[0], processed[^1]);
-        List<StorageProcessCpu> azurite = [.. azuriteCpu.Select(p => new StorageProcessCpu(p.Key, p.Value.All, p.Value.Main, MainThreadBusy(window, p.Key)))];
+        var window = CpuSampler.Window(cpuSamples, processed[0], processed[^1]);
+        List<StorageProcessCpu> azurite = [.. azuriteCpu.Select(p => new StorageProcessCpu(p.Key, p.Value.All, p.Value.Main, CpuSampler.MainThreadBusy(window, p.Key)))];
         return new EndToEndResult(
             scans.Count, seconds, scans.Count / seconds * 60, steady, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))], ingestConcurrency,
-            azurite.Sum(p => p.CpuSeconds), hostCpu, clientSeconds, host.StartToReady.TotalSeconds, MachineBusy(window), requests, worker is null ? null : workerCpu, azurite);
+            azurite.Sum(p => p.CpuSeconds), hostCpu, clientSeconds, host.StartToReady.TotalSeconds, CpuSampler.MachineBusy(window), requests, worker is null ? null : workerCpu, azurite);
     }
-
-    private sealed record CpuSample(DateTimeOffset At, long Busy, long Total, Dictionary<string, double> MainThreadSeconds);
-
-    /// <summary>
-    /// Every 100 ms until cancelled: the first line of /proc/stat (all cores: busy and total jiffies) and the CPU time
-    /// of each of <paramref name="processes"/>' main threads.
-    /// </summary>
-    private static async Task<List<CpuSample>> SampleCpuAsync(IReadOnlyDictionary<string, int> processes, CancellationToken cancellationToken)
-    {
-        var samples = new List<CpuSample>();
-        while (!cancellationToken.IsCancellationRequested && File.Exists("/proc/stat"))
-        {
-            var jiffies = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
-                .Select(v => long.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-            var idle = jiffies[3] + jiffies[4];
-            samples.Add(new CpuSample(DateTimeOffset.UtcNow, jiffies.Sum() - idle, jiffies.Sum(), processes.ToDictionary(p => p.Key, p => ProcessCpu.MainThreadSeconds(p.Value))));
-            try
-            {
-                await Task.Delay(100, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-        }
-
-        return samples;
-    }
-
-    /// <summary>The first and the last sample between <paramref name="from"/> and <paramref name="to"/>, if two are.</summary>
-    private static (CpuSample First, CpuSample Last)? Window(List<CpuSample> samples, DateTimeOffset from, DateTimeOffset to)
-    {
-        var window = samples.Where(s => s.At >= from && s.At <= to).ToList();
-        return window.Count < 2 || window[^1].Total == window[0].Total ? null : (window[0], window[^1]);
-    }
-
-    private static double MachineBusy((CpuSample First, CpuSample Last)? window) =>
-        window is (var first, var last) ? (double)(last.Busy - first.Busy) / (last.Total - first.Total) : double.NaN;
-
-    private static double MainThreadBusy((CpuSample First, CpuSample Last)? window, string process) =>
-        window is (var first, var last) ? (last.MainThreadSeconds[process] - first.MainThreadSeconds[process]) / (last.At - first.At).TotalSeconds : double.NaN;
 
     private static async Task UploadAsync(BlobServiceClient blobs, Modality modality, string name, byte[] image)
     {
