@@ -210,10 +210,17 @@ public static class GpuBenchmarks
                 var result = await new StorageBenchmarks(settings).EndToEndAsync(burst, batchInProcess: true, atOnce, concurrentScans, scoringWorker: provider, azuritePerService: perService);
                 runs.Add(new PipelineRun(label, perService, atOnce, result));
             }
-            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or TimeoutException or HttpRequestException)
             {
-                Console.WriteLine($"  skipped: {e.Message}");
-                return (null, e.Message);
+                // The first run is the section's figure: without it, skip the rest (what stopped it would stop them).
+                // A later one that fails costs only its own line, not the runs before it.
+                Console.WriteLine($"  {(runs.Count == 0 ? "skipped" : label + ": skipped")}: {e.Message}");
+                if (runs.Count == 0)
+                {
+                    return (null, e.Message);
+                }
+
+                continue;
             }
 
             var run = runs[^1].EndToEnd;
