@@ -205,6 +205,7 @@ public static class GpuBenchmarks
         foreach (var (perService, atOnce) in new[] { (false, ingestAtOnce), (false, settings.GpuBurstCallers), (true, ingestAtOnce), (true, settings.GpuBurstCallers) })
         {
             var label = $"Azurite as {(perService ? "one process per service" : "one process")}, {atOnce} scans ingested at once{(atOnce == ingestAtOnce ? " (the host's default)" : string.Empty)}";
+            var started = DateTimeOffset.UtcNow;
             try
             {
                 var result = await new StorageBenchmarks(settings).EndToEndAsync(burst, batchInProcess: true, atOnce, concurrentScans, scoringWorker: provider, azuritePerService: perService);
@@ -225,7 +226,7 @@ public static class GpuBenchmarks
 
             var run = runs[^1].EndToEnd;
             var azurite = perService ? string.Join(", ", run.AzuriteProcesses!.Select(p => $"{p.Name} {p.MainThreadBusy:P0}")) : $"{run.BusiestAzuriteThread:P0}";
-            Console.WriteLine($"  {label}: steady {run.SteadyScansPerMinute:F0} scans/min (first upload to last result {run.ScansPerMinute:F0}), time to result p50 {run.P50TimeToResultSeconds:F2} s, p95 {run.P95TimeToResultSeconds:F2} s");
+            Console.WriteLine($"  {started:HH:mm:ss} {label} ({(DateTimeOffset.UtcNow - started).TotalSeconds:F0} s with its starts and warm-ups): steady {run.SteadyScansPerMinute:F0} scans/min (first upload to last result {run.ScansPerMinute:F0}), time to result p50 {run.P50TimeToResultSeconds:F2} s, p95 {run.P95TimeToResultSeconds:F2} s");
             Console.WriteLine($"    CPU per scan: Azurite {run.AzuriteCpuSeconds / run.Scans * 1000:F1} ms, host {run.HostCpuSeconds / run.Scans * 1000:F1} ms, worker {run.WorkerCpuSeconds / run.Scans * 1000:F1} ms; between the first and the last result all cores {run.MachineBusy:P0} busy and Azurite's main thread{(perService ? "s" : string.Empty)} {azurite} (it runs the JavaScript: near 100%, the emulator set the rate)");
         }
 
