@@ -32,7 +32,7 @@ public sealed class EndToEndSection(BenchSettings settings, ModelCatalog catalog
         var configurations = new (string Name, bool Batch, int IngestConcurrency, int ConcurrentScans)[]
         {
             ($"default (batched, {models.MaxConcurrentScans} batches at once with {threads} thread{(threads == 1 ? "" : "s")} each, {ingested} scans ingested at once)", scoring.BatchInProcess, ingested, models.MaxConcurrentScans),
-            ("batched, one batch at a time with a thread per core (Models:MaxConcurrentScans=1)", true, 16, 1),
+            ($"batched, one batch at a time with a thread per core (Models:MaxConcurrentScans=1), {ingested} scans ingested at once", true, ingested, 1),
             ("unbatched, 2 scans at once with the cores split between them, 8 scans ingested at once", false, 8, 2),
             ("unbatched, one scan at a time with a thread per core, 8 scans ingested at once", false, 8, 1),
         };

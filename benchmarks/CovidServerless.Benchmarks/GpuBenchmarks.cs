@@ -152,11 +152,12 @@ public static class GpuBenchmarks
         double Fraction(PipelineRun run) => run.EndToEnd.SteadyScansPerMinute / inProcessDefault.ScansPerMinute;
         var pipelineFraction = pipeline is [var asDeployed, ..] ? Fraction(asDeployed) : (double?)null;
         var bestPipeline = pipeline?.MaxBy(run => run.EndToEnd.SteadyScansPerMinute);
+        var bestPipelineFraction = bestPipeline is null ? (double?)null : Fraction(bestPipeline);
         string Percent(double? fraction) => fraction is { } f ? f.ToString("P0", c) : "skipped";
 
         var bestGpuBurst = bursts.Where(b => b.OnCuda).Max(b => b.Result.ScansPerMinute);
         var cpuBurst = bursts.Where(b => !b.OnCuda).Max(b => b.Result.ScansPerMinute);
-        Console.WriteLine(string.Create(c, $"\n== summary\n  gpuSpeedupOverCpu {bestGpuBurst / cpuBurst:F1}x  (burst: best CUDA configuration / best CPU configuration, same machine)\n  workerOverHttpFraction {remoteFraction:P0}  (burst: the worker over HTTP / the default configuration in process)\n  pipelineWithWorkerFraction {Percent(pipelineFraction)}  (steady rate: local host + Azurite + the worker / the default configuration in process)\n  pipelineWithWorkerBestFraction {Percent(bestPipeline is null ? null : Fraction(bestPipeline))}  (the same, the fastest of its runs{(bestPipeline is null ? string.Empty : ": " + bestPipeline.Label)})"));
+        Console.WriteLine(string.Create(c, $"\n== summary\n  gpuSpeedupOverCpu {bestGpuBurst / cpuBurst:F1}x  (burst: best CUDA configuration / best CPU configuration, same machine)\n  workerOverHttpFraction {remoteFraction:P0}  (burst: the worker over HTTP / the default configuration in process)\n  pipelineWithWorkerFraction {Percent(pipelineFraction)}  (steady rate: local host + Azurite + the worker / the default configuration in process)\n  pipelineWithWorkerBestFraction {Percent(bestPipelineFraction)}  (the same, the fastest of its runs{(bestPipeline is null ? string.Empty : ": " + bestPipeline.Label)})"));
         if (settings.JsonPath is not null)
         {
             var report = new
@@ -170,7 +171,7 @@ public static class GpuBenchmarks
                 oneScanAtATimeMs = lone,
                 workerOverHttp = new { result = remote, fractionOfInProcess = remoteFraction },
                 pipelineWithWorkerFraction = pipelineFraction,
-                pipelineWithWorkerBestFraction = bestPipeline is null ? (double?)null : Fraction(bestPipeline),
+                pipelineWithWorkerBestFraction = bestPipelineFraction,
                 pipelineWithWorker = new
                 {
                     endToEnd = pipeline?[0].EndToEnd,
