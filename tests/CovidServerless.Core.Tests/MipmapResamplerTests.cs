@@ -16,6 +16,7 @@ public class MipmapResamplerTests
     [InlineData(2000, 300, 224, 224)] // the smaller scale decides the level
     [InlineData(2048, 1536, 299, 299)]
     [InlineData(640, 480, 32, 16)]
+    [InlineData(1000, 999, 223, 101)] // odd output width: pixels go two at a time where the CPU allows, the last alone
     public void Downscales_give_skias_own_pixels_byte_for_byte(int width, int height, int targetWidth, int targetHeight)
     {
         using var source = NoiseBitmap(width, height, seed: width + height);

@@ -92,21 +92,45 @@ internal static class MipmapResampler
 
     private static void Blend(Level upper, Level lower, float lowerWeight, (Axis X, Axis Y) upperAxes, (Axis X, Axis Y) lowerAxes, Span<uint> output, int width)
     {
+        // Two pixels at a time where the CPU has 256-bit vectors (the same arithmetic, lane for lane); the last pixel
+        // of an odd row, and every pixel elsewhere, one at a time.
+        var pairs = Vector256.IsHardwareAccelerated ? width & ~1 : 0;
         var weight = Vector128.Create(lowerWeight);
-        for (int y = 0, at = 0; at < output.Length; y++)
+        var weights = Vector256.Create(lowerWeight);
+        for (var y = 0; y < output.Length / width; y++)
         {
-            for (var x = 0; x < width; x++, at++)
+            var from = upper.Rows(upperAxes.Y, y);
+            var to = lower.Rows(lowerAxes.Y, y);
+            var row = output.Slice(y * width, width);
+            var x = 0;
+            for (; x < pairs; x += 2)
             {
-                var from = upper.Bilerp(upperAxes.X, x, upperAxes.Y, y);
-                var to = lower.Bilerp(lowerAxes.X, x, lowerAxes.Y, y);
-                // mipmap_linear_finish: lerp(from, to, t) = (to - from) * t + from, not fused here; store_8888 clamps
-                // to [0, 1] and rounds to nearest even.
-                var value = ((to - from) * weight) + from;
-                value = Vector128.Round(Vector128.Min(Vector128.Max(value, Vector128<float>.Zero), Vector128<float>.One) * 255f);
-                var words = Vector128.Narrow(Vector128.ConvertToUInt32(value), Vector128<uint>.Zero);
-                output[at] = Vector128.Narrow(words, Vector128<ushort>.Zero).AsUInt32().ToScalar();
+                var value = Lerp(from.Bilerp(upperAxes.X, x, x + 1), to.Bilerp(lowerAxes.X, x, x + 1), weights);
+                var words = Vector128.Narrow(value.GetLower(), value.GetUpper()).AsUInt16();
+                MemoryMarshal.Write(MemoryMarshal.AsBytes(row.Slice(x, 2)), Vector128.Narrow(words, Vector128<ushort>.Zero).AsUInt64().ToScalar());
+            }
+
+            for (; x < width; x++)
+            {
+                var value = Lerp(from.Bilerp(upperAxes.X, x), to.Bilerp(lowerAxes.X, x), weight);
+                var words = Vector128.Narrow(value, Vector128<int>.Zero).AsUInt16();
+                row[x] = Vector128.Narrow(words, Vector128<ushort>.Zero).AsUInt32().ToScalar();
             }
         }
+    }
+
+    // mipmap_linear_finish: lerp(from, to, t) = (to - from) * t + from, not fused here; store_8888 clamps to [0, 1]
+    // and rounds to nearest even.
+    private static Vector128<int> Lerp(Vector128<float> from, Vector128<float> to, Vector128<float> weight)
+    {
+        var value = ((to - from) * weight) + from;
+        return Vector128.ConvertToInt32(Vector128.Round(Vector128.Min(Vector128.Max(value, Vector128<float>.Zero), Vector128<float>.One) * 255f));
+    }
+
+    private static Vector256<int> Lerp(Vector256<float> from, Vector256<float> to, Vector256<float> weight)
+    {
+        var value = ((to - from) * weight) + from;
+        return Vector256.ConvertToInt32(Vector256.Round(Vector256.Min(Vector256.Max(value, Vector256<float>.Zero), Vector256<float>.One) * 255f));
     }
 
     /// <summary>Per output column (or row): the two texels a bilinear sample reads and their weights.</summary>
@@ -135,6 +159,54 @@ internal static class MipmapResampler
         private static int Texel(float coordinate, int size) => (int)Math.Clamp(coordinate, 0f, MathF.BitDecrement(size));
     }
 
+    /// <summary>
+    /// The two rows of a level that one output row samples, with their weights. Bilerp is bilerp_clamp_8888: the four
+    /// texels weighted by area, summed in Skia's order, without fused multiply-adds; for one pixel, or for two side by
+    /// side, each in its own 128-bit half with the same arithmetic.
+    /// </summary>
+    private readonly ref struct RowPair(ReadOnlySpan<uint> near, ReadOnlySpan<uint> far, float nearWeight, float farWeight)
+    {
+        private readonly ReadOnlySpan<uint> near = near;
+        private readonly ReadOnlySpan<uint> far = far;
+
+        public Vector128<float> Bilerp(Axis xs, int x)
+        {
+            int x0 = xs.Near[x], x1 = xs.Far[x];
+            float wx0 = xs.NearWeight[x], wx1 = xs.FarWeight[x];
+            var sum = Texel(near[x0]) * Vector128.Create(wx0 * nearWeight);
+            sum += Texel(near[x1]) * Vector128.Create(wx1 * nearWeight);
+            sum += Texel(far[x0]) * Vector128.Create(wx0 * farWeight);
+            sum += Texel(far[x1]) * Vector128.Create(wx1 * farWeight);
+            return sum;
+        }
+
+        public Vector256<float> Bilerp(Axis xs, int x, int nextX)
+        {
+            int a0 = xs.Near[x], a1 = xs.Far[x], b0 = xs.Near[nextX], b1 = xs.Far[nextX];
+            Vector256<float> wx0 = Pair(xs.NearWeight[x], xs.NearWeight[nextX]), wx1 = Pair(xs.FarWeight[x], xs.FarWeight[nextX]);
+            Vector256<float> wy0 = Vector256.Create(nearWeight), wy1 = Vector256.Create(farWeight);
+            var sum = Texels(near[a0], near[b0]) * (wx0 * wy0);
+            sum += Texels(near[a1], near[b1]) * (wx1 * wy0);
+            sum += Texels(far[a0], far[b0]) * (wx0 * wy1);
+            sum += Texels(far[a1], far[b1]) * (wx1 * wy1);
+            return sum;
+        }
+
+        private static Vector256<float> Pair(float first, float second) => Vector256.Create(Vector128.Create(first), Vector128.Create(second));
+
+        private static Vector128<float> Texel(uint texel)
+        {
+            var bytes = Vector128.CreateScalarUnsafe(texel).AsByte();
+            return Vector128.ConvertToSingle(Vector128.WidenLower(Vector128.WidenLower(bytes)).AsInt32()) * ByteToUnit;
+        }
+
+        private static Vector256<float> Texels(uint first, uint second)
+        {
+            var bytes = Vector256.CreateScalarUnsafe(first | ((ulong)second << 32)).AsByte();
+            return Vector256.ConvertToSingle(Vector256.WidenLower(Vector256.WidenLower(bytes)).AsInt32()) * ByteToUnit;
+        }
+    }
+
     /// <summary>One mipmap level's RGBA8888 pixels (the first is the decoded scan's own, not copied).</summary>
     private readonly ref struct Level(ReadOnlySpan<byte> pixels, int width, int height)
     {
@@ -144,22 +216,11 @@ internal static class MipmapResampler
 
         public int Height { get; } = height;
 
-        /// <summary>bilerp_clamp_8888: the four texels weighted by area, summed in Skia's order, without fused multiply-adds.</summary>
-        public Vector128<float> Bilerp(Axis xs, int x, Axis ys, int y)
+        /// <summary>The two rows output row <paramref name="y"/> samples, and their weights.</summary>
+        public RowPair Rows(Axis ys, int y)
         {
-            int x0 = xs.Near[x], x1 = xs.Far[x], row0 = ys.Near[y] * Width, row1 = ys.Far[y] * Width;
-            float wx0 = xs.NearWeight[x], wx1 = xs.FarWeight[x], wy0 = ys.NearWeight[y], wy1 = ys.FarWeight[y];
-            var sum = Texel(row0 + x0) * Vector128.Create(wx0 * wy0);
-            sum += Texel(row0 + x1) * Vector128.Create(wx1 * wy0);
-            sum += Texel(row1 + x0) * Vector128.Create(wx0 * wy1);
-            sum += Texel(row1 + x1) * Vector128.Create(wx1 * wy1);
-            return sum;
-        }
-
-        private Vector128<float> Texel(int index)
-        {
-            var bytes = Vector128.CreateScalarUnsafe(MemoryMarshal.Read<uint>(pixels[(index * 4)..])).AsByte();
-            return Vector128.ConvertToSingle(Vector128.WidenLower(Vector128.WidenLower(bytes))) * ByteToUnit;
+            var texels = MemoryMarshal.Cast<byte, uint>(pixels);
+            return new RowPair(texels.Slice(ys.Near[y] * Width, Width), texels.Slice(ys.Far[y] * Width, Width), ys.NearWeight[y], ys.FarWeight[y]);
         }
 
         public int NextLevelBytes => Math.Max(1, Width / 2) * Math.Max(1, Height / 2) * 4;
