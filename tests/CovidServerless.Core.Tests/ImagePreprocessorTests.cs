@@ -59,6 +59,17 @@ public class ImagePreprocessorTests
     }
 
     [Fact]
+    public void Luma_weighs_red_green_and_blue_as_bt601_does()
+    {
+        var png = TestImages.Encode(300, 200, (_, _) => new SKColor(200, 100, 50), SKEncodedImageFormat.Png);
+        using var scan = decoder.Decode(png);
+
+        var tensor = ImagePreprocessor.ToTensor(scan, new ModelInputSpec { ChannelOrder = "L", Mean = [0f], Std = [1f] });
+
+        Assert.All(tensor.Take(50), v => Assert.Equal(((0.299f * 200) + (0.587f * 100) + (0.114f * 50)) / 255f, v, 4));
+    }
+
+    [Fact]
     public void Resizing_stretches_to_the_exact_input_size_keeping_content_in_place()
     {
         using var scan = decoder.Decode(TestImages.LeftWhiteRightBlack(400, 100));

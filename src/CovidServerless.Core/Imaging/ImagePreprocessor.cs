@@ -70,31 +70,31 @@ public static class ImagePreprocessor
             throw new ArgumentException($"Destination holds {destination.Length} floats; the spec needs {pixels * channels}.", nameof(destination));
         }
 
-        Span<int> sourceChannel = stackalloc int[channels];
+        // One channel at a time, so that the inner loops carry no per-value choice of source or layout.
         var order = spec.ChannelOrder.ToUpperInvariant();
-        for (var c = 0; c < channels; c++)
-        {
-            sourceChannel[c] = order[c] switch { 'R' => 0, 'G' => 1, 'B' => 2, _ => -1 };
-        }
-
-        Span<float> gain = stackalloc float[channels];
-        Span<float> offset = stackalloc float[channels];
-        for (var c = 0; c < channels; c++)
-        {
-            gain[c] = spec.Scale / spec.Std[c];
-            offset[c] = -spec.Mean[c] / spec.Std[c];
-        }
-
         var channelsLast = spec.Layout == TensorLayout.NHWC;
-        for (var i = 0; i < pixels; i++)
+        for (var c = 0; c < channels; c++)
         {
-            var px = rgba.Slice(i * 4, 4);
-            for (var c = 0; c < channels; c++)
+            float gain = spec.Scale / spec.Std[c];
+            float offset = -spec.Mean[c] / spec.Std[c];
+            var (start, stride) = channelsLast ? (c, channels) : (c * pixels, 1);
+            var source = order[c] switch { 'R' => 0, 'G' => 1, 'B' => 2, _ => -1 };
+            if (source >= 0)
             {
-                float value = sourceChannel[c] >= 0
-                    ? px[sourceChannel[c]]
-                    : (0.299f * px[0]) + (0.587f * px[1]) + (0.114f * px[2]);
-                destination[channelsLast ? (i * channels) + c : (c * pixels) + i] = (value * gain[c]) + offset[c];
+                for (int i = 0, at = start; i < pixels; i++, at += stride)
+                {
+                    float value = rgba[(i * 4) + source];
+                    destination[at] = (value * gain) + offset;
+                }
+            }
+            else
+            {
+                for (int i = 0, at = start; i < pixels; i++, at += stride)
+                {
+                    var px = rgba.Slice(i * 4, 3);
+                    var value = (0.299f * px[0]) + (0.587f * px[1]) + (0.114f * px[2]);
+                    destination[at] = (value * gain) + offset;
+                }
             }
         }
     }
