@@ -10,8 +10,9 @@ namespace CovidServerless.Cli.Tests;
 /// <summary>
 /// The GPU bench's worker sections (the worker over HTTP; the pipeline in front of it), run here on the CPU build of the
 /// worker: they prove the section works and that both refuse to report CPU figures as CUDA ones. Figures are not
-/// checked (not meaningful at this size).
+/// checked (not meaningful at this size). The pipeline section prints, so the class joins the console collection.
 /// </summary>
+[Collection(ConsoleCapture.Collection)]
 public sealed class WorkerOverHttpTests : IDisposable
 {
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
@@ -54,17 +55,29 @@ public sealed class WorkerOverHttpTests : IDisposable
     [Fact]
     public async Task Gpu_bench_pipeline_section_without_a_cuda_worker_is_skipped_so_the_figures_before_it_still_get_reported()
     {
-        var (pipeline, skipped) = await GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst);
+        (List<PipelineRun>? Runs, string? Skipped) section = default;
+        var (_, printed, _) = await ConsoleCapture.CaptureAsync(async () =>
+        {
+            section = await GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst);
+            return 0;
+        });
 
-        Assert.Null(pipeline);
-        Assert.Contains("models_on_cuda 0", skipped, StringComparison.Ordinal);
+        Assert.Null(section.Runs);
+        Assert.Contains("models_on_cuda 0", section.Skipped, StringComparison.Ordinal);
+        Assert.Contains("skipped", printed, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Gpu_bench_pipeline_section_runs_as_deployed_then_with_azurite_per_service_and_more_scans_ingested()
     {
-        var (runs, skipped) = await GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst, ExecutionProvider.Cpu);
+        (List<PipelineRun>? Runs, string? Skipped) section = default;
+        var (_, printed, _) = await ConsoleCapture.CaptureAsync(async () =>
+        {
+            section = await GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst, ExecutionProvider.Cpu);
+            return 0;
+        });
 
+        var (runs, skipped) = section;
         Assert.Null(skipped);
         Assert.NotNull(runs);
         var defaultIngestion = new ScanWatchOptions().ScansIngestedAtOnce(new ScoringOptions { Mode = ScoringMode.Remote }, new ModelOptions());
@@ -77,6 +90,7 @@ public sealed class WorkerOverHttpTests : IDisposable
             Assert.Equal(run.IngestedAtOnce, run.EndToEnd.IngestConcurrency);
             Assert.Equal(run.AzuritePerService ? 3 : 1, run.EndToEnd.AzuriteProcesses!.Count);
             Assert.True(run.EndToEnd.WorkerCpuSeconds > 0, "the worker scored the scans");
+            Assert.Contains($"{run.Label} (", printed, StringComparison.Ordinal); // each run's line, with its duration
         });
     }
 
