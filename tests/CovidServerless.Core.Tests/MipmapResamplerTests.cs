@@ -29,6 +29,21 @@ public class MipmapResamplerTests
         Assert.Equal(skia.GetPixelSpan().ToArray(), resampled);
     }
 
+    [Theory]
+    [InlineData(512, 512, 224, 224)]
+    [InlineData(1000, 999, 223, 101)]
+    [InlineData(2048, 1536, 299, 299)]
+    public void Each_pixel_alone_as_on_cpus_without_256_bit_vectors_gives_skias_pixels_too(int width, int height, int targetWidth, int targetHeight)
+    {
+        using var source = NoiseBitmap(width, height, seed: width * height);
+
+        var resampled = new byte[targetWidth * targetHeight * 4];
+        Assert.True(MipmapResampler.TryResize(source, targetWidth, targetHeight, resampled, twoPixelsAtATime: false));
+
+        using var skia = ImagePreprocessor.Resize(source, targetWidth, targetHeight);
+        Assert.Equal(skia.GetPixelSpan().ToArray(), resampled);
+    }
+
     [Fact]
     public void Translucent_scans_premultiplied_by_the_decoder_give_skias_pixels_too()
     {

@@ -21,7 +21,14 @@ internal static class MipmapResampler
     /// would not blend two mipmap levels (upscaling or a downscale of less than about 1.4x): Skia's own fast path
     /// then applies and the caller should use it.
     /// </summary>
-    public static bool TryResize(SKBitmap source, int width, int height, Span<byte> rgba)
+    public static bool TryResize(SKBitmap source, int width, int height, Span<byte> rgba) =>
+        TryResize(source, width, height, rgba, twoPixelsAtATime: Vector256.IsHardwareAccelerated);
+
+    /// <param name="twoPixelsAtATime">
+    /// Blend two neighbouring pixels in one 256-bit vector (where the CPU accelerates them; the same arithmetic, lane
+    /// for lane), or each pixel alone (elsewhere, and for tests of that path here).
+    /// </param>
+    internal static bool TryResize(SKBitmap source, int width, int height, Span<byte> rgba, bool twoPixelsAtATime)
     {
         if (source.ColorType != SKColorType.Rgba8888 || rgba.Length != width * height * 4)
         {
@@ -72,7 +79,8 @@ internal static class MipmapResampler
                 (Axis.For(width, upperScaleX, 1f, upper.Width), Axis.For(height, upperScaleY, 1f, upper.Height)),
                 (Axis.For(width, upperScaleX, (float)lower.Width / upper.Width, lower.Width), Axis.For(height, upperScaleY, (float)lower.Height / upper.Height, lower.Height)),
                 MemoryMarshal.Cast<byte, uint>(rgba),
-                width);
+                width,
+                twoPixelsAtATime);
             return true;
         }
         finally
@@ -90,11 +98,11 @@ internal static class MipmapResampler
         }
     }
 
-    private static void Blend(Level upper, Level lower, float lowerWeight, (Axis X, Axis Y) upperAxes, (Axis X, Axis Y) lowerAxes, Span<uint> output, int width)
+    private static void Blend(
+        Level upper, Level lower, float lowerWeight, (Axis X, Axis Y) upperAxes, (Axis X, Axis Y) lowerAxes, Span<uint> output, int width, bool twoPixelsAtATime)
     {
-        // Two pixels at a time where the CPU has 256-bit vectors (the same arithmetic, lane for lane); the last pixel
-        // of an odd row, and every pixel elsewhere, one at a time.
-        var pairs = Vector256.IsHardwareAccelerated ? width & ~1 : 0;
+        // The last pixel of an odd row goes alone either way.
+        var pairs = twoPixelsAtATime ? width & ~1 : 0;
         var weight = Vector128.Create(lowerWeight);
         var weights = Vector256.Create(lowerWeight);
         for (var y = 0; y < output.Length / width; y++)
