@@ -226,7 +226,7 @@ public static class GpuBenchmarks
             }
 
             var run = runs[^1].EndToEnd;
-            var azurite = perService ? string.Join(", ", run.AzuriteProcesses!.Select(p => $"{p.Name} {p.MainThreadBusy:P0}")) : $"{run.BusiestAzuriteThread:P0}";
+            var azurite = string.Join(", ", run.AzuriteProcesses.Select(p => $"{p.Name} {p.MainThreadBusy:P0}"));
             Console.WriteLine($"  {started:HH:mm:ss} {label} ({(DateTimeOffset.UtcNow - started).TotalSeconds:F0} s with its starts and warm-ups): steady {run.SteadyScansPerMinute:F0} scans/min (first upload to last result {run.ScansPerMinute:F0}), time to result p50 {run.P50TimeToResultSeconds:F2} s, p95 {run.P95TimeToResultSeconds:F2} s");
             Console.WriteLine($"    CPU per scan: Azurite {run.AzuriteCpuSeconds / run.Scans * 1000:F1} ms, host {run.HostCpuSeconds / run.Scans * 1000:F1} ms, worker {run.WorkerCpuSeconds / run.Scans * 1000:F1} ms; between the first and the last result all cores {run.MachineBusy:P0} busy and Azurite's main thread{(perService ? "s" : string.Empty)} {azurite} (it runs the JavaScript: near 100%, the emulator set the rate)");
         }

@@ -18,15 +18,18 @@ namespace CovidServerless.Benchmarks;
 /// <param name="Requests">Storage requests per scan during the burst, when Azurite logged them.</param>
 /// <param name="ClientCpuSeconds">This process's CPU time during the burst: the uploads and the reads of the results queue.</param>
 /// <param name="WorkerCpuSeconds">The scoring worker's CPU time during the burst, when the host scored through it.</param>
-/// <param name="AzuriteProcesses"><paramref name="AzuriteCpuSeconds"/> by Azurite process, with how busy its main thread was.</param>
+/// <param name="AzuriteProcesses">Each Azurite process's CPU time during the burst, with how busy its main thread was.</param>
 public sealed record EndToEndResult(
     int Scans, double Seconds, double ScansPerMinute, double SteadyScansPerMinute, double P50TimeToResultSeconds, double P95TimeToResultSeconds, int IngestConcurrency,
-    double AzuriteCpuSeconds, double HostCpuSeconds, double ClientCpuSeconds, double HostStartToReadySeconds, double MachineBusy, RequestCensus? Requests, double? WorkerCpuSeconds = null,
-    IReadOnlyList<StorageProcessCpu>? AzuriteProcesses = null)
+    IReadOnlyList<StorageProcessCpu> AzuriteProcesses, double HostCpuSeconds, double ClientCpuSeconds, double HostStartToReadySeconds, double MachineBusy, RequestCensus? Requests,
+    double? WorkerCpuSeconds = null)
 {
+    /// <summary>Azurite's CPU time during the burst, all its processes.</summary>
+    public double AzuriteCpuSeconds => AzuriteProcesses.Sum(p => p.CpuSeconds);
+
     /// <summary>The busiest Azurite main thread's share of one core between the first and the last result: near 100%,
     /// that process could serve no more, and the emulator set the rate.</summary>
-    public double BusiestAzuriteThread => AzuriteProcesses is { Count: > 0 } processes ? processes.Max(p => p.MainThreadBusy) : double.NaN;
+    public double BusiestAzuriteThread => AzuriteProcesses.Count > 0 ? AzuriteProcesses.Max(p => p.MainThreadBusy) : double.NaN;
 }
 
 /// <param name="Name">"azurite", or "blob", "queue" or "table" when Azurite ran as one process per service.</param>
@@ -239,7 +242,7 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         List<StorageProcessCpu> azurite = [.. azuriteCpu.Select(p => new StorageProcessCpu(p.Key, p.Value.All, p.Value.Main, CpuSampler.MainThreadBusy(window, p.Key)))];
         return new EndToEndResult(
             scans.Count, seconds, scans.Count / seconds * 60, steady, ttr[ttr.Length / 2], ttr[(int)Math.Round(0.95 * (ttr.Length - 1))], ingestConcurrency,
-            azurite.Sum(p => p.CpuSeconds), hostCpu, clientSeconds, host.StartToReady.TotalSeconds, CpuSampler.MachineBusy(window), requests, worker is null ? null : workerCpu, azurite);
+            azurite, hostCpu, clientSeconds, host.StartToReady.TotalSeconds, CpuSampler.MachineBusy(window), requests, worker is null ? null : workerCpu);
     }
 
     private static async Task UploadAsync(BlobServiceClient blobs, Modality modality, string name, byte[] image)

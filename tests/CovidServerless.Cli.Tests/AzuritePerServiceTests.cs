@@ -54,9 +54,8 @@ public sealed class AzuritePerServiceTests : IDisposable
 
         Assert.Equal(burst.Count, result.Scans);
         Assert.True(result.SteadyScansPerMinute > 0);
-        var azurite = Assert.IsAssignableFrom<IReadOnlyList<StorageProcessCpu>>(result.AzuriteProcesses);
+        var azurite = result.AzuriteProcesses;
         Assert.Equal(["blob", "queue", "table"], azurite.Select(p => p.Name).Order());
-        Assert.Equal(azurite.Sum(p => p.CpuSeconds), result.AzuriteCpuSeconds, 9);
         Assert.All(azurite, p => Assert.InRange(p.MainThreadCpuSeconds, 0, p.CpuSeconds + 0.02));
     }
 

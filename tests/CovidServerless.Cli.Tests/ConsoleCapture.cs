@@ -12,7 +12,8 @@ internal static class ConsoleCapture
 
     public static Task<(int Exit, string Out, string Error)> RunAsync(params string[] args) => CaptureAsync(() => CliApp.RunAsync(args));
 
-    public static async Task<(int Exit, string Out, string Error)> CaptureAsync(Func<Task<int>> run)
+    /// <summary>Runs <paramref name="run"/> and returns what it returned (an exit code, or a section's figures) and printed.</summary>
+    public static async Task<(T Result, string Out, string Error)> CaptureAsync<T>(Func<Task<T>> run)
     {
         await OneAtATime.WaitAsync();
         var (stdout, stderr) = (Console.Out, Console.Error);
@@ -22,8 +23,8 @@ internal static class ConsoleCapture
             using var error = new StringWriter();
             Console.SetOut(output);
             Console.SetError(error);
-            var exit = await run();
-            return (exit, output.ToString(), error.ToString());
+            var result = await run();
+            return (result, output.ToString(), error.ToString());
         }
         finally
         {

@@ -55,29 +55,18 @@ public sealed class WorkerOverHttpTests : IDisposable
     [Fact]
     public async Task Gpu_bench_pipeline_section_without_a_cuda_worker_is_skipped_so_the_figures_before_it_still_get_reported()
     {
-        (List<PipelineRun>? Runs, string? Skipped) section = default;
-        var (_, printed, _) = await ConsoleCapture.CaptureAsync(async () =>
-        {
-            section = await GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst);
-            return 0;
-        });
+        var ((runs, skipped), printed, _) = await ConsoleCapture.CaptureAsync(() => GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst));
 
-        Assert.Null(section.Runs);
-        Assert.Contains("models_on_cuda 0", section.Skipped, StringComparison.Ordinal);
+        Assert.Null(runs);
+        Assert.Contains("models_on_cuda 0", skipped, StringComparison.Ordinal);
         Assert.Contains("skipped", printed, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Gpu_bench_pipeline_section_runs_as_deployed_then_with_azurite_per_service_and_more_scans_ingested()
     {
-        (List<PipelineRun>? Runs, string? Skipped) section = default;
-        var (_, printed, _) = await ConsoleCapture.CaptureAsync(async () =>
-        {
-            section = await GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst, ExecutionProvider.Cpu);
-            return 0;
-        });
+        var ((runs, skipped), printed, _) = await ConsoleCapture.CaptureAsync(() => GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst, ExecutionProvider.Cpu));
 
-        var (runs, skipped) = section;
         Assert.Null(skipped);
         Assert.NotNull(runs);
         var defaultIngestion = new ScanWatchOptions().ScansIngestedAtOnce(new ScoringOptions { Mode = ScoringMode.Remote }, new ModelOptions());
@@ -88,7 +77,7 @@ public sealed class WorkerOverHttpTests : IDisposable
         {
             Assert.Equal(burst.Count, run.EndToEnd.Scans);
             Assert.Equal(run.IngestedAtOnce, run.EndToEnd.IngestConcurrency);
-            Assert.Equal(run.AzuritePerService ? 3 : 1, run.EndToEnd.AzuriteProcesses!.Count);
+            Assert.Equal(run.AzuritePerService ? 3 : 1, run.EndToEnd.AzuriteProcesses.Count);
             Assert.True(run.EndToEnd.WorkerCpuSeconds > 0, "the worker scored the scans");
             Assert.Contains($"{run.Label} (", printed, StringComparison.Ordinal); // each run's line, with its duration
         });
