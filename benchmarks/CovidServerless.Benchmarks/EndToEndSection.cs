@@ -170,15 +170,14 @@ public sealed class EndToEndSection(BenchSettings settings, ModelCatalog catalog
         var options = new ModelOptions { ManifestPath = settings.ManifestPath, MaxConcurrentScans = concurrentScans };
         using var ownCatalog = concurrentScans == 1 ? null : new ModelCatalog(Options.Create(options), NullLogger<ModelCatalog>.Instance);
         var models = ownCatalog ?? catalog;
-        var decoder = new ScanDecoder();
+        using var runner = new EnsembleRunner(models, new ScanDecoder(), Options.Create(options));
         if (batch)
         {
-            await using var batching = new BatchingScanScorer(models, decoder, Options.Create(new ScoringOptions()), Options.Create(options));
+            await using var batching = new BatchingScanScorer(runner, Options.Create(new ScoringOptions()), Options.Create(options), TimeProvider.System);
             return await InProcessBenchmarks.BurstAsync(batching, burst, callers, rounds);
         }
 
-        using var single = new InProcessScanScorer(models, decoder, Options.Create(options));
-        return await InProcessBenchmarks.BurstAsync(single, burst, callers, rounds);
+        return await InProcessBenchmarks.BurstAsync(new InProcessScanScorer(runner), burst, callers, rounds);
     }
 
     /// <summary>Runs <paramref name="measure"/> with this process pinned to <paramref name="cores"/>.</summary>

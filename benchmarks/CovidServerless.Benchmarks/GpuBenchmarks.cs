@@ -63,25 +63,27 @@ public static class GpuBenchmarks
         Console.WriteLine($"all eight models loaded: CUDA {cuda.LoadTime.TotalSeconds:F2} s, CPU {cpu.LoadTime.TotalSeconds:F2} s; the single-scan and batch figures use the CPU's {cpuOptions.EffectiveIntraOpThreads} threads per run");
 
         var decoder = new ScanDecoder();
+        using var gpuRunner = BenchScoring.OneSlot(cuda);
+        using var cpuRunner = BenchScoring.OneSlot(cpu);
         var perModality = new Dictionary<string, object>();
         var images = ModalityNames.All.ToDictionary(m => m, m => Samples.For(m, settings.DataFolder, settings.GpuSampleScans));
         foreach (var modality in ModalityNames.All)
         {
             var name = modality.ToName();
             var (onGpu, onCpu) = (cuda.For(modality), cpu.For(modality));
-            var agreement = Agreement(decoder, onGpu, onCpu, images[modality]);
+            var agreement = Agreement(decoder, (gpuRunner, onGpu), (cpuRunner, onCpu), images[modality]);
             Console.WriteLine($"\n== {name}: {images[modality].Count} scans{(settings.DataFolder is null ? " (generated)" : string.Empty)}");
             Console.WriteLine(string.Create(c, $"  CUDA vs CPU answers: largest pCovid difference {agreement.MaxProbabilityDifference:G3} over every model; {agreement.VerdictsThatDiffer} of {agreement.Scans} ensemble verdicts differ"));
 
-            var gpuScan = InProcessBenchmarks.WholeScan(decoder, onGpu, images[modality][0], settings.Runs);
-            var cpuScan = InProcessBenchmarks.WholeScan(decoder, onCpu, images[modality][0], settings.Runs);
+            var gpuScan = InProcessBenchmarks.WholeScan(gpuRunner, decoder, onGpu, images[modality][0], settings.Runs);
+            var cpuScan = InProcessBenchmarks.WholeScan(cpuRunner, decoder, onCpu, images[modality][0], settings.Runs);
             Console.WriteLine($"  one scan (decode + ensemble): CUDA {gpuScan}; CPU {cpuScan}");
 
             var points = settings.GpuBatchSizes
                 .Select(size => new ProviderPoint(
                     size,
-                    InProcessBenchmarks.Batch(decoder, onGpu, images[modality], size, settings).ScansPerSecond,
-                    InProcessBenchmarks.Batch(decoder, onCpu, images[modality], size, settings).ScansPerSecond))
+                    InProcessBenchmarks.Batch(gpuRunner, decoder, onGpu, images[modality], size, settings).ScansPerSecond,
+                    InProcessBenchmarks.Batch(cpuRunner, decoder, onCpu, images[modality], size, settings).ScansPerSecond))
                 .ToList();
             foreach (var point in points)
             {
@@ -95,7 +97,8 @@ public static class GpuBenchmarks
             .Select(i => (Modality: ModalityNames.All[i % 2], Image: images[ModalityNames.All[i % 2]][i / 2 % images[ModalityNames.All[i % 2]].Count]))
             .ToList();
         Console.WriteLine($"\n== burst: {burst.Count} scans (chest and ct alternating) through the batching scorer, {settings.GpuBurstCallers} in flight, median of {settings.InProcessBurstRounds} after a warm-up burst (the process warmed first with {settings.WorkerWarmupScans} scans)");
-        await using (var warm = new BatchingScanScorer(cuda, decoder, Options.Create(new ScoringOptions()), Options.Create(cudaOptions)))
+        using (var warmRunner = new EnsembleRunner(cuda, decoder, Options.Create(cudaOptions)))
+        await using (var warm = new BatchingScanScorer(warmRunner, Options.Create(new ScoringOptions()), Options.Create(cudaOptions), TimeProvider.System))
         {
             // The same warm-up as the worker over HTTP gets below, so that both are compared past tier-up JIT.
             await InProcessBenchmarks.WarmAsync(warm, burst, settings.WorkerWarmupScans, settings.GpuBurstCallers);
@@ -103,20 +106,19 @@ public static class GpuBenchmarks
 
         var bursts = new List<(string Label, bool OnCuda, BurstResult Result)>();
         var cudaOneAtATime = new ModelOptions { ManifestPath = settings.ManifestPath, Provider = ExecutionProvider.Cuda, MaxConcurrentScans = 1 };
-        foreach (var (label, catalog, options, scoring, modelsInTurn) in new[]
+        foreach (var (label, catalog, options, scoring) in new[]
         {
-            ("CUDA, batches of up to 16 padded to 16, two at once (default)", cuda, cudaOptions, new ScoringOptions(), false),
-            ("CUDA, batches of up to 16 unpadded, two at once", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.None }, false),
-            ("CUDA, batches of up to 16 padded to 16, one at a time", cuda, cudaOneAtATime, new ScoringOptions(), false),
-            ("CUDA, batches of up to 64 padded to 64, two at once", cuda, cudaOptions, new ScoringOptions { MaxBatchSize = 64 }, false),
-            ("CPU, batches of up to 16, one at a time on every core", cpu, cpuOptions, new ScoringOptions(), false),
-            ("CPU, batches of up to 16, two at once (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions(), false),
-            // The CPU default before model runs went side by side, for a same-run comparison on this machine's cores.
-            ("CPU, batches of up to 16, two batches at once, each batch's models in turn", cpuDefault, cpuDefaultOptions, new ScoringOptions(), true),
+            ("CUDA, batches of up to 16 padded to 16, two at once (default)", cuda, cudaOptions, new ScoringOptions()),
+            ("CUDA, batches of up to 16 unpadded, two at once", cuda, cudaOptions, new ScoringOptions { BatchPadding = BatchPadding.None }),
+            ("CUDA, batches of up to 16 padded to 16, one at a time", cuda, cudaOneAtATime, new ScoringOptions()),
+            ("CUDA, batches of up to 64 padded to 64, two at once", cuda, cudaOptions, new ScoringOptions { MaxBatchSize = 64 }),
+            ("CPU, batches of up to 16, one at a time on every core", cpu, cpuOptions, new ScoringOptions()),
+            ("CPU, batches of up to 16, two at once (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions()),
         })
         {
             var started = DateTimeOffset.UtcNow;
-            await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(scoring), Options.Create(options), modelsInTurn);
+            using var runner = new EnsembleRunner(catalog, decoder, Options.Create(options));
+            await using var scorer = new BatchingScanScorer(runner, Options.Create(scoring), Options.Create(options), TimeProvider.System);
             var result = await InProcessBenchmarks.BurstAsync(scorer, burst, settings.GpuBurstCallers, settings.InProcessBurstRounds, settings.GpuBurstBudget);
             bursts.Add((label, catalog.OnCuda, result));
             Console.WriteLine($"  {started:HH:mm:ss} {label}: {result.ScansPerMinute,8:F0} scans/min, process CPU {result.CpuSeconds / result.Scans * 1000:F1} ms per scan, median of {result.Rounds}{(result.Rounds % 2 == 0 ? " (the slower middle one)" : string.Empty)}");
@@ -133,7 +135,8 @@ public static class GpuBenchmarks
             ("CPU (default)", cpuDefault, cpuDefaultOptions, new ScoringOptions()),
         })
         {
-            await using var scorer = new BatchingScanScorer(catalog, decoder, Options.Create(scoring), Options.Create(options));
+            using var runner = new EnsembleRunner(catalog, decoder, Options.Create(options));
+            await using var scorer = new BatchingScanScorer(runner, Options.Create(scoring), Options.Create(options), TimeProvider.System);
             var result = await InProcessBenchmarks.BurstAsync(scorer, alone, callers: 1, settings.InProcessBurstRounds, settings.GpuBurstBudget);
             lone[label] = 60_000 / result.ScansPerMinute;
             Console.WriteLine($"  {label}: {lone[label],6:F1} ms per scan (time to result), median of {result.Rounds}{(result.Rounds % 2 == 0 ? " (the slower middle one)" : string.Empty)}");
@@ -230,15 +233,16 @@ public static class GpuBenchmarks
         return (runs, null);
     }
 
-    private static ProviderAgreement Agreement(ScanDecoder decoder, ModalityModels onGpu, ModalityModels onCpu, IReadOnlyList<byte[]> images)
+    private static ProviderAgreement Agreement(
+        ScanDecoder decoder, (EnsembleRunner Runner, ModalityModels Models) onGpu, (EnsembleRunner Runner, ModalityModels Models) onCpu, IReadOnlyList<byte[]> images)
     {
         var largest = 0.0;
         var differ = 0;
         foreach (var image in images)
         {
             using var scan = decoder.Decode(image);
-            var gpu = InProcessScanScorer.ScoreDecoded(onGpu, [scan])[0];
-            var cpu = InProcessScanScorer.ScoreDecoded(onCpu, [scan])[0];
+            var gpu = BenchScoring.ScoreDecoded(onGpu.Runner, onGpu.Models, [scan])[0];
+            var cpu = BenchScoring.ScoreDecoded(onCpu.Runner, onCpu.Models, [scan])[0];
             var differences = gpu.Models.Zip(cpu.Models, (g, p) => Math.Abs(g.PCovid - p.PCovid)).Append(Math.Abs(gpu.PCovid - cpu.PCovid));
             largest = Math.Max(largest, differences.Max());
             differ += gpu.Verdict == cpu.Verdict ? 0 : 1;

@@ -19,13 +19,14 @@ public sealed record BurstResult(int Scans, int Callers, double ScansPerMinute, 
 public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog catalog)
 {
     private readonly ScanDecoder decoder = new();
+    private readonly EnsembleRunner runner = BenchScoring.OneSlot(catalog);
 
     /// <summary>One scan from its bytes: decode, then the ensemble.</summary>
-    public static Stats WholeScan(ScanDecoder decoder, ModalityModels ensemble, byte[] image, int runs) => Stats.Measure(
+    public static Stats WholeScan(EnsembleRunner runner, ScanDecoder decoder, ModalityModels ensemble, byte[] image, int runs) => Stats.Measure(
         () =>
         {
             using var scan = decoder.Decode(image);
-            InProcessScanScorer.ScoreDecoded(ensemble, [scan]);
+            BenchScoring.ScoreDecoded(runner, ensemble, [scan]);
         },
         runs);
 
@@ -38,9 +39,9 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
         var options = new ModelOptions { ManifestPath = catalog.ManifestPath };
         using var models = new ModelCatalog(
             Options.Create(options), NullLogger<ModelCatalog>.Instance);
-        using var inProcess = new InProcessScanScorer(models, decoder, Options.Create(options));
-        await using var batching = new BatchingScanScorer(
-            models, decoder, Options.Create(new ScoringOptions()), Options.Create(options));
+        using var modelRuns = new EnsembleRunner(models, decoder, Options.Create(options));
+        var inProcess = new InProcessScanScorer(modelRuns);
+        await using var batching = new BatchingScanScorer(modelRuns, Options.Create(new ScoringOptions()), Options.Create(options), TimeProvider.System);
         var (runs, warmup) = settings.Quick ? (3, 1) : (150, 40);
         return (
             await Stats.MeasureAsync(() => inProcess.ScoreAsync(modality, image, default), runs, warmup),
@@ -48,15 +49,15 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
     }
 
     public IReadOnlyList<ThroughputPoint> Batched(Modality modality, IReadOnlyList<byte[]> images) =>
-        [.. settings.BatchSizes.Select(size => Batch(decoder, catalog.For(modality), images, size, settings))];
+        [.. settings.BatchSizes.Select(size => Batch(runner, decoder, catalog.For(modality), images, size, settings))];
 
     /// <summary>Batches of <paramref name="size"/> decoded scans through the ensemble, one after another.</summary>
-    public static ThroughputPoint Batch(ScanDecoder decoder, ModalityModels ensemble, IReadOnlyList<byte[]> images, int size, BenchSettings settings)
+    public static ThroughputPoint Batch(EnsembleRunner runner, ScanDecoder decoder, ModalityModels ensemble, IReadOnlyList<byte[]> images, int size, BenchSettings settings)
     {
         var scans = Enumerable.Range(0, size).Select(i => decoder.Decode(images[i % images.Count])).ToList();
         try
         {
-            var timing = Stats.Measure(() => InProcessScanScorer.ScoreDecoded(ensemble, scans), Math.Max(3, settings.Runs / 2));
+            var timing = Stats.Measure(() => BenchScoring.ScoreDecoded(runner, ensemble, scans), Math.Max(3, settings.Runs / 2));
             return new ThroughputPoint(size, timing, size / (timing.MedianMs / 1000));
         }
         finally
@@ -71,19 +72,19 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
         var ensemble = catalog.For(modality);
         var scans = Enumerable.Range(0, size).Select(i => decoder.Decode(images[i % images.Count])).ToList();
         var timing = Stats.Measure(
-            () => PrepareOneAfterAnother(ensemble, scans),
+            () => PrepareOneAfterAnother(runner, ensemble, scans),
             Math.Max(3, settings.Runs / 2));
         scans.ForEach(s => s.Dispose());
         return size / (timing.MedianMs / 1000);
     }
 
     /// <summary>Scores decoded scans as one batch, preprocessing them one after another on this thread.</summary>
-    public static IReadOnlyList<EnsembleScore> PrepareOneAfterAnother(ModalityModels ensemble, IReadOnlyList<DecodedScan> scans)
+    public static IReadOnlyList<EnsembleScore> PrepareOneAfterAnother(EnsembleRunner runner, ModalityModels ensemble, IReadOnlyList<DecodedScan> scans)
     {
         var prepared = scans.Select(scan => PreparedScan.For(ensemble, scan)).ToList();
         try
         {
-            return InProcessScanScorer.ScorePrepared(ensemble, prepared);
+            return runner.ScoreAsync(ensemble, prepared).GetAwaiter().GetResult();
         }
         finally
         {
@@ -96,7 +97,7 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
     {
         var ensemble = catalog.For(modality);
         var scans = Enumerable.Range(0, size).Select(i => decoder.Decode(images[i % images.Count])).ToList();
-        return () => size / (Stats.Measure(() => InProcessScanScorer.ScoreDecoded(ensemble, scans), runs: 3, warmup: 1).MedianMs / 1000);
+        return () => size / (Stats.Measure(() => BenchScoring.ScoreDecoded(runner, ensemble, scans), runs: 3, warmup: 1).MedianMs / 1000);
     }
 
     /// <summary>

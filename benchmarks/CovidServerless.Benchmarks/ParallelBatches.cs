@@ -16,12 +16,14 @@ public sealed class ParallelBatches : IDisposable
 {
     private readonly ModelCatalog catalog;
     private readonly ModalityModels ensemble;
+    private readonly EnsembleRunner runner;
     private readonly List<List<DecodedScan>> batches;
 
     public ParallelBatches(string manifestPath, Modality modality, IReadOnlyList<byte[]> images, int parallel, int batchSize)
     {
         catalog = new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = manifestPath, MaxConcurrentScans = parallel }), NullLogger<ModelCatalog>.Instance);
         ensemble = catalog.For(modality);
+        runner = BenchScoring.OneSlot(catalog);
         var decoder = new ScanDecoder();
         batches = [.. Enumerable.Range(0, parallel)
             .Select(worker => Enumerable.Range(0, batchSize).Select(i => decoder.Decode(images[((worker * batchSize) + i) % images.Count])).ToList())];
@@ -42,11 +44,12 @@ public sealed class ParallelBatches : IDisposable
         return batches.Count * batches[0].Count * batchesEach / clock.Elapsed.TotalSeconds;
     }
 
-    private void Score(int worker) => InProcessBenchmarks.PrepareOneAfterAnother(ensemble, batches[worker]);
+    private void Score(int worker) => InProcessBenchmarks.PrepareOneAfterAnother(runner, ensemble, batches[worker]);
 
     public void Dispose()
     {
         batches.SelectMany(b => b).ToList().ForEach(scan => scan.Dispose());
+        runner.Dispose();
         catalog.Dispose();
     }
 }

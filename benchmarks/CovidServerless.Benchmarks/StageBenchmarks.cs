@@ -28,6 +28,7 @@ public class StageBenchmarks
     private readonly ScanDecoder decoder = new();
     private byte[] image = [];
     private ModalityModels ensemble = null!;
+    private EnsembleRunner runner = null!;
     private ModalityModels spinningEnsemble = null!;
     private DecodedScan scan = null!;
     private Dictionary<string, float[]> tensors = [];
@@ -108,6 +109,7 @@ public class StageBenchmarks
         var setup = Setup ?? throw new InvalidOperationException("StageBenchmarks runs through StageBenchmarks.Run.");
         image = setup.Image;
         ensemble = setup.Catalog.For(setup.Modality);
+        runner = BenchScoring.OneSlot(setup.Catalog);
         spinningEnsemble = setup.SpinningCatalog.For(setup.Modality);
         scan = decoder.Decode(image);
         tensors = ensemble.Models.ToDictionary(m => m.Name, m => ImagePreprocessor.ToTensor(scan, m.Input));
@@ -115,7 +117,11 @@ public class StageBenchmarks
     }
 
     [GlobalCleanup]
-    public void Release() => scan.Dispose();
+    public void Release()
+    {
+        scan.Dispose();
+        runner.Dispose();
+    }
 
     /// <summary>The stage <see cref="Stage"/> once, for BenchmarkDotNet to time.</summary>
     [Benchmark]
@@ -125,7 +131,7 @@ public class StageBenchmarks
     {
         "decode" => () => decoder.Decode(image).Dispose(),
         "preprocess" => () => ImagePreprocessor.Fill(scan, ensemble.Models[0].Input, tensors[ensemble.Models[0].Name]),
-        "ensemble" => () => InProcessScanScorer.ScoreDecoded(ensemble, [scan]),
+        "ensemble" => () => BenchScoring.ScoreDecoded(runner, ensemble, [scan]),
         "whole scan" => () => ScoreFromBytes(ensemble),
 
         // With ONNX Runtime's pool threads allowed to spin between runs (Models:AllowSpinning).
@@ -163,7 +169,7 @@ public class StageBenchmarks
     private IReadOnlyList<EnsembleScore> ScoreFromBytes(ModalityModels models)
     {
         using var decoded = decoder.Decode(image);
-        return InProcessScanScorer.ScoreDecoded(models, [decoded]);
+        return BenchScoring.ScoreDecoded(runner, models, [decoded]);
     }
 }
 

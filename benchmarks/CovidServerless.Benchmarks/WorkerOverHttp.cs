@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CovidServerless.Benchmarks;
 
 /// <param name="StartToReadySeconds">Worker process start until /readyz first answered 200 (all eight models loaded).</param>
-/// <param name="ModelsOnCuda">What the worker's /metrics reported (covidscan_worker_models_on_cuda).</param>
+/// <param name="ModelsOnCuda">What the worker's /metrics reported (covidscan_models_on_cuda).</param>
 /// <param name="Burst">The burst as its sender saw it; its CpuSeconds are the sender's (the hosts' HTTP client).</param>
 /// <param name="WorkerCpuMsPerScan">The worker process's CPU per scan over the timed bursts and the warm-up burst before them.</param>
 /// <param name="LoneScanMs">Time to result of a scan sent alone (one caller, each answer awaited before the next scan).</param>
@@ -58,7 +58,7 @@ public static class WorkerOverHttp
     {
         using var http = new HttpClient { BaseAddress = worker };
         var metrics = await http.GetStringAsync("/metrics");
-        var onCuda = metrics.Split('\n').Any(line => line.Trim() == "covidscan_worker_models_on_cuda 1");
+        var onCuda = metrics.Split('\n').Any(line => line.StartsWith("covidscan_models_on_cuda", StringComparison.Ordinal) && line.Split(' ')[1] == "1");
         if (onCuda != (provider == ExecutionProvider.Cuda))
         {
             // A worker that fell back to the CPU would report CPU figures as GPU ones.

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Core;
@@ -25,6 +26,7 @@ public static class PipelineServiceCollectionExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ScanDecoder>();
         services.TryAddSingleton<ModelCatalog>();
+        services.TryAddSingleton<EnsembleRunner>();
         services.TryAddSingleton<InProcessScanScorer>();
         services.TryAddSingleton<LocalScoringStatus>();
         services.AddOptions<ScoringOptions>().Bind(configuration.GetSection(ScoringOptions.SectionName))
@@ -83,7 +85,12 @@ public static class PipelineServiceCollectionExtensions
                 resilience.Retry.MaxRetryAttempts = 2;
                 resilience.Retry.UseJitter = true;
             });
-        services.TryAddSingleton<RemoteScanScorer>();
+        services.TryAddSingleton(sp => new RemoteScanScorer(
+            sp.GetRequiredService<ScanDecoder>(),
+            sp.GetRequiredService<IHttpClientFactory>(),
+            sp.GetRequiredService<WorkerAvailability>(),
+            scoring.FallbackToInProcess ? sp.GetRequiredService<InProcessScanScorer>() : null,
+            sp.GetRequiredService<ILogger<RemoteScanScorer>>()));
         services.TryAddSingleton<IScanScorer>(sp => sp.GetRequiredService<RemoteScanScorer>());
 
         services.TryAddSingleton(TimeProvider.System);

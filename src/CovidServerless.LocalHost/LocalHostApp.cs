@@ -28,6 +28,7 @@ public static class LocalHostApp
         builder.Services.AddHostedService<ScanWatch>();
 
         var app = builder.Build();
+        app.MapDefaultEndpoints();
         app.MapResultsApi();
         return app;
     }

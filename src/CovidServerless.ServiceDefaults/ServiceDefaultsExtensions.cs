@@ -1,5 +1,6 @@
 using CovidServerless.Core;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -29,11 +30,13 @@ public static class ServiceDefaultsExtensions
         ["Logging:LogLevel:Azure.Core"] = "Warning",
     };
 
-    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
+    /// <param name="prometheus">Also collect metrics for a Prometheus scrape (map it with MapPrometheusScrapingEndpoint).</param>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, bool prometheus = false)
         where TBuilder : IHostApplicationBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = DefaultLogLevels });
+        builder.Services.AddHealthChecks();
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
@@ -50,11 +53,28 @@ public static class ServiceDefaultsExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddProcessor<UrlRedaction>());
+        if (prometheus)
+        {
+            telemetry.WithMetrics(metrics => metrics.AddPrometheusExporter());
+        }
+
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             telemetry.UseOtlpExporter();
         }
 
         return builder;
+    }
+
+    /// <summary>
+    /// The health endpoints every host serves: /healthz (the process is alive; runs no check) and /readyz (every check
+    /// tagged "ready" passes, e.g. every model of the manifest loaded). Both answer with the status word only.
+    /// </summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        return app;
     }
 }

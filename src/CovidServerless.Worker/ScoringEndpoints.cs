@@ -11,14 +11,13 @@ namespace CovidServerless.Worker;
 
 /// <summary>
 /// POST /score/{modality} with the image bytes as the body: the ensemble's answer, batched with other requests; and
-/// /metrics, /api/models and /api/health.
+/// /api/models and /api/health.
 /// </summary>
 public static class ScoringEndpoints
 {
     public static IEndpointRouteBuilder MapScoring(this IEndpointRouteBuilder app)
     {
         app.MapPost("/score/{modality}", ScoreAsync);
-        app.MapGet("/metrics", (WorkerMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
 
         // The hosts' own routes, answered the same way, so that a host in Remote mode reports the worker's models.
         app.MapGet("/api/models", (LocalScoringStatus status) => Write(status.Models()));
@@ -26,10 +25,13 @@ public static class ScoringEndpoints
         return app;
     }
 
+    private static void Count(Modality modality, string outcome) => PipelineTelemetry.WorkerRequests.Add(
+        1, new KeyValuePair<string, object?>("modality", modality.ToName()), new KeyValuePair<string, object?>("outcome", outcome));
+
     private static IResult Write(ApiResponse response) => Results.Json(response.Body, ScanResult.JsonOptions, statusCode: response.Status);
 
     private static async Task<IResult> ScoreAsync(
-        string modality, HttpRequest request, IScanScorer scorer, WorkerMetrics metrics, IOptions<ImageLimitsOptions> limits, CancellationToken cancellationToken)
+        string modality, HttpRequest request, IScanScorer scorer, IOptions<ImageLimitsOptions> limits, CancellationToken cancellationToken)
     {
         if (!ModalityNames.TryParse(modality, out var parsed))
         {
@@ -38,7 +40,7 @@ public static class ScoringEndpoints
 
         if (request.ContentLength > limits.Value.MaxBytes)
         {
-            metrics.Request(parsed.ToName(), "rejected");
+            Count(parsed, "rejected");
             return Results.UnprocessableEntity(new { error = $"The file is {request.ContentLength:N0} bytes, over the {limits.Value.MaxBytes:N0}-byte limit." });
         }
 
@@ -53,17 +55,17 @@ public static class ScoringEndpoints
         try
         {
             var score = await scorer.ScoreAsync(parsed, body.GetBuffer().AsMemory(0, (int)body.Length), cancellationToken);
-            metrics.Request(parsed.ToName(), "scored");
+            Count(parsed, "scored");
             return Results.Json(score, WorkerJson.Options);
         }
         catch (ScanRejectedException ex)
         {
-            metrics.Request(parsed.ToName(), "rejected");
+            Count(parsed, "rejected");
             return Results.UnprocessableEntity(new { error = ex.Message });
         }
         catch (ModelsUnavailableException ex)
         {
-            metrics.Request(parsed.ToName(), "unavailable");
+            Count(parsed, "unavailable");
             return Results.Json(new { error = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }

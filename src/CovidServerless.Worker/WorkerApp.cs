@@ -1,14 +1,14 @@
 using CovidServerless.Core;
+using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
 using CovidServerless.ServiceDefaults;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 namespace CovidServerless.Worker;
 
 /// <summary>
 /// The GPU scoring worker: the core ensemble behind POST /score/{modality}, with concurrent requests coalesced
-/// into batched ONNX runs; /healthz (live), /readyz (every model loaded), /metrics, and /api/models and /api/health
-/// as the hosts answer them.
+/// into batched ONNX runs; /healthz (live), /readyz (every model loaded), /metrics (OpenTelemetry's Prometheus
+/// exporter), and /api/models and /api/health as the hosts answer them.
 /// </summary>
 public static class WorkerApp
 {
@@ -22,15 +22,14 @@ public static class WorkerApp
 
         // The worker always scores in-process: it is the remote end.
         builder.Configuration[$"{ScoringOptions.SectionName}:{nameof(ScoringOptions.Mode)}"] = nameof(ScoringMode.InProcess);
-        builder.AddServiceDefaults();
+        builder.AddServiceDefaults(prometheus: true);
         builder.Services.AddCovidScoring(builder.Configuration).AddBatchingScorer();
-        builder.Services.AddSingleton<WorkerMetrics>();
 
         var app = builder.Build();
-        var metrics = app.Services.GetRequiredService<WorkerMetrics>();
-        app.Services.GetRequiredService<BatchingScanScorer>().BatchScored += metrics.Batch;
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        var catalog = app.Services.GetRequiredService<ModelCatalog>();
+        PipelineTelemetry.ObserveModelsOnCuda(() => catalog.OnCuda);
+        app.MapDefaultEndpoints();
+        app.MapPrometheusScrapingEndpoint();
         app.MapScoring();
         return app;
     }

@@ -190,7 +190,7 @@ public class BatchingScanScorerTests
         ModelCatalog catalog, ScoringOptions scoring, IProducerConsumerCollection<int>? sizes = null, int batchesAtOnce = 1, TimeProvider? time = null)
     {
         var batching = new BatchingScanScorer(
-            catalog, new ScanDecoder(), Options.Create(scoring), Options.Create(new ModelOptions { MaxConcurrentScans = batchesAtOnce }), time);
+            TestCatalogs.Runner(catalog, batchesAtOnce), Options.Create(scoring), Options.Create(new ModelOptions { MaxConcurrentScans = batchesAtOnce }), time ?? TimeProvider.System);
         batching.BatchScored += (_, size) => sizes?.TryAdd(size);
         return batching;
     }
@@ -222,7 +222,7 @@ public class BatchingScanScorerTests
 
     /// <summary>Each scan's batched score equals the one it gets scored alone, the vote and every model's.</summary>
     private static async Task AssertEachGetsItsAnswerAloneAsync(
-        InProcessScanScorer single, Modality modality, List<byte[]> images, EnsembleScore[] batched)
+        TestCatalogs.OwnedScorer single, Modality modality, List<byte[]> images, EnsembleScore[] batched)
     {
         Assert.Equal(images.Count, batched.Length);
         for (var i = 0; i < images.Count; i++)

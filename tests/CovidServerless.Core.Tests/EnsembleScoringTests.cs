@@ -104,16 +104,17 @@ public class EnsembleScoringTests
     }
 
     [Fact]
-    public void Scans_prepared_for_one_modality_are_refused_by_the_other()
+    public async Task A_batch_mixing_modalities_is_refused()
     {
         using var folder = ModelFolder.WithStandardEnsembles();
         using var catalog = TestCatalogs.Load(folder.ManifestPath);
-        using var scan = new ScanDecoder().Decode(TestImages.Uniform(30));
-        using var chest = PreparedScan.For(catalog.For(Modality.Chest), scan);
+        using var runner = TestCatalogs.Runner(catalog);
+        using var chest = runner.Prepare(Modality.Chest, TestImages.Uniform(30));
+        using var ct = runner.Prepare(Modality.Ct, TestImages.Uniform(30));
 
-        var error = Assert.Throws<ArgumentException>(() => InProcessScanScorer.ScorePrepared(catalog.For(Modality.Ct), [chest]));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => runner.ScoreAsync([chest, ct]));
 
-        Assert.Contains("ct ensemble", error.Message, StringComparison.Ordinal);
+        Assert.Contains("same ensemble", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -127,80 +128,76 @@ public class EnsembleScoringTests
     }
 
     [Fact]
-    public void Batched_scoring_equals_one_at_a_time()
+    public async Task Batched_scoring_equals_one_at_a_time()
     {
-        using var two = new TwoChestScans();
+        using var two = new TwoChestScans(slots: 1);
 
-        var batch = InProcessScanScorer.ScoreDecoded(two.Ensemble, [two.A, two.B]);
-        var single = InProcessScanScorer.ScoreDecoded(two.Ensemble, [two.B]);
+        var batch = await two.Runner.ScoreAsync([two.A, two.B]);
+        var single = await two.Runner.ScoreAsync([two.B]);
 
         Assert.Equal(single[0].PCovid, batch[1].PCovid, tolerance: 1e-6);
         Assert.NotEqual(batch[0].PCovid, batch[1].PCovid, 3);
     }
 
     [Theory]
-    [InlineData(1, false)]
-    [InlineData(2, false)]
-    [InlineData(2, true)]
-    public async Task Scoring_under_the_gate_gives_the_scores_of_models_run_one_after_another_and_gives_every_slot_back(int slots, bool oneSlotPerBatch)
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public async Task Model_runs_side_by_side_give_the_scores_of_runs_one_at_a_time_and_give_every_slot_back(int slots)
     {
-        using var two = new TwoChestScans();
-        using var preparedA = PreparedScan.For(two.Ensemble, two.A);
-        using var preparedB = PreparedScan.For(two.Ensemble, two.B);
-        using var gate = new SemaphoreSlim(slots, slots);
+        using var oneAtATime = new TwoChestScans(slots: 1);
+        using var sideBySide = new TwoChestScans(slots);
 
-        var underGate = await InProcessScanScorer.ScoreUnderGateAsync(two.Ensemble, [preparedA, preparedB], gate, oneSlotPerBatch);
-        var oneAfterAnother = InProcessScanScorer.ScorePrepared(two.Ensemble, [preparedA, preparedB]);
+        var expected = await oneAtATime.Runner.ScoreAsync([oneAtATime.A, oneAtATime.B]);
+        var actual = await sideBySide.Runner.ScoreAsync([sideBySide.A, sideBySide.B]);
+        var again = await sideBySide.Runner.ScoreAsync([sideBySide.A, sideBySide.B]);
 
         Assert.Equal(
-            oneAfterAnother.SelectMany(s => s.Models.Select(m => (m.Name, m.PCovid))),
-            underGate.SelectMany(s => s.Models.Select(m => (m.Name, m.PCovid))));
-        Assert.Equal(slots, gate.CurrentCount);
+            expected.SelectMany(s => s.Models.Select(m => (m.Name, m.PCovid))),
+            actual.SelectMany(s => s.Models.Select(m => (m.Name, m.PCovid))));
+        Assert.Equal(
+            actual.SelectMany(s => s.Models.Select(m => m.PCovid)),
+            again.SelectMany(s => s.Models.Select(m => m.PCovid)));
     }
 
     [Fact]
-    public async Task Cancelled_while_waiting_for_a_slot_scoring_stops_without_giving_back_a_slot_it_never_took()
+    public async Task Cancelled_before_a_slot_is_free_scoring_stops_and_the_runner_still_scores_afterwards()
     {
-        using var folder = ModelFolder.WithStandardEnsembles();
-        using var catalog = TestCatalogs.Load(folder.ManifestPath);
-        using var scan = new ScanDecoder().Decode(TestImages.Uniform(30));
-        using var prepared = PreparedScan.For(catalog.For(Modality.Chest), scan);
-        using var gate = new SemaphoreSlim(1, 1);
-        await gate.WaitAsync(); // every slot busy
+        using var two = new TwoChestScans(slots: 1);
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => InProcessScanScorer.ScoreUnderGateAsync(catalog.For(Modality.Chest), [prepared], gate, oneSlotPerBatch: false, cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => two.Runner.ScoreAsync([two.A], cancelled.Token));
 
-        Assert.Equal(0, gate.CurrentCount);
-        gate.Release();
+        var score = await two.Runner.ScoreAsync([two.A]).WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Single(score);
     }
 
-    /// <summary>Two different chest scans, decoded, with the standard tiny ensembles loaded.</summary>
+    /// <summary>Two different chest scans prepared for the standard tiny chest ensemble, and a runner with that many slots.</summary>
     private sealed class TwoChestScans : IDisposable
     {
         private readonly ModelFolder folder = ModelFolder.WithStandardEnsembles();
         private readonly ModelCatalog catalog;
 
-        public TwoChestScans()
+        public TwoChestScans(int slots)
         {
-            catalog = TestCatalogs.Load(folder.ManifestPath);
-            var decoder = new ScanDecoder();
-            A = decoder.Decode(TestImages.Uniform(30));
-            B = decoder.Decode(TestImages.Noise(100, 80, SKEncodedImageFormat.Png));
+            catalog = TestCatalogs.Load(folder.ManifestPath, slots);
+            Runner = TestCatalogs.Runner(catalog, slots);
+            A = Runner.Prepare(Modality.Chest, TestImages.Uniform(30));
+            B = Runner.Prepare(Modality.Chest, TestImages.Noise(100, 80, SKEncodedImageFormat.Png));
         }
 
-        public DecodedScan A { get; }
+        public EnsembleRunner Runner { get; }
 
-        public DecodedScan B { get; }
+        public PreparedScan A { get; }
 
-        public ModalityModels Ensemble => catalog.For(Modality.Chest);
+        public PreparedScan B { get; }
 
         public void Dispose()
         {
             A.Dispose();
             B.Dispose();
+            Runner.Dispose();
             catalog.Dispose();
             folder.Dispose();
         }

@@ -11,6 +11,19 @@ internal static class TestCatalogs
     public static ModelCatalog Load(string manifestPath, int maxConcurrentScans = 1) =>
         new(Options.Create(new ModelOptions { ManifestPath = manifestPath, MaxConcurrentScans = maxConcurrentScans }), NullLogger<ModelCatalog>.Instance);
 
-    public static InProcessScanScorer Scorer(ModelCatalog catalog) =>
-        new(catalog, new ScanDecoder(), Options.Create(new ModelOptions()));
+    public static EnsembleRunner Runner(ModelCatalog catalog, int maxConcurrentScans = 1) =>
+        new(catalog, new ScanDecoder(), Options.Create(new ModelOptions { MaxConcurrentScans = maxConcurrentScans }));
+
+    /// <summary>A one-scan-at-a-time scorer that owns its runner.</summary>
+    public static OwnedScorer Scorer(ModelCatalog catalog) => new(Runner(catalog));
+
+    internal sealed class OwnedScorer(EnsembleRunner runner) : IScanScorer, IDisposable
+    {
+        private readonly InProcessScanScorer scorer = new(runner);
+
+        public Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken) =>
+            scorer.ScoreAsync(modality, image, cancellationToken);
+
+        public void Dispose() => runner.Dispose();
+    }
 }

@@ -32,7 +32,7 @@ public sealed class ScanProcessorTests(Azurite azurite) : IClassFixture<Azurite>
         var options = Options.Create(new StorageOptions { ResultsQueue = $"stopping-{Guid.NewGuid():N}" });
         using var catalog = new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
         using var stopping = new CancellationTokenSource();
-        var scorer = new StopWhenScored(new InProcessScanScorer(catalog, new ScanDecoder(), Options.Create(new ModelOptions())), stopping);
+        var scorer = new StopWhenScored(new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions()))), stopping);
         var processor = new ScanProcessor(
             scorer, new ResultStore(storage.Clients, options), new ResultNotifier(storage.Clients, options), TimeProvider.System, NullLogger<ScanProcessor>.Instance);
         var identity = new ScanIdentity(Modality.Chest, $"stopping/{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
@@ -80,7 +80,7 @@ public sealed class ScanProcessorTests(Azurite azurite) : IClassFixture<Azurite>
     {
         var options = Options.Create(new StorageOptions { ResultsQueue = $"logging-{Guid.NewGuid():N}" });
         catalog ??= new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
-        var scorer = new InProcessScanScorer(catalog, new ScanDecoder(), Options.Create(new ModelOptions()));
+        var scorer = new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions())));
         return new ScanProcessor(scorer, new ResultStore(storage.Clients, options), new ResultNotifier(storage.Clients, options), TimeProvider.System, logger);
     }
 

@@ -17,44 +17,26 @@ namespace CovidServerless.Core.Scoring;
 /// </summary>
 public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposable
 {
-    private readonly ModelCatalog catalog;
-    private readonly ScanDecoder decoder;
+    private readonly EnsembleRunner runner;
     private readonly ScoringOptions options;
     private readonly Dictionary<Modality, Channel<Pending>> queues = [];
-    private readonly SemaphoreSlim gate;
     private readonly Dictionary<Modality, StrongBox<long>> lastArrivals = [];
     private readonly TimeProvider time;
-    private readonly bool oneSlotPerBatch;
     private int batchesInFlight;
-    private bool disposed;
     private readonly List<Task> loops = [];
 
     public BatchingScanScorer(
-        ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models = null, TimeProvider? time = null)
-        : this(catalog, decoder, options, models, modelsInTurnOnCpu: false, time)
+        EnsembleRunner runner, IOptions<ScoringOptions> options, IOptions<ModelOptions> models, TimeProvider time)
     {
-    }
-
-    /// <param name="modelsInTurnOnCpu">
-    /// For covidscan bench: on the CPU too, a batch takes one slot and runs its models in turn, as before model runs
-    /// went side by side, so that one run measures both.
-    /// </param>
-    internal BatchingScanScorer(
-        ModelCatalog catalog, ScanDecoder decoder, IOptions<ScoringOptions> options, IOptions<ModelOptions>? models, bool modelsInTurnOnCpu, TimeProvider? time = null)
-    {
-        // Each modality batches on its own, with up to MaxConcurrentScans batches in flight, but at most
-        // MaxConcurrentScans model runs go at once over both modalities (on CUDA, or with models in turn, batches), so
-        // that they do not oversubscribe the cores each run's intra-op threads (cores / MaxConcurrentScans) already
-        // use, and a batch that runs alone has its models run side by side.
-        var concurrent = models?.Value.MaxConcurrentScans ?? 1;
-        gate = new SemaphoreSlim(concurrent, concurrent);
-        this.catalog = catalog;
-        this.time = time ?? TimeProvider.System;
-        oneSlotPerBatch = catalog.OnCuda || modelsInTurnOnCpu;
-        this.decoder = decoder;
+        ArgumentNullException.ThrowIfNull(runner);
+        // Each modality batches on its own, with up to MaxConcurrentScans batches in flight; the runner caps the model
+        // runs of all of them together.
+        var concurrent = models.Value.MaxConcurrentScans;
+        this.runner = runner;
+        this.time = time;
         this.options = options.Value;
         Padding = this.options.BatchPadding != BatchPadding.Auto ? this.options.BatchPadding
-            : catalog.OnCuda ? BatchPadding.MaxBatchSize : BatchPadding.None;
+            : runner.OnCuda ? BatchPadding.MaxBatchSize : BatchPadding.None;
         foreach (var modality in ModalityNames.All)
         {
             var queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = concurrent == 1 });
@@ -67,23 +49,18 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         }
     }
 
-    /// <summary>How this scorer pads partial batches (<see cref="BatchPadding.Auto"/> resolved for its catalog).</summary>
+    /// <summary>How this scorer pads partial batches (<see cref="BatchPadding.Auto"/> resolved for where its models run).</summary>
     public BatchPadding Padding { get; }
 
     /// <summary>
-    /// Raised after each batched run with its size (for metrics and tests), before its callers hear back. A subscriber
+    /// Raised after each batched run with its size, before its callers hear back. A subscriber
     /// must not throw: that would fail the batch's callers.
     /// </summary>
     public event Action<Modality, int>? BatchScored;
 
     public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
     {
-        var ensemble = catalog.For(modality);
-        PreparedScan prepared;
-        using (var scan = decoder.Decode(image.Span))
-        {
-            prepared = PreparedScan.For(ensemble, scan);
-        }
+        var prepared = runner.Prepare(modality, image.Span);
 
         // Once queued, the batch loop owns the prepared scan and disposes of it after scoring, even if this caller
         // stops waiting: its tensors must not go back to the pool while a batch may still read them.
@@ -159,7 +136,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         try
         {
             var scans = batch.Select(p => p.Scan).ToList();
-            var ensemble = catalog.For(modality);
+            var ensemble = runner.For(modality);
             var runSize = PaddedSize(scans.Count, options.MaxBatchSize, Padding, fixedBatchesOnly: ensemble.Models.All(m => m.FixedBatch is not null));
             while (scans.Count < runSize)
             {
@@ -170,7 +147,8 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
             Interlocked.Increment(ref batchesInFlight);
             try
             {
-                scores = await InProcessScanScorer.ScoreUnderGateAsync(ensemble, scans, gate, oneSlotPerBatch).ConfigureAwait(false);
+                scores = await runner.ScoreAsync(scans).ConfigureAwait(false);
+                PipelineTelemetry.BatchSize.Record(batch.Count, new KeyValuePair<string, object?>("modality", modality.ToName()));
                 BatchScored?.Invoke(modality, batch.Count);
             }
             finally
@@ -214,11 +192,6 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         }
 
         await Task.WhenAll(loops).ConfigureAwait(false);
-        if (!disposed)
-        {
-            disposed = true;
-            gate.Dispose();
-        }
     }
 
     private sealed record Pending(PreparedScan Scan, TaskCompletionSource<EnsembleScore> Result, bool AfterQuietSpell);

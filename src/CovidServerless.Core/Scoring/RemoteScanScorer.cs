@@ -2,9 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using CovidServerless.Core.Imaging;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 
@@ -14,15 +12,14 @@ namespace CovidServerless.Core.Scoring;
 /// Checks a scan's file as the decoder does, short of decoding its pixels (so a file that cannot be a scan is
 /// rejected here even when the worker is down), then sends it to the GPU scoring worker
 /// (<c>POST /score/{modality}</c>). The HTTP client carries the standard resilience pipeline (timeouts, jittered
-/// retries, circuit breaker). When the worker stays unavailable the scan is scored in-process, or, if fallback is
-/// off, the attempt fails so the trigger retries it later.
+/// retries, circuit breaker). When the worker stays unavailable the scan goes to <paramref name="fallback"/>, or,
+/// without one, the attempt fails so the trigger retries it later.
 /// </summary>
 public sealed class RemoteScanScorer(
     ScanDecoder decoder,
     IHttpClientFactory clients,
     WorkerAvailability availability,
-    IServiceProvider services,
-    IOptions<ScoringOptions> options,
+    IScanScorer? fallback,
     ILogger<RemoteScanScorer> logger)
     : IScanScorer
 {
@@ -38,13 +35,13 @@ public sealed class RemoteScanScorer(
         catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
             availability.Unavailable(ex.Message);
-            if (!options.Value.FallbackToInProcess)
+            if (fallback is null)
             {
                 throw new ScoringUnavailableException("The scoring worker is unavailable; the scan will be retried.", ex);
             }
 
             logger.LogWarning("Scoring worker unavailable ({Reason}); scoring in-process.", ex.Message);
-            return await services.GetRequiredService<InProcessScanScorer>().ScoreAsync(modality, image, cancellationToken).ConfigureAwait(false);
+            return await fallback.ScoreAsync(modality, image, cancellationToken).ConfigureAwait(false);
         }
     }
 
