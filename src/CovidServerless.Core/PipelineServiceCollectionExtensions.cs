@@ -62,9 +62,15 @@ public static class PipelineServiceCollectionExtensions
     /// <summary>For the scoring worker: concurrent requests are coalesced into batched model runs.</summary>
     public static IServiceCollection AddBatchingScorer(this IServiceCollection services)
     {
+        if (services.Any(d => d.ServiceType == typeof(BatchingScanScorer)))
+        {
+            return services;
+        }
+
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<BatchingScanScorer>();
+        services.AddSingleton<BatchingScanScorer>();
         services.Replace(ServiceDescriptor.Singleton<IScanScorer>(sp => sp.GetRequiredService<BatchingScanScorer>()));
+        services.AddHealthChecks().AddCheck<BatchingScorerHealthCheck>("batching-scorer", tags: ["ready"]);
         return services;
     }
 

@@ -3,6 +3,7 @@ using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -177,6 +178,33 @@ public class BatchingScanScorerTests
 
     /// <summary>How long a test waits for what should happen at once (generous: the machine may be busy).</summary>
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Running_out_of_memory_fails_the_batch_s_callers_and_turns_readiness_unhealthy_and_later_scans_still_get_answers()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        await using var batching = Batching(catalog, new ScoringOptions());
+        var health = new BatchingScorerHealthCheck(batching);
+        var throwOnce = 1;
+        batching.BatchScored += (_, _) =>
+        {
+            if (Interlocked.Exchange(ref throwOnce, 0) == 1)
+            {
+#pragma warning disable CA2201 // the runtime throws it for real; the test stands in for that
+                throw new OutOfMemoryException("simulated");
+#pragma warning restore CA2201
+            }
+        };
+        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync(new HealthCheckContext())).Status);
+
+        var failed = batching.ScoreAsync(Modality.Chest, TestImages.Uniform(40), default);
+
+        await Assert.ThrowsAsync<OutOfMemoryException>(() => failed.WaitAsync(Patience));
+        Assert.Equal(HealthStatus.Unhealthy, (await health.CheckHealthAsync(new HealthCheckContext())).Status);
+        var later = await batching.ScoreAsync(Modality.Chest, TestImages.Uniform(40), default).WaitAsync(Patience);
+        Assert.Equal(4, later.Models.Count);
+    }
 
     /// <summary>A scan that waits for companions is not scored while time stands still (checked for a while of real time).</summary>
     private static async Task AssertStillWaitingAsync(Task<EnsembleScore> scan)

@@ -76,6 +76,88 @@ public sealed class ScanProcessorTests(Azurite azurite) : IClassFixture<Azurite>
         AssertNoPatientNameAtInformation(logger);
     }
 
+    [Fact]
+    public async Task A_version_delivered_again_after_its_result_was_saved_is_announced_from_storage_not_scored_again()
+    {
+        var (processor, scorer, queue) = CountingProcessor();
+        var identity = new ScanIdentity(Modality.Chest, $"again/{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+        var upload = new ScanUpload(identity, TestImages.Uniform(120));
+
+        var first = await processor.ProcessAsync(upload, default);
+        var second = await processor.ProcessAsync(upload, default);
+
+        Assert.Equal(1, scorer.Calls);
+        Assert.Equal(first.ToJson(), second.ToJson());
+        var messages = (await storage.Clients.Queues.GetQueueClient(queue).PeekMessagesAsync(32)).Value;
+        Assert.Equal(2, messages.Length);
+        Assert.Equal(messages[0].Body.ToString(), messages[1].Body.ToString());
+    }
+
+    [Fact]
+    public async Task A_rejected_version_delivered_again_keeps_its_rejection_without_being_read_again()
+    {
+        var (processor, scorer, _) = CountingProcessor();
+        var identity = new ScanIdentity(Modality.Ct, $"again/{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+        var upload = new ScanUpload(identity, "not an image"u8.ToArray());
+
+        var first = await processor.ProcessAsync(upload, default);
+        var second = await processor.ProcessAsync(upload, default);
+
+        Assert.Equal(ScanStatus.Rejected, second.Status);
+        Assert.Equal(first.Reason, second.Reason);
+        Assert.Equal(1, scorer.Calls);
+    }
+
+    [Fact]
+    public async Task A_failure_reported_after_a_version_was_scored_never_replaces_its_result()
+    {
+        var (processor, _, _) = CountingProcessor();
+        var identity = new ScanIdentity(Modality.Chest, $"late-poison/{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+        var scored = await processor.ProcessAsync(new ScanUpload(identity, TestImages.Uniform(120)), default);
+
+        var afterPoison = await processor.RecordFailedAsync(identity, default);
+
+        Assert.Equal(ScanStatus.Scored, afterPoison.Status);
+        var stored = await new ResultsQuery(new ResultStore(storage.Clients, Options.Create(new StorageOptions()))).GetLatestAsync(Modality.Chest, identity.BlobName, default);
+        Assert.Equal(scored.ToJson(), stored!.ToJson());
+    }
+
+    [Fact]
+    public async Task A_version_recorded_as_failed_is_scored_when_delivered_again()
+    {
+        var (processor, scorer, _) = CountingProcessor();
+        var identity = new ScanIdentity(Modality.Chest, $"replayed/{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+        await processor.RecordFailedAsync(identity, default);
+
+        var replayed = await processor.ProcessAsync(new ScanUpload(identity, TestImages.Uniform(120)), default);
+
+        Assert.Equal(ScanStatus.Scored, replayed.Status);
+        Assert.Equal(1, scorer.Calls);
+    }
+
+    private (ScanProcessor Processor, CountingScorer Scorer, string Queue) CountingProcessor()
+    {
+        var options = Options.Create(new StorageOptions { ResultsQueue = $"again-{Guid.NewGuid():N}" });
+        catalog ??= new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
+        var scorer = new CountingScorer(new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions()))));
+        var processor = new ScanProcessor(
+            scorer, new ResultStore(storage.Clients, options), new ResultNotifier(storage.Clients, options), TimeProvider.System, NullLogger<ScanProcessor>.Instance);
+        return (processor, scorer, options.Value.ResultsQueue);
+    }
+
+    private sealed class CountingScorer(IScanScorer inner) : IScanScorer
+    {
+        private int calls;
+
+        public int Calls => Volatile.Read(ref calls);
+
+        public Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref calls);
+            return inner.ScoreAsync(modality, image, cancellationToken);
+        }
+    }
+
     private ScanProcessor ProcessorLoggingTo(ILogger<ScanProcessor> logger)
     {
         var options = Options.Create(new StorageOptions { ResultsQueue = $"logging-{Guid.NewGuid():N}" });

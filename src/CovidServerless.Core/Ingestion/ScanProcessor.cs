@@ -20,6 +20,15 @@ public sealed class ScanProcessor(
         using var activity = PipelineTelemetry.Source.StartActivity("ProcessScan");
         activity?.SetTag("covidscan.scan_id", identity.ScanId);
         activity?.SetTag("covidscan.modality", identity.Modality.ToName());
+
+        // A version delivered again after its result was saved (its host died before announcing it, or the trigger
+        // delivered it twice) is announced from storage: scoring it again could give another answer (CPU vs GPU).
+        if (await FinalResultAsync(identity, cancellationToken).ConfigureAwait(false) is { } recorded)
+        {
+            await AnnounceAsync(recorded, identity).ConfigureAwait(false);
+            return recorded;
+        }
+
         ScanResult result;
         try
         {
@@ -48,13 +57,31 @@ public sealed class ScanProcessor(
         return result;
     }
 
-    /// <summary>Records that processing failed on every retry: a service problem, so the scan itself is not blamed.</summary>
-    public Task<ScanResult> RecordFailedAsync(ScanIdentity identity, CancellationToken cancellationToken) =>
-        RecordUnscoredAsync(
+    /// <summary>
+    /// Records that processing failed on every retry: a service problem, so the scan itself is not blamed. A version
+    /// that already has a scored or rejected result keeps it (announced again, in case that had not happened yet).
+    /// </summary>
+    public async Task<ScanResult> RecordFailedAsync(ScanIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        if (await FinalResultAsync(identity, cancellationToken).ConfigureAwait(false) is { } recorded)
+        {
+            await AnnounceAsync(recorded, identity).ConfigureAwait(false);
+            return recorded;
+        }
+
+        return await RecordUnscoredAsync(
             identity,
             ScanStatus.Failed,
             "Processing failed on every retry (a service problem, not a problem with the scan); upload it again to retry.",
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The version's stored result when it is scored or rejected; a failed one may still be replaced.</summary>
+    private async Task<ScanResult?> FinalResultAsync(ScanIdentity identity, CancellationToken cancellationToken) =>
+        await store.FindAsync(identity, cancellationToken).ConfigureAwait(false) is { Status: ScanStatus.Scored or ScanStatus.Rejected } stored
+            ? stored
+            : null;
 
     /// <summary>
     /// Rows (so the message's reader can query the result), then the message, then the timeline row, which marks the
@@ -65,8 +92,7 @@ public sealed class ScanProcessor(
     private async Task RecordAsync(ScanResult result, ScanIdentity identity)
     {
         await store.SaveAsync(result, identity, CancellationToken.None).ConfigureAwait(false);
-        await notifier.PublishAsync(result, CancellationToken.None).ConfigureAwait(false);
-        await store.AddToTimelineAsync(result, identity, CancellationToken.None).ConfigureAwait(false);
+        await AnnounceAsync(result, identity).ConfigureAwait(false);
         PipelineTelemetry.Scans.Add(
             1, new KeyValuePair<string, object?>("modality", result.Modality), new KeyValuePair<string, object?>("status", result.Status));
 
@@ -83,6 +109,13 @@ public sealed class ScanProcessor(
         }
 
         logger.LogDebug("Scan {ScanId} is blob {BlobName}", result.ScanId, result.BlobName);
+    }
+
+    /// <summary>The message, then the timeline row that marks the recording complete.</summary>
+    private async Task AnnounceAsync(ScanResult result, ScanIdentity identity)
+    {
+        await notifier.PublishAsync(result, CancellationToken.None).ConfigureAwait(false);
+        await store.AddToTimelineAsync(result, identity, CancellationToken.None).ConfigureAwait(false);
     }
 
     private ScanResult Scored(ScanIdentity identity, EnsembleScore score) => new()

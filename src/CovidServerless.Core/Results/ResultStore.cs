@@ -27,6 +27,28 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
         await results.SubmitTransactionAsync(rows, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The result recorded for exactly this blob version, or null when it has none.</summary>
+    public async Task<ScanResult?> FindAsync(ScanIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+
+        // A version's rows are "{versionKey}-{member}": all of them sort between "{versionKey}-" and "{versionKey}.".
+        var rows = new List<TableEntity>();
+        await foreach (var row in results.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter(
+                $"PartitionKey eq {identity.PartitionKey} and RowKey gt {identity.VersionKey + "-"} and RowKey lt {identity.VersionKey + "."}"),
+            cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(row);
+        }
+
+        var ensemble = rows.Find(r => r.GetString("Member") == ResultRows.EnsembleMember);
+        return ensemble is null
+            ? null
+            : ResultRows.ToResult(ensemble, rows.Where(r => r != ensemble).OrderBy(r => r.GetInt32("Position") ?? int.MaxValue));
+    }
+
     /// <summary>
     /// The result's row in the newest-first listing. The pipeline writes it last, after the result's message, so
     /// that it also marks the recording as complete (<see cref="RecordedSinceAsync"/>).

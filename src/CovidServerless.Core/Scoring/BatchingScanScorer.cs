@@ -23,6 +23,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     private readonly Dictionary<Modality, StrongBox<long>> lastArrivals = [];
     private readonly TimeProvider time;
     private int batchesInFlight;
+    private Exception? fault;
     private readonly List<Task> loops = [];
 
     public BatchingScanScorer(
@@ -51,6 +52,9 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
 
     /// <summary>How this scorer pads partial batches (<see cref="BatchPadding.Auto"/> resolved for where its models run).</summary>
     public BatchPadding Padding { get; }
+
+    /// <summary>Why this scorer can no longer be trusted to score (out of memory), or null while it is healthy.</summary>
+    public Exception? Fault => Volatile.Read(ref fault);
 
     /// <summary>
     /// Raised after each batched run with its size, before its callers hear back. A subscriber
@@ -162,8 +166,15 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
                 batch[i].Result.TrySetResult(scores[i]);
             }
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (Exception ex)
         {
+            // Out of memory leaves this process unfit to score: its callers hear so, and readiness turns unhealthy
+            // (BatchingScorerHealthCheck) so that the platform replaces it, rather than the loop ending in silence.
+            if (ex is OutOfMemoryException)
+            {
+                Interlocked.CompareExchange(ref fault, ex, null);
+            }
+
             batch.ForEach(p => p.Result.TrySetException(ex));
         }
         finally
