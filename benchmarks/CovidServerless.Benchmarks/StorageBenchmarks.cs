@@ -5,7 +5,7 @@ using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using CovidServerless.Core.Storage;
-using CovidServerless.TestSupport;
+using CovidServerless.DevTools;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -105,7 +105,7 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         var concurrent = concurrentScans.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var worker = scoringWorker is { } provider ? await StartWorkerAsync(provider, concurrent, scans, ingestConcurrency) : null;
         await using var storage = new Azurite { LogRequests = countRequests, OneProcessPerService = azuritePerService };
-        await storage.InitializeAsync();
+        await storage.StartAsync();
         var environment = new Dictionary<string, string>
         {
             ["AzureWebJobsStorage"] = storage.ConnectionString,

@@ -1,15 +1,15 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Xunit;
 
-namespace CovidServerless.TestSupport;
+namespace CovidServerless.DevTools;
 
 /// <summary>
 /// A private Azurite (blob, queue, table) on free loopback ports with in-memory data, started from the
-/// repository's pinned npm install and stopped on dispose. Use as an xunit class or collection fixture.
+/// repository's pinned npm install by <see cref="StartAsync"/> and stopped on dispose. Tests use it through an xunit
+/// fixture (TestSupport's AzuriteFixture); the benchmark starts its own.
 /// </summary>
-public sealed class Azurite : IAsyncLifetime
+public class Azurite : IAsyncDisposable
 {
     private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private static readonly string[] InMemoryQuiet = ["--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry"];
@@ -18,7 +18,7 @@ public sealed class Azurite : IAsyncLifetime
     /// <summary>
     /// Serve blobs, queues and tables from three processes (<c>azurite-blob</c>, <c>azurite-queue</c>,
     /// <c>azurite-table</c>) instead of one. Each runs its JavaScript on a thread of its own, so on many cores the
-    /// emulator is no longer one thread's worth of storage (benchmarks only: on two cores it cost more CPU per scan).
+    /// emulator is no longer one thread's worth of storage (for benchmarks; on two cores it costs more CPU per scan).
     /// </summary>
     public bool OneProcessPerService { get; init; }
 
@@ -47,7 +47,7 @@ public sealed class Azurite : IAsyncLifetime
         $"QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;" +
         $"TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
 
-    public async Task InitializeAsync()
+    public async Task StartAsync()
     {
         var bin = Path.Combine(RepoPaths.Root, "node_modules", ".bin");
         if (!File.Exists(Path.Combine(bin, "azurite")))
@@ -153,10 +153,11 @@ public sealed class Azurite : IAsyncLifetime
         return AnyExited() ? (BlobPort, true) : null;
     }
 
-    public Task DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         Stop();
-        return Task.CompletedTask;
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
     }
 
     private void Stop()

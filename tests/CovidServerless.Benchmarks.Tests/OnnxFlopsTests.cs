@@ -3,7 +3,7 @@ using CovidServerless.Core.Models;
 using Google.Protobuf;
 using Onnx;
 
-namespace CovidServerless.Cli.Tests;
+namespace CovidServerless.Benchmarks.Tests;
 
 /// <summary>The FLOP count behind the bench's machine limit, on graphs shaped the way other exporters write them.</summary>
 public sealed class OnnxFlopsTests : IDisposable

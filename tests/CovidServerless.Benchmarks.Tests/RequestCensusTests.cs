@@ -1,6 +1,6 @@
 using CovidServerless.Benchmarks;
 
-namespace CovidServerless.Cli.Tests;
+namespace CovidServerless.Benchmarks.Tests;
 
 /// <summary>The benchmark's census of storage requests, read from Azurite's access log.</summary>
 public sealed class RequestCensusTests

@@ -1,4 +1,4 @@
-namespace CovidServerless.TestSupport;
+namespace CovidServerless.DevTools;
 
 /// <summary>Finds the repository root and the shared data folder beside it.</summary>
 public static class RepoPaths
@@ -26,6 +26,6 @@ public static class RepoPaths
             dir = dir.Parent;
         }
 
-        return dir?.FullName ?? throw new InvalidOperationException("Cannot find CovidServerless.sln above the test binaries.");
+        return dir?.FullName ?? throw new InvalidOperationException("Cannot find CovidServerless.sln above the running binaries.");
     }
 }

@@ -2,7 +2,7 @@ using System.Text.Json;
 using CovidServerless.Benchmarks;
 using CovidServerless.TestSupport;
 
-namespace CovidServerless.Cli.Tests;
+namespace CovidServerless.Benchmarks.Tests;
 
 /// <summary>The benchmark runs once at a tiny size, to prove it works; its figures are not checked (they are not meaningful here).</summary>
 [Collection(ConsoleCapture.Collection)]

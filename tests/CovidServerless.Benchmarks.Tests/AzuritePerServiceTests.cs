@@ -6,7 +6,7 @@ using CovidServerless.Benchmarks;
 using CovidServerless.Core;
 using CovidServerless.TestSupport;
 
-namespace CovidServerless.Cli.Tests;
+namespace CovidServerless.Benchmarks.Tests;
 
 /// <summary>
 /// Azurite as one process per service, which the GPU bench runs the pipeline against (on many cores one Node.js
@@ -21,7 +21,7 @@ public sealed class AzuritePerServiceTests : IDisposable
     public async Task Each_service_is_served_by_its_own_process()
     {
         await using var azurite = new Azurite { OneProcessPerService = true };
-        await azurite.InitializeAsync();
+        await azurite.StartAsync();
         var container = new BlobServiceClient(azurite.ConnectionString, new BlobClientOptions { Retry = { MaxRetries = 0 } }).GetBlobContainerClient("scans");
         var queue = new QueueClient(azurite.ConnectionString, "messages", new QueueClientOptions { Retry = { MaxRetries = 0 } });
         var table = new TableClient(azurite.ConnectionString, "rows", new TableClientOptions { Retry = { MaxRetries = 0 } });

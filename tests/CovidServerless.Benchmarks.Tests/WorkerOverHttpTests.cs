@@ -5,7 +5,7 @@ using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
 
-namespace CovidServerless.Cli.Tests;
+namespace CovidServerless.Benchmarks.Tests;
 
 /// <summary>
 /// The GPU bench's worker sections (the worker over HTTP; the pipeline in front of it), run here on the CPU build of the

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using CovidServerless.Benchmarks;
 
-namespace CovidServerless.Cli.Tests;
+namespace CovidServerless.Benchmarks.Tests;
 
 /// <summary>
 /// The benchmark tells a saturated Azurite from a busy one by its main thread, which runs all of a Node.js process's

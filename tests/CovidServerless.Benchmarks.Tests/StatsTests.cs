@@ -1,6 +1,6 @@
 using CovidServerless.Benchmarks;
 
-namespace CovidServerless.Cli.Tests;
+namespace CovidServerless.Benchmarks.Tests;
 
 public class StatsTests
 {

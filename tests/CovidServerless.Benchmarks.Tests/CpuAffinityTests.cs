@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using CovidServerless.Benchmarks;
 
-namespace CovidServerless.Cli.Tests;
+namespace CovidServerless.Benchmarks.Tests;
 
 public sealed class CpuAffinityTests
 {
