@@ -53,7 +53,7 @@ public sealed class AzuritePerServiceTests : IDisposable
         var result = await new StorageBenchmarks(settings).EndToEndAsync(burst, batchInProcess: true, ingestConcurrency: 2, concurrentScans: 2, azuritePerService: true);
 
         Assert.Equal(burst.Count, result.Scans);
-        Assert.True(result.SteadyScansPerMinute > 0);
+        Figures.FinitePositive(result.SteadyScansPerMinute);
         var azurite = result.AzuriteProcesses;
         Assert.Equal(["blob", "queue", "table"], azurite.Select(p => p.Name).Order());
         Assert.All(azurite, p => Assert.InRange(p.MainThreadCpuSeconds, 0, p.CpuSeconds + 0.02));

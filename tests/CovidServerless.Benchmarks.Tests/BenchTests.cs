@@ -26,8 +26,8 @@ public sealed class BenchTests : IDisposable
             Assert.True(root.TryGetProperty(key, out _), key);
         }
 
-        Assert.True(root.GetProperty("speedupVsPerScanLoading").GetDouble() > 0);
-        Assert.True(root.GetProperty("speedupVsPerScanLoadingLoneScan").GetDouble() > 0);
+        Figures.FinitePositive(root.GetProperty("speedupVsPerScanLoading").GetDouble());
+        Figures.FinitePositive(root.GetProperty("speedupVsPerScanLoadingLoneScan").GetDouble());
         var modalities = root.GetProperty("modalities");
         double MeanOverModalities(Func<JsonElement, double> figure) =>
             (figure(modalities.GetProperty("chest")) + figure(modalities.GetProperty("ct"))) / 2;
@@ -38,7 +38,7 @@ public sealed class BenchTests : IDisposable
         }
 
         Assert.Equal(3, root.GetProperty("modalities").GetProperty("chest").GetProperty("loneScanBatching").GetProperty("runs").GetInt32());
-        Assert.True(root.GetProperty("endToEndFraction").GetDouble() > 0);
+        Figures.FinitePositive(root.GetProperty("endToEndFraction").GetDouble());
         var rounds = root.GetProperty("endToEndRounds").EnumerateArray().ToList();
         Assert.Equal([true, false, true], rounds.Select(r => r.GetProperty("inProcessFirst").GetBoolean()));
         var middle = rounds.Select(r => r.GetProperty("fraction").GetDouble()).Order().ElementAt(1);
@@ -54,14 +54,14 @@ public sealed class BenchTests : IDisposable
         Assert.True(root.GetProperty("storageRequests").GetProperty("perScan").GetDouble() >= 4, "at least the upload, download, results and message per scan");
         var remote = root.GetProperty("endToEndRemote").GetProperty("endToEnd");
         Assert.Equal(4, remote.GetProperty("scans").GetInt32());
-        Assert.True(remote.GetProperty("workerCpuSeconds").GetDouble() >= 0, "the worker's CPU is measured (the host, without models or fall-back, cannot score)");
+        Assert.Equal(JsonValueKind.Number, remote.GetProperty("workerCpuSeconds").ValueKind); // the worker's CPU is measured
         Assert.True(root.GetProperty("endToEnd").GetProperty("workerCpuSeconds").ValueKind == JsonValueKind.Null, "no worker in the default configuration");
-        Assert.True(root.GetProperty("endToEnd").GetProperty("clientCpuSeconds").GetDouble() >= 0, "the benchmark's own CPU during the burst is reported");
+        Assert.Equal(JsonValueKind.Number, root.GetProperty("endToEnd").GetProperty("clientCpuSeconds").ValueKind); // the benchmark's own CPU
         Assert.Equal(["azurite"], root.GetProperty("endToEnd").GetProperty("azuriteProcesses").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
-        Assert.True(root.GetProperty("endToEnd").GetProperty("azuriteCpuSeconds").GetDouble() >= 0, "Azurite's CPU, all its processes, is still a figure of its own");
+        Assert.Equal(JsonValueKind.Number, root.GetProperty("endToEnd").GetProperty("azuriteCpuSeconds").ValueKind); // Azurite's, all its processes
         if (Environment.ProcessorCount >= 2)
         {
-            Assert.True(root.GetProperty("endToEndFractionStorageApart").GetDouble() > 0);
+            Figures.FinitePositive(root.GetProperty("endToEndFractionStorageApart").GetDouble());
             var apart = root.GetProperty("endToEndStorageApart");
             Assert.Equal(4, apart.GetProperty("endToEnd").GetProperty("scans").GetInt32());
             var apartRound = Assert.Single(apart.GetProperty("rounds").EnumerateArray());

@@ -14,7 +14,6 @@ public sealed class ProcessCpuTests
     {
         var (all, main) = await MeasureNodeAsync("for (;;) {}");
 
-        Assert.True(all > 0.3, $"process {all} s");
         Assert.True(main > 0.8 * all, $"main thread {main} s of the process's {all} s");
     }
 
@@ -23,11 +22,13 @@ public sealed class ProcessCpuTests
     {
         var (all, main) = await MeasureNodeAsync("new (require('worker_threads').Worker)('for (;;) {}', { eval: true }); setInterval(() => {}, 1000);");
 
-        Assert.True(all > 0.3, $"process {all} s");
         Assert.True(main < 0.3 * all, $"main thread {main} s of the process's {all} s");
     }
 
-    /// <returns>The process's CPU seconds and its main thread's over 1.5 s, once Node.js has started.</returns>
+    /// <returns>
+    /// The process's CPU seconds and its main thread's over a window of half a CPU-second, once Node.js has started
+    /// spinning. The window ends on the CPU used, not on the clock, so a busy or slow machine only makes it longer.
+    /// </returns>
     private static async Task<(double All, double Main)> MeasureNodeAsync(string script)
     {
         var start = new ProcessStartInfo("node") { UseShellExecute = false };
@@ -36,15 +37,37 @@ public sealed class ProcessCpuTests
         using var node = Process.Start(start)!;
         try
         {
-            await Task.Delay(500);
+            // Node.js's start-up runs on several threads; it is over well before the process has used 0.2 CPU-s.
+            await UntilProcessUsedAsync(node.Id, 0.2);
             var (all, main) = (ProcessCpu.Seconds(node.Id), ProcessCpu.MainThreadSeconds(node.Id));
-            await Task.Delay(1500);
-            return (ProcessCpu.Seconds(node.Id) - all, ProcessCpu.MainThreadSeconds(node.Id) - main);
+            var end = await UntilProcessUsedAsync(node.Id, all + 0.5);
+            return (end - all, ProcessCpu.MainThreadSeconds(node.Id) - main);
         }
         finally
         {
             node.Kill(entireProcessTree: true);
             await node.WaitForExitAsync();
+        }
+    }
+
+    /// <returns>The process's CPU seconds once they reach <paramref name="seconds"/>.</returns>
+    private static async Task<double> UntilProcessUsedAsync(int pid, double seconds)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (true)
+        {
+            var used = ProcessCpu.Seconds(pid);
+            if (double.IsNaN(used))
+            {
+                throw new InvalidOperationException("Node.js exited.");
+            }
+
+            if (used >= seconds)
+            {
+                return used;
+            }
+
+            await Task.Delay(20, timeout.Token);
         }
     }
 }

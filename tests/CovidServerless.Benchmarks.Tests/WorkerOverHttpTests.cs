@@ -28,10 +28,10 @@ public sealed class WorkerOverHttpTests : IDisposable
 
         Assert.False(result.ModelsOnCuda);
         Assert.Equal(burst.Count, result.Burst.Scans);
-        Assert.True(result.Burst.ScansPerMinute > 0);
-        Assert.True(result.StartToReadySeconds > 0);
+        Figures.FinitePositive(result.Burst.ScansPerMinute);
+        Figures.FinitePositive(result.StartToReadySeconds);
         Assert.True(result.WorkerCpuMsPerScan > 0, "the worker process, not this one, scored the scans");
-        Assert.True(result.LoneScanMs > 0);
+        Figures.FinitePositive(result.LoneScanMs);
     }
 
     [Fact]

@@ -15,6 +15,9 @@ public class Azurite : IAsyncDisposable
     private static readonly string[] InMemoryQuiet = ["--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry"];
     private readonly List<(string Name, Process Process)> processes = [];
 
+    /// <summary>Generous: on a shared machine under heavy load Node.js can take tens of seconds to start.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
     /// <summary>
     /// Serve blobs, queues and tables from three processes (<c>azurite-blob</c>, <c>azurite-queue</c>,
     /// <c>azurite-table</c>) instead of one. Each runs its JavaScript on a thread of its own, so on many cores the
@@ -75,7 +78,7 @@ public class Azurite : IAsyncDisposable
             if (!outcome.Value.Exited || attempt == 3)
             {
                 var detail = string.Join(" | ", errors.TakeLast(5));
-                throw new InvalidOperationException($"Azurite did not listen on port {outcome.Value.Port} within 30 s (attempt {attempt}). {detail}");
+                throw new InvalidOperationException($"Azurite did not listen on port {outcome.Value.Port} within {(int)StartTimeout.TotalSeconds} s (attempt {attempt}). {detail}");
             }
 
             (BlobPort, QueuePort, TablePort) = (FreePort(), FreePort(), FreePort());
@@ -134,7 +137,7 @@ public class Azurite : IAsyncDisposable
     /// <returns>Null once all three ports listen; otherwise the port that did not, and whether an Azurite process exited.</returns>
     private async Task<(int Port, bool Exited)?> WaitUntilListeningAsync()
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow + StartTimeout;
         bool AnyExited() => processes.Any(p => p.Process.HasExited);
         foreach (var port in new[] { BlobPort, QueuePort, TablePort })
         {
