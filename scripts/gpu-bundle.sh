@@ -3,8 +3,7 @@
 # libraries present) but no .NET, no Node.js and no network: the CUDA build of the benchmark, the scoring worker and
 # the local host, the .NET runtime they run on, Node.js with the repository's Azurite, and the validation scans.
 # Writes DIR/bundle.part.* (split so that each fits a transfer limit) and DIR/run-gpu-bundle.sh. There: copy the
-# repository and the parts, then, in the repository's root, `bash DIR/run-gpu-bundle.sh DIR` (benchmarks/README.md,
-# "On a GPU").
+# repository and the parts, then, in the repository's root, `bash DIR/run-gpu-bundle.sh DIR` (benchmarks/README.md).
 # Usage: scripts/gpu-bundle.sh [DIR (default out/gpu-bundle)] [BYTES_PER_PART (default 36000000)]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using CovidServerless.Core;
 using CovidServerless.Core.Models;
-using CovidServerless.TestSupport;
+using CovidServerless.DevTools;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -138,7 +138,7 @@ public static class BenchRunner
         }
 
         await using var azurite = new Azurite();
-        await azurite.InitializeAsync();
+        await azurite.StartAsync();
         var storage = new StorageBenchmarks(settings);
         var (table, queue) = await storage.WritesAsync(azurite);
         Console.WriteLine($"\n== storage (Azurite on loopback)\n  table write     {table}   (one transaction: ensemble + 4 model rows, plus timeline row)\n  queue send      {queue}");

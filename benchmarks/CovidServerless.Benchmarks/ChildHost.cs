@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using CovidServerless.TestSupport;
+using CovidServerless.DevTools;
 
 namespace CovidServerless.Benchmarks;
 

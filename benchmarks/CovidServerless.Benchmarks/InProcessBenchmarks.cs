@@ -152,8 +152,7 @@ public sealed class InProcessBenchmarks(BenchSettings settings, ModelCatalog cat
 
     /// <summary>
     /// Scores <paramref name="count"/> scans taken in turn from <paramref name="scans"/> (a burst of half of them, run
-    /// twice), so that the process's scoring path is past tiered JIT's tier-up (its CPU per scan ran 15-20% above the
-    /// steady state for the first thousand or so scans, benchmarks/log.md) before a figure is taken from it.
+    /// twice), so that the process's scoring path is past tiered JIT's tier-up before a figure is taken from it.
     /// </summary>
     public static Task WarmAsync(IScanScorer scorer, IReadOnlyList<(Modality Modality, byte[] Image)> scans, int count, int callers) =>
         BurstAsync(scorer, Enumerable.Range(0, Math.Max(1, count / 2)).Select(i => scans[i % scans.Count]).ToList(), callers, rounds: 1);

@@ -1,5 +1,5 @@
 using CovidServerless.Benchmarks;
-using CovidServerless.TestSupport;
+using CovidServerless.DevTools;
 
 if (args.Contains("--help") || args.Contains("-h"))
 {

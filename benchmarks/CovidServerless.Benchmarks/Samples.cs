@@ -1,5 +1,4 @@
 using CovidServerless.Core;
-using CovidServerless.TestSupport;
 using SkiaSharp;
 
 namespace CovidServerless.Benchmarks;
@@ -23,6 +22,26 @@ public static class Samples
             }
         }
 
-        return [.. Enumerable.Range(0, count).Select(i => TestImages.Noise(512, 512, SKEncodedImageFormat.Png, seed: i))];
+        return [.. Enumerable.Range(0, count).Select(Noise)];
+    }
+
+    /// <summary>A 512x512 grey PNG of random pixels, seeded so that every run scores the same bytes.</summary>
+    private static byte[] Noise(int seed)
+    {
+        const int Size = 512;
+        var random = new Random(seed);
+        using var bitmap = new SKBitmap(new SKImageInfo(Size, Size, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (var y = 0; y < Size; y++)
+        {
+            for (var x = 0; x < Size; x++)
+            {
+                var v = (byte)random.Next(256);
+                bitmap.SetPixel(x, y, new SKColor(v, v, v));
+            }
+        }
+
+        using var image = SKImage.FromBitmap(bitmap);
+        using var data = image.Encode(SKEncodedImageFormat.Png, 95);
+        return data.ToArray();
     }
 }

@@ -5,7 +5,7 @@ using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using CovidServerless.Core.Storage;
-using CovidServerless.TestSupport;
+using CovidServerless.DevTools;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -105,7 +105,7 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         var concurrent = concurrentScans.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await using var worker = scoringWorker is { } provider ? await StartWorkerAsync(provider, concurrent, scans, ingestConcurrency) : null;
         await using var storage = new Azurite { LogRequests = countRequests, OneProcessPerService = azuritePerService };
-        await storage.InitializeAsync();
+        await storage.StartAsync();
         var environment = new Dictionary<string, string>
         {
             ["AzureWebJobsStorage"] = storage.ConnectionString,
@@ -147,9 +147,8 @@ public sealed class StorageBenchmarks(BenchSettings settings)
     }
 
     /// <summary>
-    /// The worker, warmed by scans posted straight to it: it runs with tiered compilation (as deployed), whose
-    /// tier-up kept its CPU per scan 15-20% above the steady state for its first thousand or so scans (measured
-    /// apart, benchmarks/log.md), so that a long-running worker is what the burst measures.
+    /// The worker, warmed by scans posted straight to it: it runs with tiered compilation (as deployed), so the
+    /// burst measures a long-running worker past its tier-up, not a fresh one.
     /// </summary>
     private async Task<ChildHost> StartWorkerAsync(ExecutionProvider provider, string concurrentScans, IReadOnlyList<(Modality Modality, byte[] Image)> scans, int inFlight)
     {

@@ -48,7 +48,7 @@ public sealed class ApiCommandTests
     public async Task Upload_and_wait_keeps_asking_an_api_that_does_not_answer_until_its_timeout_and_says_why()
     {
         await using var azurite = new Azurite();
-        await azurite.InitializeAsync();
+        await azurite.StartAsync();
         var file = Path.Combine(Path.GetTempPath(), $"covidscan-wait-{Guid.NewGuid():N}.png");
         File.WriteAllBytes(file, TestImages.Uniform(80));
 
@@ -65,7 +65,7 @@ public sealed class ApiCommandTests
     public async Task Upload_and_wait_that_only_finds_another_versions_result_says_the_blob_was_overwritten()
     {
         await using var azurite = new Azurite();
-        await azurite.InitializeAsync();
+        await azurite.StartAsync();
         const string body = """{"scanId":"s","modality":"chest","blobName":"scan.png","blobVersion":"0x8DD0000000000000","status":"scored"}""";
         await using var api = new OneAnswerServer($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
         var file = Path.Combine(Path.GetTempPath(), $"covidscan-other-{Guid.NewGuid():N}.png");

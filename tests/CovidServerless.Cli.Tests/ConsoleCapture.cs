@@ -1,7 +1,7 @@
 namespace CovidServerless.Cli.Tests;
 
 /// <summary>
-/// Runs the CLI (or another entry point) in-process and captures what it prints. Tests using it run one at a time,
+/// Runs the CLI in-process and captures what it prints. Tests using it run one at a time,
 /// and every class that prints to the console joins <see cref="Collection"/>, so nothing else writes into a capture.
 /// </summary>
 internal static class ConsoleCapture

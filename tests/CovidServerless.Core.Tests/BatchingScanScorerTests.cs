@@ -20,10 +20,14 @@ public class BatchingScanScorerTests
         using var catalog = TestCatalogs.Load(folder.ManifestPath, batchesAtOnce);
         using var single = TestCatalogs.Scorer(catalog);
         var sizes = new ConcurrentBag<int>();
-        await using var batching = Batching(catalog, new ScoringOptions { MaxBatchSize = 8, MaxBatchDelayMilliseconds = 100 }, sizes, batchesAtOnce);
+        var time = new FakeTimeProvider();
+        await using var batching = Batching(catalog, new ScoringOptions { MaxBatchSize = 8 }, sizes, batchesAtOnce, time);
         var images = Enumerable.Range(0, 8).Select(i => TestImages.Uniform((byte)(30 * i), 64, 64)).ToList();
 
-        var batched = await Task.WhenAll(images.Select(image => batching.ScoreAsync(Modality.Ct, image, default)));
+        // ScoreAsync queues its scan before it first awaits, so every scan is queued before time moves: no window
+        // closes on a batch early, however slow the machine.
+        var scoring = Task.WhenAll(images.Select(image => batching.ScoreAsync(Modality.Ct, image, default)).ToList());
+        var batched = await UntilDoneAsync(scoring, time);
 
         await AssertEachGetsItsAnswerAloneAsync(single, Modality.Ct, images, batched);
 
@@ -81,11 +85,10 @@ public class BatchingScanScorerTests
         using var scorer = new ScorerUnderTest(time);
         await scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(90), default).WaitAsync(Patience);
 
+        // Had the second run at once, the third (within its window) would have run alone after it: sizes 1, 1, 1.
         var second = scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(120), default);
-        await AssertStillWaitingAsync(second);
         var third = scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(150), default);
-        time.Advance(Window);
-        await Task.WhenAll(second, third).WaitAsync(Patience);
+        await UntilDoneAsync(Task.WhenAll(second, third), time);
 
         Assert.Equal([1, 2], scorer.Sizes);
     }
@@ -107,12 +110,15 @@ public class BatchingScanScorerTests
         };
 
         var chest = scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(90), default);
-        Task<EnsembleScore> ct;
+        Task<EnsembleScore[]> ct;
         try
         {
             Assert.True(chestBatchScored.Wait(Patience));
-            ct = scorer.Batching.ScoreAsync(Modality.Ct, TestImages.Uniform(90), default); // its modality's first scan
-            await AssertStillWaitingAsync(ct);
+            // Its modality's first scan, then another within its window: had the first run at once, they would be
+            // scored apart (sizes 1, 1, 1).
+            ct = Task.WhenAll(
+                scorer.Batching.ScoreAsync(Modality.Ct, TestImages.Uniform(90), default),
+                scorer.Batching.ScoreAsync(Modality.Ct, TestImages.Uniform(140), default));
         }
         finally
         {
@@ -120,10 +126,9 @@ public class BatchingScanScorerTests
         }
 
         await chest.WaitAsync(Patience);
-        time.Advance(Window);
-        await ct.WaitAsync(Patience);
+        await UntilDoneAsync(ct, time);
 
-        Assert.Equal([1, 1], scorer.Sizes);
+        Assert.Equal([1, 2], scorer.Sizes);
     }
 
     [Fact]
@@ -206,11 +211,21 @@ public class BatchingScanScorerTests
         Assert.Equal(4, later.Models.Count);
     }
 
-    /// <summary>A scan that waits for companions is not scored while time stands still (checked for a while of real time).</summary>
-    private static async Task AssertStillWaitingAsync(Task<EnsembleScore> scan)
+    /// <summary>
+    /// Moves time on by a batch window at a time until <paramref name="scoring"/> completes: a batch loop may open its
+    /// window after an earlier move, so one move is not always enough.
+    /// </summary>
+    private static async Task<T> UntilDoneAsync<T>(Task<T> scoring, FakeTimeProvider time)
     {
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
-        Assert.False(scan.IsCompleted, "the scan was scored without waiting for companions");
+        using var patience = new CancellationTokenSource(Patience);
+        while (!scoring.IsCompleted)
+        {
+            time.Advance(Window);
+            await Task.WhenAny(scoring, Task.Delay(10, patience.Token));
+            patience.Token.ThrowIfCancellationRequested();
+        }
+
+        return await scoring;
     }
 
     /// <summary>A batching scorer over <paramref name="catalog"/>, adding each model run's batch size to <paramref name="sizes"/>.</summary>

@@ -36,7 +36,7 @@ public class LocalPipeline : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await Azurite.InitializeAsync();
+        await Azurite.StartAsync();
         foreach (var container in new[] { ScanContainers.Chest, ScanContainers.Ct })
         {
             await Blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync();

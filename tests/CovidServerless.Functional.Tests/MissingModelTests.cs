@@ -6,7 +6,7 @@ using CovidServerless.TestSupport;
 
 namespace CovidServerless.Functional.Tests;
 
-public sealed class MissingModelTests(Azurite azurite) : IClassFixture<Azurite>
+public sealed class MissingModelTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     [Fact]
     public async Task A_host_whose_manifest_names_a_missing_file_serves_but_is_not_ready_and_names_the_file()

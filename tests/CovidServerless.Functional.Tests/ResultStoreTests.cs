@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Functional.Tests;
 
-public sealed class ResultStoreTests(Azurite azurite) : IClassFixture<Azurite>
+public sealed class ResultStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     private readonly StorageHarness storage = new(azurite);
 

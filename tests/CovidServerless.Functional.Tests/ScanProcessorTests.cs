@@ -14,7 +14,7 @@ using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Functional.Tests;
 
-public sealed class ScanProcessorTests(Azurite azurite) : IClassFixture<Azurite>, IDisposable
+public sealed class ScanProcessorTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IDisposable
 {
     private readonly StorageHarness storage = new(azurite);
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();

@@ -6,6 +6,7 @@ using CovidServerless.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CovidServerless.Functional.Tests;
 
@@ -14,6 +15,7 @@ namespace CovidServerless.Functional.Tests;
 /// watcher looks at every blob of the scan containers. Scoring is real (tiny models) and counted, to show that each
 /// blob version is scored once.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "xunit disposes Azurite through IAsyncLifetime.DisposeAsync.")]
 public sealed class ScanWatcherTests : IAsyncLifetime
 {
     // Its access log lets a test count the watcher's listings.
@@ -24,7 +26,7 @@ public sealed class ScanWatcherTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // Azurite may move to other ports while it starts: connect only once it listens.
-        await azurite.InitializeAsync();
+        await azurite.StartAsync();
         storage = new StorageHarness(azurite);
     }
 
@@ -151,7 +153,7 @@ public sealed class ScanWatcherTests : IAsyncLifetime
             results.Add(await watching.ResultAsync(modality, name));
         }
 
-        await Task.Delay(500); // five more listings: none may deliver a scan again
+        await ListedAgainAsync(times: 5); // none of these listings may deliver a scan again
 
         Assert.All(results, r => Assert.Equal(ScanStatus.Scored, r.Status));
         Assert.Equal(40, watching.Scorer.Calls);
@@ -171,7 +173,7 @@ public sealed class ScanWatcherTests : IAsyncLifetime
         await using var second = Watcher().Start();
 
         var result = await second.ResultAsync(Modality.Ct, whileDown);
-        await Task.Delay(500);
+        await ListedAgainAsync(times: 5);
 
         Assert.Equal(ScanStatus.Scored, result.Status);
         Assert.Equal(1, second.Scorer.Calls);
@@ -234,17 +236,16 @@ public sealed class ScanWatcherTests : IAsyncLifetime
         await chest.CreateIfNotExistsAsync();
         var image = new BinaryData(TestImages.Uniform(30));
         await Parallel.ForEachAsync(Enumerable.Range(0, 300), async (i, token) => await chest.GetBlobClient($"ward/{i:D3}.png").UploadAsync(image, token));
+        var time = new RecordingTime(new FakeTimeProvider(DateTimeOffset.UtcNow));
 
-        await using (Watcher(maxBlobsListedPerSecond: 100).Start())
-        {
-            await Task.Delay(TimeSpan.FromSeconds(4));
-        }
+        await using var watching = Watcher(time: time, maxBlobsListedPerSecond: 100).Start();
 
-        // 300 blobs at 100 a second: the next listing begins 3 s after the one before, so in 4 s there are two at most.
-        // Polled every 100 ms without the limit, about twenty or more.
-        var listings = azurite.Requests.Count(line => line.Contains($"/{ScanContainers.Chest}?", StringComparison.Ordinal)
-            && line.Contains("comp=list", StringComparison.Ordinal));
-        Assert.InRange(listings, 1, 2);
+        // 300 blobs at 100 a second: the watcher waits 3 s before it lists the chest container again, where the poll
+        // alone would wait 100 ms (the empty CT container's wait). Time moves only when the test moves it.
+        await time.UntilDelayedAsync(TimeSpan.FromSeconds(3));
+        var listed = Listings(ScanContainers.Chest);
+        time.Advance(TimeSpan.FromSeconds(3));
+        await UntilAsync(() => Listings(ScanContainers.Chest) > listed, "the chest container listed again once 3 s passed");
     }
 
     [Fact]
@@ -263,7 +264,7 @@ public sealed class ScanWatcherTests : IAsyncLifetime
         }
 
         Assert.True(tables.Dropped >= 4, $"The table saw {tables.Dropped} attempts; the client gives up after 4.");
-        await Task.Delay(300);
+        await watching.Logs.WaitForAsync(m => m.StartsWith($"Listing the {ScanContainers.Chest} container failed", StringComparison.Ordinal));
         tables.Forward();
         var result = await watching.ResultAsync(Modality.Chest, whileDown);
 
@@ -308,11 +309,65 @@ public sealed class ScanWatcherTests : IAsyncLifetime
         var name = await UploadAsync(Modality.Ct, "scorer-down.png", TestImages.Uniform(60));
 
         var result = await watching.ResultAsync(Modality.Ct, name);
-        await Task.Delay(500);
+        await ListedAgainAsync(times: 5);
 
         Assert.Equal(ScanStatus.Failed, result.Status);
         Assert.Contains("every retry", result.Reason, StringComparison.Ordinal);
         Assert.Equal(3, watching.Scorer.Calls);
+    }
+
+    /// <summary>The listings of <paramref name="container"/> so far, from Azurite's access log.</summary>
+    private int Listings(string container) => azurite.Requests.Count(line =>
+        line.Contains($"/{container}?", StringComparison.Ordinal) && line.Contains("comp=list", StringComparison.Ordinal));
+
+    /// <summary>
+    /// Waits until the watcher has listed both containers <paramref name="times"/> more times: what a test waits on to
+    /// show that no listing delivers a scan again (counted in listings, not in time, so a slow machine only waits longer).
+    /// </summary>
+    private async Task ListedAgainAsync(int times)
+    {
+        var (chest, ct) = (Listings(ScanContainers.Chest), Listings(ScanContainers.Ct));
+        await UntilAsync(
+            () => Listings(ScanContainers.Chest) >= chest + times && Listings(ScanContainers.Ct) >= ct + times,
+            $"both containers listed {times} more times");
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, string what, int withinSeconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(withinSeconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Not within {withinSeconds} s: {what}.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Fake time that records every delay asked of it, so a test can see how long the watcher means to wait.</summary>
+    private sealed class RecordingTime(FakeTimeProvider fake) : TimeProvider
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<TimeSpan> delays = new();
+
+        public override TimeZoneInfo LocalTimeZone => fake.LocalTimeZone;
+
+        public override long TimestampFrequency => fake.TimestampFrequency;
+
+        public override DateTimeOffset GetUtcNow() => fake.GetUtcNow();
+
+        public override long GetTimestamp() => fake.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            delays.Enqueue(dueTime);
+            return fake.CreateTimer(callback, state, dueTime, period);
+        }
+
+        public void Advance(TimeSpan by) => fake.Advance(by);
+
+        public Task UntilDelayedAsync(TimeSpan delay) => UntilAsync(() => delays.Contains(delay), $"a delay of {delay} asked for");
     }
 
     private sealed class CountingScorer : IScanScorer

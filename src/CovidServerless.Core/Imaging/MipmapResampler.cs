@@ -7,9 +7,8 @@ namespace CovidServerless.Core.Imaging;
 
 /// <summary>
 /// Skia's downscale with linear filtering between linear mipmap levels (what <see cref="ImagePreprocessor"/> asks Skia
-/// for), reproduced byte for byte. Skia took about 3.5 ms for a 512 px scan to 224x224 (against 0.6 ms without the
-/// blend of two levels); this does the same arithmetic in the same order in well under half the time. The models were trained
-/// on Skia's pixels, so every step follows Skia (SkMipmap's box filters, SkMipmapAccessor's level choice, the raster
+/// for), reproduced byte for byte and faster than Skia's own (docs/performance.md). The models were trained on Skia's
+/// pixels, so every step follows Skia (SkMipmap's box filters, SkMipmapAccessor's level choice, the raster
 /// pipeline's bilerp_clamp_8888, mipmap_linear_finish and store_8888) and tests compare the output with Skia's.
 /// </summary>
 internal static class MipmapResampler

@@ -16,8 +16,8 @@ public sealed class ScanWatchOptions
     /// <summary>
     /// The most blobs a container's watch lists per second, on average: a container of N blobs is listed every N / this
     /// seconds where that is longer than <see cref="PollMilliseconds"/>. A listing costs storage in proportion to the
-    /// blobs it returns (on Azurite about 0.1 ms of CPU per blob: 0.7 s for 6,000), and ./run.sh keeps its containers
-    /// from one run to the next; at 1,000 a large container's listings take about a tenth of a core, not all of it.
+    /// blobs it returns, and ./run.sh keeps its containers from one run to the next, so a large container is listed
+    /// less often rather than taking the emulator's whole core.
     /// </summary>
     [Range(100, 10_000_000)]
     public int MaxBlobsListedPerSecond { get; set; } = 1000;

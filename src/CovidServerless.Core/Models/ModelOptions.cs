@@ -26,9 +26,8 @@ public sealed class ModelOptions
 
     /// <summary>
     /// ONNX Runtime model runs at the same time in this process (on CUDA: scans or batches); with IntraOpThreads this
-    /// caps CPU use. Two at once with half the cores each beat one at a time with all of them in covidscan bench (these
-    /// small models leave intra-op threads waiting on each other): +8% to +30% scans/s; and since a lone scan's four
-    /// models run side by side, its latency falls too.
+    /// caps CPU use. Two at once with half the cores each beat one at a time with all of them: these small models
+    /// leave intra-op threads waiting on each other, and a lone scan's four models run side by side.
     /// </summary>
     [Range(1, 256)]
     public int MaxConcurrentScans { get; set; } = 2;
@@ -37,7 +36,7 @@ public sealed class ModelOptions
 
     /// <summary>
     /// Let ONNX Runtime's pool threads spin between runs. Off by default: spinning threads take the cores that
-    /// parallel scans, storage I/O and the other sessions need (covidscan bench measures both ways).
+    /// parallel scans, storage I/O and the other sessions need.
     /// </summary>
     public bool AllowSpinning { get; set; }
 

@@ -52,8 +52,8 @@ public static class OnnxSessionFactory
         ArgumentNullException.ThrowIfNull(options);
 
         // A session can see batches of every size from 1 up (one scan in process; the batching scorer with
-        // Scoring:BatchPadding=None). With cuDNN's default, an exhaustive search for each new input shape, such a burst
-        // on an H200 did not finish within the run's time limit (covidscan bench --gpu; benchmarks/log.md).
+        // Scoring:BatchPadding=None). cuDNN's default, an exhaustive search for each new input shape, makes such a
+        // burst far too slow.
         using var cuda = new OrtCUDAProviderOptions();
         cuda.UpdateOptions(new Dictionary<string, string> { ["device_id"] = "0", ["cudnn_conv_algo_search"] = "HEURISTIC" });
         options.AppendExecutionProvider_CUDA(cuda);

@@ -43,7 +43,7 @@ internal sealed class ImageNetTeacher : IDisposable
 
     /// <summary>
     /// Features for every scan of a folder, cached on disk by the folder's fingerprint (the teacher is fixed,
-    /// so they never change; ~30 ms per image to compute).
+    /// so they never change and are computed once).
     /// </summary>
     public static float[][] FeaturesFor(ScanFolder folder, string cacheDirectory)
     {

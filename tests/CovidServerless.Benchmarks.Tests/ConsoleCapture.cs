@@ -1,0 +1,34 @@
+namespace CovidServerless.Benchmarks.Tests;
+
+/// <summary>
+/// Runs a benchmark section in-process and captures what it prints. Tests using it run one at a time, and every
+/// class that prints to the console joins <see cref="Collection"/>, so nothing else writes into a capture.
+/// </summary>
+internal static class ConsoleCapture
+{
+    public const string Collection = "console";
+
+    private static readonly SemaphoreSlim OneAtATime = new(1, 1);
+
+    /// <summary>Runs <paramref name="run"/> and returns what it returned (an exit code, or a section's figures) and printed.</summary>
+    public static async Task<(T Result, string Out, string Error)> CaptureAsync<T>(Func<Task<T>> run)
+    {
+        await OneAtATime.WaitAsync();
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        try
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            Console.SetOut(output);
+            Console.SetError(error);
+            var result = await run();
+            return (result, output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+            OneAtATime.Release();
+        }
+    }
+}

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace CovidServerless.DevTools;
+
+/// <summary>
+/// A private Azurite (blob, queue, table) on free loopback ports with in-memory data, started from the
+/// repository's pinned npm install by <see cref="StartAsync"/> and stopped on dispose. Tests use it through an xunit
+/// fixture (TestSupport's AzuriteFixture); the benchmark starts its own.
+/// </summary>
+public class Azurite : IAsyncDisposable
+{
+    private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    private static readonly string[] InMemoryQuiet = ["--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry"];
+    private readonly List<(string Name, Process Process)> processes = [];
+
+    /// <summary>Generous: on a shared machine under heavy load Node.js can take tens of seconds to start.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// Serve blobs, queues and tables from three processes (<c>azurite-blob</c>, <c>azurite-queue</c>,
+    /// <c>azurite-table</c>) instead of one. Each runs its JavaScript on a thread of its own, so on many cores the
+    /// emulator is no longer one thread's worth of storage (for benchmarks; on two cores it costs more CPU per scan).
+    /// </summary>
+    public bool OneProcessPerService { get; init; }
+
+    /// <summary>
+    /// The emulator's processes by name ("azurite", or "blob", "queue" and "table" with
+    /// <see cref="OneProcessPerService"/>), for CPU accounting in benchmarks; empty before start.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> ProcessIds => processes.ToDictionary(p => p.Name, p => p.Process.Id);
+
+    /// <summary>Keep Azurite's access log (one line per request) in <see cref="Requests"/>; costs Azurite CPU.</summary>
+    public bool LogRequests { get; init; }
+
+    /// <summary>Access-log lines (method and path of each request) when <see cref="LogRequests"/> is set.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Requests { get; } = new();
+
+    public int BlobPort { get; private set; } = FreePort();
+
+    public int QueuePort { get; private set; } = FreePort();
+
+    public int TablePort { get; private set; } = FreePort();
+
+    public string ConnectionString =>
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+        $"AccountKey={Key};" +
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;" +
+        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;" +
+        $"TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+
+    public async Task StartAsync()
+    {
+        var bin = Path.Combine(RepoPaths.Root, "node_modules", ".bin");
+        if (!File.Exists(Path.Combine(bin, "azurite")))
+        {
+            throw new InvalidOperationException($"Azurite is not installed in {bin}: run 'npm ci' in the repository root (./test.sh does).");
+        }
+
+        // A port found free can be taken (e.g. as another connection's ephemeral port) before Azurite binds it;
+        // Azurite then exits at once, and a start on fresh ports succeeds.
+        for (var attempt = 1; ; attempt++)
+        {
+            var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            foreach (var (name, executable, arguments) in Services())
+            {
+                processes.Add((name, Start(Path.Combine(bin, executable), arguments, errors)));
+            }
+
+            var outcome = await WaitUntilListeningAsync();
+            if (outcome is null)
+            {
+                return;
+            }
+
+            Stop();
+            if (!outcome.Value.Exited || attempt == 3)
+            {
+                var detail = string.Join(" | ", errors.TakeLast(5));
+                throw new InvalidOperationException($"Azurite did not listen on port {outcome.Value.Port} within {(int)StartTimeout.TotalSeconds} s (attempt {attempt}). {detail}");
+            }
+
+            (BlobPort, QueuePort, TablePort) = (FreePort(), FreePort(), FreePort());
+        }
+    }
+
+    private IEnumerable<(string Name, string Executable, string[] Arguments)> Services()
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        string[] blob = ["--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(c)];
+        string[] queue = ["--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(c)];
+        string[] table = ["--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(c)];
+        return OneProcessPerService
+            ? [("blob", "azurite-blob", blob), ("queue", "azurite-queue", queue), ("table", "azurite-table", table)]
+            : [("azurite", "azurite", [.. blob, .. queue, .. table])];
+    }
+
+    private Process Start(string executable, string[] serviceArguments, System.Collections.Concurrent.ConcurrentQueue<string> errors)
+    {
+        var start = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (!LogRequests)
+        {
+            start.ArgumentList.Add("--silent");
+        }
+
+        foreach (var arg in InMemoryQuiet.Concat(serviceArguments))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var started = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
+        started.OutputDataReceived += (_, line) =>
+        {
+            if (LogRequests && line.Data?.Contains(" HTTP/", StringComparison.Ordinal) == true)
+            {
+                Requests.Enqueue(line.Data);
+            }
+        };
+        started.ErrorDataReceived += (_, line) =>
+        {
+            if (!string.IsNullOrWhiteSpace(line.Data))
+            {
+                errors.Enqueue(line.Data);
+            }
+        };
+        started.BeginOutputReadLine();
+        started.BeginErrorReadLine();
+        return started;
+    }
+
+    /// <returns>Null once all three ports listen; otherwise the port that did not, and whether an Azurite process exited.</returns>
+    private async Task<(int Port, bool Exited)?> WaitUntilListeningAsync()
+    {
+        var deadline = DateTime.UtcNow + StartTimeout;
+        bool AnyExited() => processes.Any(p => p.Process.HasExited);
+        foreach (var port in new[] { BlobPort, QueuePort, TablePort })
+        {
+            while (!await IsListeningAsync(port))
+            {
+                if (AnyExited() || DateTime.UtcNow > deadline)
+                {
+                    return (port, AnyExited());
+                }
+
+                await Task.Delay(100);
+            }
+        }
+
+        // Listening, but not Azurite: it exited, and another process holds the port.
+        return AnyExited() ? (BlobPort, true) : null;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Stop();
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+
+    private void Stop()
+    {
+        foreach (var (_, process) in processes)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(5000);
+            }
+
+            process.Dispose();
+        }
+
+        processes.Clear();
+    }
+
+    private static async Task<bool> IsListeningAsync(int port)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
