@@ -8,11 +8,12 @@ namespace CovidServerless.Worker;
 /// <summary>
 /// The GPU scoring worker: the core ensemble behind POST /score/{modality}, with concurrent requests coalesced
 /// into batched ONNX runs; /healthz (live), /readyz (every model loaded), /metrics, and /api/models and /api/health
-/// as the hosts answer them.
+/// as the hosts answer them. Everything but the two probes needs an Entra ID token (<see cref="WorkerAuthentication"/>).
 /// </summary>
 public static class WorkerApp
 {
-    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null)
+    /// <param name="configureServices">Last changes to the services before the app is built (tests: a signing key to trust).</param>
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (overrides is not null)
@@ -25,12 +26,14 @@ public static class WorkerApp
         builder.AddServiceDefaults();
         builder.Services.AddCovidScoring(builder.Configuration).AddBatchingScorer();
         builder.Services.AddSingleton<WorkerMetrics>();
+        builder.AddWorkerAuthentication();
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         var metrics = app.Services.GetRequiredService<WorkerMetrics>();
         app.Services.GetRequiredService<BatchingScanScorer>().BatchScored += metrics.Batch;
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).AllowAnonymous();
         app.MapScoring();
         return app;
     }
