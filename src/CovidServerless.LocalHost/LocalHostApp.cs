@@ -18,7 +18,8 @@ public static class LocalHostApp
     /// </summary>
     public const string LoopbackHosts = "localhost;127.0.0.1;[::1]";
 
-    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null)
+    /// <param name="configureServices">Last changes to the services before the app is built (tests: in-memory exporters).</param>
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
         // appsettings.json ships beside the binaries; relative paths (models/manifest.json) still resolve
         // against the working directory, the repository root for ./run.sh.
@@ -35,6 +36,7 @@ public static class LocalHostApp
         builder.Services.AddCovidPipeline(builder.Configuration);
         builder.Services.AddHostedService<InputContainers>();
         builder.Services.AddHostedService<ScanWatch>();
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapResultsApi();

@@ -37,7 +37,9 @@ public static class ServiceDefaultsExtensions
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
-            logging.IncludeScopes = true;
+
+            // ASP.NET Core's request scope carries RequestPath, and the results API's paths hold blob names.
+            logging.IncludeScopes = false;
         });
         var telemetry = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
