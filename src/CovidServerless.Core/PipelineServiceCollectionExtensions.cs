@@ -1,3 +1,5 @@
+using Azure.Core;
+using Azure.Identity;
 using CovidServerless.Core.Api;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Ingestion;
@@ -6,8 +8,6 @@ using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using CovidServerless.Core.Security;
 using CovidServerless.Core.Storage;
-using Azure.Core;
-using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
