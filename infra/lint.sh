@@ -63,8 +63,16 @@ run_checked build infra/main.bicep --no-restore --stdout || failed=1
 run_checked build --pattern 'infra/**/*.bicep' --no-restore --outdir "$out_dir" || failed=1
 run_checked lint --pattern 'infra/**/*.bicep' --no-restore || failed=1
 
+# 3. The security properties of the compiled template (docs/security.md): storage network and audit,
+#    Easy Auth, the worker's internal ingress and token check.
+if "$bicep" build infra/main.bicep --no-restore --outfile "$out_dir/main.json" 2>/dev/null; then
+  python3 infra/check-security.py "$out_dir/main.json" || failed=1
+else
+  failed=1
+fi
+
 if [[ $failed -ne 0 ]]; then
-  echo "lint.sh: Bicep build/lint reported warnings or errors (Bicep CLI $version)." >&2
+  echo "lint.sh: Bicep build/lint or the security checks reported problems (Bicep CLI $version)." >&2
   exit 1
 fi
-echo "lint.sh: $count Bicep files under infra/ built and linted: 0 warnings, 0 errors (Bicep CLI $version)."
+echo "lint.sh: $count Bicep files under infra/ built and linted: 0 warnings, 0 errors, security checks passed (Bicep CLI $version)."

@@ -79,6 +79,26 @@ param principalId string = ''
 @description('Escape hatch: grant the function Storage Blob Data Owner on the whole account instead of per container.')
 param grantAccountWideBlobOwner bool = false
 
+@description('Entra ID app registration of the scoring worker: the audience of its tokens (application ID URI, e.g. api://covidscan-worker, or client id). Empty: the worker refuses to start (fail closed).')
+param workerAuthAudience string = ''
+
+@description('Client id of the results API\'s Entra ID app registration (Easy Auth on the function app). Empty: every request is refused.')
+param resultsApiClientId string = ''
+
+@description('Days scans are kept before the storage lifecycle rule deletes them (result rows: docs/security.md).')
+@minValue(1)
+param retentionDays int = 30
+
+@description('Storage public network access: Disabled (private endpoints only) or Enabled with the firewall ranges below.')
+@allowed([
+  'Disabled'
+  'Enabled'
+])
+param storagePublicNetworkAccess string = 'Disabled'
+
+@description('With storagePublicNetworkAccess Enabled: public IP ranges let through the storage firewall (e.g. a deployer\'s).')
+param storageAllowedIpRanges array = []
+
 var tags = { 'azd-env-name': environmentName }
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 
@@ -94,6 +114,7 @@ var names = {
   containerEnv: 'cae-${resourceToken}'
   worker: 'ca-worker-${resourceToken}'
   systemTopic: 'evgt-${resourceToken}'
+  vnet: 'vnet-${resourceToken}'
   deadLetterContainer: 'eventgrid-deadletter'
 }
 
@@ -123,7 +144,23 @@ module storage 'modules/storage.bicep' = {
     name: names.storage
     deploymentContainerName: names.deploymentContainer
     deadLetterContainerName: names.deadLetterContainer
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    retentionDays: retentionDays
+    publicNetworkAccess: storagePublicNetworkAccess
+    allowedIpRanges: storageAllowedIpRanges
   }
+}
+
+module network 'modules/network.bicep' = {
+  name: 'network'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.vnet
+    storageAccountName: names.storage
+  }
+  dependsOn: [storage]
 }
 
 module registry 'modules/registry.bicep' = {
@@ -150,8 +187,24 @@ module worker 'modules/worker.bicep' = {
     maxReplicas: workerMaxReplicas
     concurrentRequests: workerConcurrentRequests
     exists: workerExists
+    subnetId: network.outputs.workerSubnetId
+    authTenantId: tenant().tenantId
+    authAudience: workerAuthAudience
   }
   dependsOn: [registry]
+}
+
+module workerDns 'modules/worker-dns.bicep' = {
+  name: 'worker-dns'
+  scope: rg
+  params: {
+    tags: tags
+    vnetId: network.outputs.vnetId
+    // The environment's domain exists only once it is created; what-if cannot predict this zone's name.
+    #disable-next-line what-if-short-circuiting
+    defaultDomain: worker.outputs.defaultDomain
+    staticIp: worker.outputs.staticIp
+  }
 }
 
 module functions 'modules/functions.bicep' = {
@@ -172,6 +225,11 @@ module functions 'modules/functions.bicep' = {
     scoringRemoteEndpoint: worker.outputs.url
     scoringFallbackToInProcess: scoringFallbackToInProcess
     scoringRemoteTimeoutSeconds: scoringRemoteTimeoutSeconds
+    subnetId: network.outputs.functionsSubnetId
+    workerTokenScope: empty(workerAuthAudience) ? '' : '${workerAuthAudience}/.default'
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    resultsApiClientId: resultsApiClientId
+    resultsApiAudiences: empty(resultsApiClientId) ? [] : ['api://${resultsApiClientId}']
   }
   dependsOn: [storage] // monitoring: implied through worker.outputs
 }

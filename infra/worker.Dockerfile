@@ -4,8 +4,9 @@
 # package (same managed API and code; -p:OnnxRuntimeGpu=true swaps only the native runtime):
 #   dotnet publish src/CovidServerless.Worker -c Release -r linux-x64 -p:OnnxRuntimeGpu=true -o artifacts/worker
 #   docker build -f infra/worker.Dockerfile -t covidserverless-worker:local .
-# Run locally (needs the NVIDIA Container Toolkit; without a GPU the worker falls back to CPU):
-#   docker run --rm --gpus all -p 8080:8080 covidserverless-worker:local
+# Run locally (needs the NVIDIA Container Toolkit; without a GPU the worker falls back to CPU). The worker
+# checks Entra ID tokens and refuses to start without a tenant and audience (docs/security.md):
+#   docker run --rm --gpus all -p 8080:8080 -e WorkerAuth__TenantId=<tenant> -e WorkerAuth__Audience=<app id URI> covidserverless-worker:local
 # `azd deploy worker` does the same: its prepackage hook runs the publish, ACR builds the image.
 #
 # The image only COPIES the publish output: nothing is compiled here, so what runs in Azure is
@@ -16,6 +17,9 @@
 # libcublas.so.13, libcublasLt.so.13 and libcurand.so.10, and loads libcudnn.so.9). With CUDA 12 libraries the
 # provider cannot load and the worker scores on the CPU, with only a warning. The host's NVIDIA driver must
 # support CUDA 13. Ubuntu 24.04 "noble", same base as the .NET image.
+# Base images are pinned by tag only: no registry could be reached from the machine this was written on to
+# look up digests. Pin both by digest at build time (--build-arg CUDA_IMAGE=nvidia/cuda@sha256:...,
+# ASPNET_IMAGE=mcr.microsoft.com/dotnet/aspnet@sha256:...) or here once looked up.
 ARG CUDA_IMAGE=nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04
 # Microsoft's ASP.NET Core 10 runtime image for the same Ubuntu release.
 ARG ASPNET_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0-noble

@@ -157,6 +157,7 @@ public sealed class StorageBenchmarks(BenchSettings settings)
         var worker = await ChildHost.StartAsync(dll, "/readyz", new Dictionary<string, string>
         {
             ["Models__ManifestPath"] = settings.ManifestPath,
+            ["WorkerAuth__DisabledForLocalDevelopment"] = "true", // ChildHost listens on 127.0.0.1
             ["Models__MaxConcurrentScans"] = concurrentScans,
             ["Models__Provider"] = provider.ToString(),
         }, settings.RepoRoot);

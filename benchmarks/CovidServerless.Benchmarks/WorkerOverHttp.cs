@@ -28,6 +28,7 @@ public static class WorkerOverHttp
         await using var worker = await ChildHost.StartAsync(dll, "/readyz", new Dictionary<string, string>
         {
             ["Models__ManifestPath"] = settings.ManifestPath,
+            ["WorkerAuth__DisabledForLocalDevelopment"] = "true", // ChildHost listens on 127.0.0.1
             ["Models__Provider"] = provider.ToString(),
         }, settings.RepoRoot);
         var onCuda = await EnsureModelsOnAsync(worker.Url, provider);

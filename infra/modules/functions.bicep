@@ -15,6 +15,16 @@ param scoringMode string
 param scoringRemoteEndpoint string
 param scoringFallbackToInProcess bool
 param scoringRemoteTimeoutSeconds int
+@description('VNet integration subnet: outbound traffic to storage (private endpoints) and the internal worker.')
+param subnetId string
+@description('Scope of the tokens the functions send to the worker, e.g. api://covidscan-worker/.default.')
+param workerTokenScope string
+@description('Log Analytics workspace for the app\'s platform logs (FunctionAppLogs).')
+param logAnalyticsWorkspaceId string
+@description('Client id of the results API\'s Entra ID app registration (Easy Auth). Its app role gates reading results.')
+param resultsApiClientId string
+@description('Audiences accepted by Easy Auth besides the client id (e.g. the application ID URI).')
+param resultsApiAudiences array
 
 resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
   name: storageAccountName
@@ -48,6 +58,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: subnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -66,6 +77,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'Scoring__RemoteEndpoint', value: scoringRemoteEndpoint }
         { name: 'Scoring__FallbackToInProcess', value: scoringFallbackToInProcess ? 'true' : 'false' }
         { name: 'Scoring__RemoteTimeoutSeconds', value: string(scoringRemoteTimeoutSeconds) }
+        { name: 'WorkerToken__Scope', value: workerTokenScope }
       ]
     }
     functionAppConfig: {
@@ -116,6 +128,44 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     )
     principalId: functionApp.identity.principalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// Easy Auth: every request needs an Entra ID sign-in for the results API's app registration; anonymous
+// requests get 401. Only the blob extension's Event Grid webhook (authenticated by its system key) is exempt.
+resource auth 'Microsoft.Web/sites/config@2025-03-01' = {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: { enabled: true }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: ['/runtime/webhooks/blobs']
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: resultsApiClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: concat([resultsApiClientId], resultsApiAudiences)
+        }
+      }
+    }
+    login: { tokenStore: { enabled: false } }
+  }
+}
+
+resource appLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: functionApp
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [{ category: 'FunctionAppLogs', enabled: true }]
+    metrics: [{ category: 'AllMetrics', enabled: true }]
   }
 }
 

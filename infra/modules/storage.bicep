@@ -6,6 +6,19 @@ param name string
 param deploymentContainerName string
 @description('Event Grid writes events it could not deliver here (never lost; replayable).')
 param deadLetterContainerName string
+@description('Log Analytics workspace that receives the blob, queue and table services\' read/write/delete logs (audit).')
+param logAnalyticsWorkspaceId string
+@description('Days scans (and their old versions) are kept before the lifecycle rule deletes them.')
+@minValue(1)
+param retentionDays int
+@description('Disabled: reachable only through the private endpoints in the VNet. Enabled: the firewall below decides.')
+@allowed([
+  'Disabled'
+  'Enabled'
+])
+param publicNetworkAccess string
+@description('With publicNetworkAccess Enabled only: public IP ranges let through the firewall (e.g. a deployer\'s).')
+param allowedIpRanges array
 
 @allowed([
   'Standard_LRS'
@@ -34,12 +47,13 @@ resource account 'Microsoft.Storage/storageAccounts@2026-09-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     accessTier: 'Hot'
-    // Public endpoint (Flex Consumption without VNet integration reaches it over the internet);
-    // every request still needs an Entra ID token. See docs/deploy.md for the private option.
-    publicNetworkAccess: 'Enabled'
+    // The apps reach storage through private endpoints (network.bicep); every request still needs an
+    // Entra ID token. docs/security.md says what needs the firewall option (deploying from outside the VNet).
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
       bypass: 'AzureServices'
+      ipRules: [for range in allowedIpRanges: { value: range, action: 'Allow' }]
     }
   }
 }
@@ -48,7 +62,8 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-09-01'
   parent: account
   name: 'default'
   properties: {
-    // Accidentally deleted scans and containers can be restored for a week.
+    // Accidentally deleted or overwritten scans and containers can be restored for a week.
+    isVersioningEnabled: true
     deleteRetentionPolicy: { enabled: true, days: 7 }
     containerDeleteRetentionPolicy: { enabled: true, days: 7 }
   }
@@ -89,5 +104,73 @@ resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2026-09-
     name: q
   }
 ]
+
+// Scans and their versions are deleted after the retention period. (Table rows have no lifecycle
+// management: docs/security.md.)
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2026-09-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-scans-after-retention'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: ['blockBlob']
+              prefixMatch: ['chest/', 'ct-scans/'] // scanContainers
+            }
+            actions: {
+              baseBlob: { delete: { daysAfterModificationGreaterThan: retentionDays } }
+              version: { delete: { daysAfterCreationGreaterThan: retentionDays } }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
+
+// Audit: who read, wrote or deleted which scan, result row or message (StorageRead/Write/Delete).
+resource blobLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: blobService
+  name: 'audit-to-log-analytics'
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      { category: 'StorageRead', enabled: true }
+      { category: 'StorageWrite', enabled: true }
+      { category: 'StorageDelete', enabled: true }
+    ]
+  }
+}
+
+resource queueLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: queueService
+  name: 'audit-to-log-analytics'
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      { category: 'StorageRead', enabled: true }
+      { category: 'StorageWrite', enabled: true }
+      { category: 'StorageDelete', enabled: true }
+    ]
+  }
+}
+
+resource tableLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: tableService
+  name: 'audit-to-log-analytics'
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      { category: 'StorageRead', enabled: true }
+      { category: 'StorageWrite', enabled: true }
+      { category: 'StorageDelete', enabled: true }
+    ]
+  }
+}
 
 output name string = account.name

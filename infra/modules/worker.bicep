@@ -10,6 +10,12 @@ param gpuWorkloadProfileType string
 param maxReplicas int
 param concurrentRequests int
 param exists bool
+@description('Subnet of the shared VNet for the environment; the environment is internal (no public address).')
+param subnetId string
+@description('Entra ID tenant whose tokens the worker accepts.')
+param authTenantId string
+@description('The worker\'s app registration (application ID URI or client id): the audience of accepted tokens.')
+param authAudience string
 
 // A replica on a serverless GPU profile gets a whole GPU; request the profile's full CPU/memory
 // (figures from Microsoft's workload profile table, not measured here).
@@ -37,6 +43,12 @@ resource containerEnv 'Microsoft.App/managedEnvironments@2026-07-01' = {
     // Logs go to Azure Monitor and on to the workspace via the diagnostic setting below; this
     // avoids putting the workspace's shared key into the environment.
     appLogsConfiguration: { destination: 'azure-monitor' }
+    // Internal: the environment gets a private IP in the VNet only; the function app reaches it through
+    // its VNet integration, nothing on the internet does.
+    vnetConfiguration: {
+      internal: true
+      infrastructureSubnetId: subnetId
+    }
     workloadProfiles: [
       { name: 'Consumption', workloadProfileType: 'Consumption' }
       // Serverless GPU: billed per second while replicas run, scales to zero.
@@ -75,8 +87,8 @@ resource app 'Microsoft.App/containerApps@2026-07-01' = {
     configuration: {
       activeRevisionsMode: 'Single'
       ingress: {
-        // External: Flex Consumption apps without VNet integration reach it over HTTPS.
-        // No authentication in front of it yet: see "Security gaps" in docs/deploy.md.
+        // On an internal environment "external" means reachable from the VNet (the function app), not
+        // the internet. Every request but the probes also needs an Entra ID token (WorkerAuth below).
         external: true
         targetPort: port
         transport: 'auto'
@@ -96,6 +108,8 @@ resource app 'Microsoft.App/containerApps@2026-07-01' = {
           }
           env: [
             { name: 'Models__Provider', value: 'Cuda' }
+            { name: 'WorkerAuth__TenantId', value: authTenantId }
+            { name: 'WorkerAuth__Audience', value: authAudience }
           ]
           // Container Apps caps failureThreshold at 10, periodSeconds at 240 and initialDelaySeconds at 60.
           probes: [
@@ -151,4 +165,6 @@ resource acrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+output defaultDomain string = containerEnv.properties.defaultDomain
+output staticIp string = containerEnv.properties.staticIp
 output url string = 'https://${app.properties.configuration.ingress.fqdn}'

@@ -20,6 +20,21 @@ internal sealed class ApiClient(string baseUrl) : IDisposable
         return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
     }
 
+    /// <summary>
+    /// Why a function key must not go to this API (plain http to another machine: anyone on the path reads it), or
+    /// null when it may. The key is only sent when COVIDSCAN_FUNCTION_KEY is set.
+    /// </summary>
+    public static string? KeyRefusal(string baseUrl)
+    {
+        if (Environment.GetEnvironmentVariable("COVIDSCAN_FUNCTION_KEY") is not { Length: > 0 }
+            || !Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.IsLoopback)
+        {
+            return null;
+        }
+
+        return $"Refusing to send COVIDSCAN_FUNCTION_KEY over plain http to {uri.GetLeftPart(UriPartial.Authority)}: use https (or unset the key for a local API).";
+    }
+
     /// <summary>The API did not answer: refused, unreachable, or past the client's timeout (not the caller's cancellation).</summary>
     public static bool DidNotAnswer(Exception exception, CancellationToken cancellationToken) =>
         exception is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested;

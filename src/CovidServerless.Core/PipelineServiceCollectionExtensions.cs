@@ -1,9 +1,12 @@
+using Azure.Core;
+using Azure.Identity;
 using CovidServerless.Core.Api;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
+using CovidServerless.Core.Security;
 using CovidServerless.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,6 +37,7 @@ public static class PipelineServiceCollectionExtensions
         var scoring = configuration.GetSection(ScoringOptions.SectionName).Get<ScoringOptions>() ?? new ScoringOptions();
         if (scoring.Mode == ScoringMode.Remote)
         {
+            services.AddWorkerTokens(configuration, scoring);
             services.AddRemoteScoring(scoring);
         }
         else
@@ -77,12 +81,12 @@ public static class PipelineServiceCollectionExtensions
     private static void AddRemoteScoring(this IServiceCollection services, ScoringOptions scoring)
     {
         var worker = new Uri(scoring.RemoteEndpoint!.ToString().TrimEnd('/') + "/");
-        services.AddHttpClient(RemoteScanScorer.HttpClientName, client =>
+        var scorerClient = services.AddHttpClient(RemoteScanScorer.HttpClientName, client =>
             {
                 client.BaseAddress = worker;
                 client.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns the timeouts
-            })
-            .AddStandardResilienceHandler(resilience =>
+            });
+        scorerClient.AddStandardResilienceHandler(resilience =>
             {
                 var total = TimeSpan.FromSeconds(scoring.RemoteTimeoutSeconds);
                 resilience.TotalRequestTimeout.Timeout = total;
@@ -91,6 +95,7 @@ public static class PipelineServiceCollectionExtensions
                 resilience.Retry.MaxRetryAttempts = 2;
                 resilience.Retry.UseJitter = true;
             });
+        scorerClient.AddHttpMessageHandler<WorkerTokenHandler>(); // inside the retries: each attempt gets a current token
         services.TryAddSingleton(sp => new RemoteScanScorer(
             sp.GetRequiredService<ScanDecoder>(),
             sp.GetRequiredService<IHttpClientFactory>(),
@@ -105,12 +110,30 @@ public static class PipelineServiceCollectionExtensions
         {
             client.BaseAddress = worker;
             client.Timeout = TimeSpan.FromSeconds(scoring.RemoteTimeoutSeconds);
-        });
+        }).AddHttpMessageHandler<WorkerTokenHandler>();
         services.TryAddSingleton<IScoringStatus>(sp => new RemoteScoringStatus(
             sp.GetRequiredService<IHttpClientFactory>(),
             sp.GetRequiredService<WorkerAvailability>(),
             sp.GetRequiredService<IOptions<ScoringOptions>>(),
             scoring.FallbackToInProcess ? sp.GetRequiredService<LocalScoringStatus>() : null));
+    }
+
+    /// <summary>The worker's bearer tokens: Azure.Identity's credential for <see cref="WorkerTokenOptions.Scope"/>.</summary>
+    private static void AddWorkerTokens(this IServiceCollection services, IConfiguration configuration, ScoringOptions scoring)
+    {
+        services.AddOptions<WorkerTokenOptions>().Bind(configuration.GetSection(WorkerTokenOptions.SectionName))
+            .Validate(options => WorkerTokenOptions.Check(options, scoring.RemoteEndpoint) is null,
+                WorkerTokenOptions.Check(new WorkerTokenOptions(), scoring.RemoteEndpoint)?.ErrorMessage ?? "WorkerToken")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddKeyedSingleton<TokenCredential>(RemoteScanScorer.HttpClientName, (sp, _) =>
+            sp.GetRequiredService<IOptions<WorkerTokenOptions>>().Value.ManagedIdentityClientId is { Length: > 0 } clientId
+                ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))
+                : new DefaultAzureCredential());
+        services.TryAddTransient(sp => new WorkerTokenHandler(
+            sp.GetRequiredKeyedService<TokenCredential>(RemoteScanScorer.HttpClientName),
+            sp.GetRequiredService<IOptions<WorkerTokenOptions>>(),
+            sp.GetRequiredService<TimeProvider>()));
     }
 
     /// <summary>The whole pipeline: scoring plus results table, results queue, queries and blob ingestion.</summary>

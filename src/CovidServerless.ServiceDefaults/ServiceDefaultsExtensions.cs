@@ -40,7 +40,9 @@ public static class ServiceDefaultsExtensions
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
-            logging.IncludeScopes = true;
+
+            // ASP.NET Core's request scope carries RequestPath, and the results API's paths hold blob names.
+            logging.IncludeScopes = false;
         });
         var telemetry = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
@@ -68,13 +70,14 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>
     /// The health endpoints every host serves: /healthz (the process is alive; runs no check) and /readyz (every check
-    /// tagged "ready" passes, e.g. every model of the manifest loaded). Both answer with the status word only.
+    /// tagged "ready" passes, e.g. every model of the manifest loaded). Both answer with the status word only, and
+    /// without authentication, for the platform's probes.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") }).AllowAnonymous();
         return app;
     }
 }

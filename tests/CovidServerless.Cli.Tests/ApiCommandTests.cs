@@ -35,6 +35,43 @@ public sealed class ApiCommandTests
         Assert.Contains(page, output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("results", "-m", "chest", "scan.png", "--api", "http://api.example.net")]
+    [InlineData("results", "--api", "http://10.1.2.3:7071")]
+    public async Task A_function_key_is_never_sent_over_plain_http_to_another_machine(params string[] args)
+    {
+        Environment.SetEnvironmentVariable("COVIDSCAN_FUNCTION_KEY", "not-a-real-key");
+        try
+        {
+            var (exit, output, error) = await ConsoleCapture.RunAsync(args);
+
+            Assert.Equal(2, exit); // refused before any request (no answer would be 3)
+            Assert.Contains("Refusing to send COVIDSCAN_FUNCTION_KEY over plain http", error, StringComparison.Ordinal);
+            Assert.DoesNotContain("not-a-real-key", error + output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("COVIDSCAN_FUNCTION_KEY", null);
+        }
+    }
+
+    [Fact]
+    public async Task A_function_key_may_go_over_plain_http_to_a_local_api()
+    {
+        await using var api = new OneAnswerServer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+        Environment.SetEnvironmentVariable("COVIDSCAN_FUNCTION_KEY", "not-a-real-key");
+        try
+        {
+            var (exit, _, _) = await ConsoleCapture.RunAsync("results", "-m", "chest", "scan.png", "--api", api.Url);
+
+            Assert.Equal(0, exit);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("COVIDSCAN_FUNCTION_KEY", null);
+        }
+    }
+
     [Fact]
     public async Task Results_from_no_api_at_all_ask_whether_the_pipeline_runs()
     {

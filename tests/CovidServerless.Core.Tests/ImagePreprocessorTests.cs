@@ -10,6 +10,28 @@ public class ImagePreprocessorTests
     private readonly ScanDecoder decoder = new();
 
     [Fact]
+    public void The_pooled_pixel_buffers_hold_no_pixels_once_a_scan_is_preprocessed()
+    {
+        using var scan = decoder.Decode(TestImages.Uniform(120, 1000, 1000));
+
+        ImagePreprocessor.ToTensor(scan, new ModelInputSpec()); // the mipmap path: a 224x224 buffer and two levels
+
+        // The pool hands this thread back the buffer it returned last (its thread-local slot) for each size bucket.
+        foreach (var size in new[] { 224 * 224 * 4, 500 * 500 * 4 })
+        {
+            var reused = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+            try
+            {
+                Assert.True(reused.AsSpan().IndexOfAnyExcept((byte)0) < 0, $"a pooled buffer of {reused.Length:N0} bytes still held pixels");
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(reused, clearArray: true);
+            }
+        }
+    }
+
+    [Fact]
     public void Seed_contract_gives_nhwc_rgb_scaled_by_1_over_255()
     {
         var png = TestImages.Encode(300, 200, (_, _) => new SKColor(255, 128, 0), SKEncodedImageFormat.Png);

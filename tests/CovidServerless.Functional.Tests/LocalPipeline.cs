@@ -6,6 +6,7 @@ using CovidServerless.Core.Results;
 using CovidServerless.LocalHost;
 using CovidServerless.TestSupport;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CovidServerless.Functional.Tests;
 
@@ -34,6 +35,11 @@ public class LocalPipeline : IAsyncLifetime
     /// <summary>Extra settings for the local host (a subclass points it at a scoring worker).</summary>
     protected virtual Task<IDictionary<string, string?>> HostSettingsAsync() => Task.FromResult<IDictionary<string, string?>>(new Dictionary<string, string?>());
 
+    /// <summary>Last changes to the local host's services (a subclass adds in-memory telemetry exporters).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         await Azurite.StartAsync();
@@ -42,7 +48,7 @@ public class LocalPipeline : IAsyncLifetime
             await Blobs.GetBlobContainerClient(container).CreateIfNotExistsAsync();
         }
 
-        var settings = new Dictionary<string, string?>(await HostSettingsAsync())
+        var settings = new Dictionary<string, string?>
         {
             ["Urls"] = Http.BaseAddress!.ToString().TrimEnd('/'),
             ["AzureWebJobsStorage"] = Azurite.ConnectionString,
@@ -50,7 +56,12 @@ public class LocalPipeline : IAsyncLifetime
             ["Images:MaxBytes"] = MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        app = LocalHostApp.Build([], settings);
+        foreach (var (key, value) in await HostSettingsAsync())
+        {
+            settings[key] = value;
+        }
+
+        app = LocalHostApp.Build([], settings, ConfigureServices);
         await app.StartAsync();
     }
 

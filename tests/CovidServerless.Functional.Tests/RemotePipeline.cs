@@ -28,6 +28,7 @@ public sealed class RemotePipeline : LocalPipeline
         Worker = WorkerApp.Build([], new Dictionary<string, string?>
         {
             ["Urls"] = WorkerUrl,
+            ["WorkerAuth:DisabledForLocalDevelopment"] = "true", // on loopback; WorkerAuthenticationTests cover tokens
             ["Models:ManifestPath"] = Models.ManifestPath,
             // Long enough for concurrent requests to meet in one batch on a loaded two-core CI machine.
             ["Scoring:MaxBatchDelayMilliseconds"] = "200",

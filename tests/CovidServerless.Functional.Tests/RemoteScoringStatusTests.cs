@@ -20,6 +20,7 @@ public sealed class RemoteScoringStatusTests
         await using var worker = WorkerApp.Build([], new Dictionary<string, string?>
         {
             ["Urls"] = workerUrl,
+            ["WorkerAuth:DisabledForLocalDevelopment"] = "true",
             ["Models:ManifestPath"] = models.ManifestPath,
             ["Logging:LogLevel:Default"] = "Warning",
         });

@@ -45,6 +45,12 @@ internal static class ResultsCommand
                 path = "scans?" + string.Join('&', query);
             }
 
+            if (ApiClient.KeyRefusal(parse.GetValue(api)!) is { } refusal)
+            {
+                await Console.Error.WriteLineAsync(refusal);
+                return 2;
+            }
+
             using var client = new ApiClient(parse.GetValue(api)!);
             HttpStatusCode status;
             string body;

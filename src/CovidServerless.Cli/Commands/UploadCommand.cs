@@ -60,6 +60,12 @@ internal static class UploadCommand
                 return 2;
             }
 
+            if (ApiClient.KeyRefusal(parse.GetValue(api)!) is { } refusal)
+            {
+                await Console.Error.WriteLineAsync(refusal);
+                return 2;
+            }
+
             var scanModality = ModalityNames.Parse(parse.GetValue(modality)!);
             using var services = CliServices.Create(storage: true);
             var container = services.GetRequiredService<StorageClients>().Blobs.GetBlobContainerClient(ScanContainers.For(scanModality));

@@ -46,7 +46,7 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
             }
         }
 
-        return NoResult(parsed, names[0]);
+        return NoResult(parsed);
     }
 
     /// <summary>GET /api/scans?modality=chest|ct&amp;top=N&amp;continuationToken=...</summary>
@@ -96,6 +96,6 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
     /// <summary>GET /api/health: 200 only when the models that score this host's scans are loaded, else 503 naming the problems.</summary>
     public Task<ApiResponse> GetHealthAsync(CancellationToken cancellationToken) => scoring.GetHealthAsync(cancellationToken);
 
-    private static ApiResponse NoResult(Modality modality, string blobName) =>
-        ApiResponse.NotFound($"No result for {modality.ToName()}/{blobName} (yet): it may still be processing.");
+    private static ApiResponse NoResult(Modality modality) =>
+        ApiResponse.NotFound($"No result for this {modality.ToName()} scan (yet): it may still be processing."); // names may be patients': not echoed
 }

@@ -39,7 +39,7 @@ public static class ImagePreprocessor
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            ArrayPool<byte>.Shared.Return(rented, clearArray: true); // patient pixels do not outlive the call in the pool
         }
 
         using var resized = Resize(scan.Bitmap, spec.Width, spec.Height);

@@ -93,7 +93,7 @@ internal static class MipmapResampler
     {
         if (buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true); // patient pixels do not outlive the call in the pool
         }
     }
 

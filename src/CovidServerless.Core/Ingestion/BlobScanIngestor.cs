@@ -58,7 +58,7 @@ public sealed class BlobScanIngestor(ScanProcessor processor, IOptions<ImageLimi
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                ArrayPool<byte>.Shared.Return(buffer, clearArray: true); // the scan's bytes do not outlive the call in the pool
             }
         }
     }

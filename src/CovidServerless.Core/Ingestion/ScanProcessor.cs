@@ -96,8 +96,9 @@ public sealed class ScanProcessor(
         PipelineTelemetry.Scans.Add(
             1, new KeyValuePair<string, object?>("modality", result.Modality), new KeyValuePair<string, object?>("status", result.Status));
 
-        // Blob names may carry patient names: Information logs carry the scan id only. Reasons are built from the
-        // file's properties (size, format, dimensions) or are fixed texts, never from its name.
+        // Blob names may carry patient names: logs carry the scan id only, at every level (the results table maps it
+        // to the blob for whoever may read results). Reasons are built from the file's properties (size, format,
+        // dimensions) or are fixed texts, never from its name.
         if (result.Status == ScanStatus.Scored)
         {
             logger.LogInformation(
@@ -107,8 +108,6 @@ public sealed class ScanProcessor(
         {
             logger.LogInformation("Scan {ScanId} ({Modality}) {Status}: {Reason}", result.ScanId, result.Modality, result.Status, result.Reason);
         }
-
-        logger.LogDebug("Scan {ScanId} is blob {BlobName}", result.ScanId, result.BlobName);
     }
 
     /// <summary>The message, then the timeline row that marks the recording complete.</summary>
