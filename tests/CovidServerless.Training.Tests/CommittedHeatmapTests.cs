@@ -63,6 +63,26 @@ public sealed class CommittedHeatmapTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>The cost measurement's baseline (heatmap-report) is the committed graph with the map taken out again.</summary>
+    [SkippableFact]
+    public void Removing_the_map_gives_the_graph_with_only_probabilities_and_the_same_probabilities()
+    {
+        var (entry, images) = Load("chest", "resnet50", take: 4);
+        var withMap = File.ReadAllBytes(Path.Combine(ModelsDirectory, entry.File));
+        using var without = new Microsoft.ML.OnnxRuntime.InferenceSession(CamHead.Remove(withMap));
+        Assert.Equal(["probabilities"], without.OutputMetadata.Keys);
+        Assert.DoesNotContain(CamHead.BiasMetadataKey, without.ModelMetadata.CustomMetadataMap.Keys);
+
+        using var scorer = new CamScorer(withMap, entry.Input, entry.Output.Name, batchSize: 1);
+        var expected = scorer.Run(images);
+        for (var i = 0; i < images.Count; i++)
+        {
+            var tensor = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(images[i], [1, 224, 224, 3]);
+            using var results = without.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(entry.Input.Name, tensor)]);
+            Assert.Equal(expected[i].Probabilities, results[0].AsEnumerable<float>().ToArray());
+        }
+    }
+
     private static (ModelEntry Entry, List<float[]> Images) Load(string modality, string architecture, int take)
     {
         var manifestPath = Path.Combine(ModelsDirectory, "manifest.json");

@@ -18,6 +18,7 @@ internal static class CamHead
 {
     public const string OutputName = "covid_cam";
     public const string BiasMetadataKey = "covid_cam_bias";
+    public const string WeightName = Prefix + "weight";
     private const string Prefix = "covid_cam_";
 
     /// <summary>Parses an ONNX model, adds the map (see <see cref="Add"/>) and serialises it again.</summary>
@@ -46,7 +47,7 @@ internal static class CamHead
         var (weightDiff, biasDiff) = ClassDifference(graph, gemm, covidIndex);
 
         var channels = weightDiff.Length;
-        var weight = new TensorProto { Name = Prefix + "weight", DataType = (int)DataType.Float };
+        var weight = new TensorProto { Name = WeightName, DataType = (int)DataType.Float };
         weight.Dims.AddRange([1, channels, 1, 1]);
         weight.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(weightDiff.AsSpan()));
         graph.Initializer.Add(weight);
@@ -74,6 +75,34 @@ internal static class CamHead
             Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)DataType.Float, Shape = shape } },
         });
         model.MetadataProps.Add(new StringStringEntryProto { Key = BiasMetadataKey, Value = biasDiff.ToString("R", CultureInfo.InvariantCulture) });
+    }
+
+    /// <summary>The model without what <see cref="Add"/> added: the graph as it was, to measure what the map costs.</summary>
+    public static byte[] Remove(byte[] model)
+    {
+        var proto = ModelProto.Parser.ParseFrom(model);
+        var graph = proto.Graph;
+        foreach (var node in graph.Node.Where(n => n.Output.Any(o => o == OutputName || o.StartsWith(Prefix, StringComparison.Ordinal))).ToList())
+        {
+            graph.Node.Remove(node);
+        }
+
+        foreach (var initializer in graph.Initializer.Where(i => i.Name.StartsWith(Prefix, StringComparison.Ordinal)).ToList())
+        {
+            graph.Initializer.Remove(initializer);
+        }
+
+        foreach (var output in graph.Output.Where(o => o.Name == OutputName).ToList())
+        {
+            graph.Output.Remove(output);
+        }
+
+        foreach (var entry in proto.MetadataProps.Where(e => e.Key == BiasMetadataKey).ToList())
+        {
+            proto.MetadataProps.Remove(entry);
+        }
+
+        return proto.ToByteArray();
     }
 
     private static (string Features, NodeProto Gemm) FindHead(GraphProto graph)
