@@ -9,6 +9,8 @@ const string Usage = """
       covidserverless-train train-all [options]          (all eight models, then both ensembles)
       covidserverless-train ensemble --modality chest|ct [--out models] [--data DIR]
       covidserverless-train teacher-probe --modality chest|ct   (linear probe on the ImageNet teacher's features)
+      covidserverless-train add-heatmaps [--out models] [--data DIR]   (adds the covid_cam output to the manifest's models)
+      covidserverless-train heatmap-report [--figure docs/images/heatmaps.png] [--per-class 2]   (border share, cost, figure on val)
     options: --width 0.25 --resolution 112 --epochs 40 --patience 10 --batch 32 --lr 0.001 --seed 42
              --teacher-weight 1 (0 = from scratch) --out models --data ../shared/data (or $COVIDSERVERLESS_DATA)
     """;
@@ -72,6 +74,16 @@ try
             var probeModality = options.String("modality", "ct");
             options.EnsureAllUsed();
             TeacherProbeCommand.Run(probeModality, dataRoot, Log);
+            break;
+        case "add-heatmaps":
+            options.EnsureAllUsed();
+            AddHeatmapsCommand.Run(dataRoot, outDirectory, Log);
+            break;
+        case "heatmap-report":
+            var figure = options.String("figure", Path.Combine(RepositoryPaths.Root, "docs", "images", "heatmaps.png"));
+            var perClass = options.Int("per-class", 2);
+            options.EnsureAllUsed();
+            HeatmapReportCommand.Run(dataRoot, outDirectory, figure, perClass, Log);
             break;
         default:
             Console.Error.WriteLine($"Unknown command '{command}'.\n{Usage}");

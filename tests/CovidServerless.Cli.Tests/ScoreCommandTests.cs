@@ -33,6 +33,28 @@ public sealed class ScoreCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Heatmap_option_writes_the_ensemble_and_each_members_overlay_at_the_scans_size_for_scored_files_only()
+    {
+        var committed = Path.Combine(RepoPaths.Root, "models", "manifest.json");
+        var scan = Path.Combine(folder, "patient.scan.png");
+        File.WriteAllBytes(scan, TestImages.Noise(120, 80, SkiaSharp.SKEncodedImageFormat.Png));
+        File.WriteAllText(Path.Combine(folder, "notes.png"), "not an image");
+        var heatmaps = Path.Combine(folder, "heatmaps");
+
+        var (exit, _, _) = await ConsoleCapture.RunAsync("score", folder, "--modality", "ct", "--models", committed, "--heatmap", heatmaps);
+
+        Assert.Equal(0, exit);
+        string[] expected = ["patient.scan.ensemble.png", "patient.scan.inceptionv3.png", "patient.scan.resnet50.png", "patient.scan.vgg16.png", "patient.scan.xception.png"];
+        Assert.Equal(expected, Directory.GetFiles(heatmaps).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (var file in expected)
+        {
+            using var codec = SkiaSharp.SKCodec.Create(Path.Combine(heatmaps, file));
+            Assert.Equal(SkiaSharp.SKEncodedImageFormat.Png, codec.EncodedFormat);
+            Assert.Equal((120, 80), (codec.Info.Width, codec.Info.Height));
+        }
+    }
+
+    [Fact]
     public async Task Refuses_to_score_when_a_model_is_missing_and_says_which()
     {
         File.Delete(Path.Combine(models.Root, "ct", "vgg16.onnx"));

@@ -73,6 +73,21 @@ public class ModelCatalogTests
         Assert.Contains(catalog.Problems, p => p.Contains("no input 'images'", StringComparison.Ordinal) && p.Contains("input", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_manifest_heatmap_output_the_model_lacks_is_refused_with_the_outputs_it_has()
+    {
+        using var folder = new ModelFolder();
+        var entry = folder.AddModelFile("chest", "vgg16", TinyOnnxModels.MeanIntensity(1f, 0f)) with
+        {
+            Output = new ModelOutputSpec { Heatmap = "covid_cam" },
+        };
+        folder.SetModality("chest", new ModalityManifest { Models = [entry] }).Write();
+
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+
+        Assert.Contains(catalog.Problems, p => p.Contains("no heatmap output 'covid_cam'", StringComparison.Ordinal) && p.Contains("probabilities", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(1)] // a PyTorch export's default
     [InlineData(2)] // three images: one full run and one padded

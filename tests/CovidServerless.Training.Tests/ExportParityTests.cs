@@ -1,4 +1,5 @@
 using CovidServerless.Training.Architectures;
+using CovidServerless.Training.Evaluation;
 using CovidServerless.Training.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -47,6 +48,35 @@ public sealed class ExportParityTests
         Assert.True(covid.Max() - covid.Min() > 0.05, $"{architecture}: outputs too similar to make the comparison meaningful: {string.Join(", ", expected)}");
     }
 
+    /// <summary>Briefly trained (untrained maps are all but zero); resolutions give feature grids larger than 1x1.</summary>
+    [Theory]
+    [InlineData("vgg16", 112)]
+    [InlineData("resnet50", 112)]
+    [InlineData("inceptionv3", 112)]
+    [InlineData("xception", 112)]
+    public void Exported_heatmap_summed_plus_bias_difference_equals_the_logit_difference(string architecture, int resolution)
+    {
+        torch.set_num_threads(2);
+        torch.manual_seed(11);
+        using var model = new CovidClassifier(architecture, 0.125, resolution);
+        TrainBriefly(model);
+        using var input = StructuredImages(3) * tensor(Contrast).reshape(3, 1, 1, 1);
+        var images = Enumerable.Range(0, 3).Select(i => input[i].data<float>().ToArray()).ToList();
+
+        using var scorer = new CamScorer(OnnxExporter.Export(model, "heatmap test"), new Core.Models.ModelInputSpec());
+        var outputs = scorer.Run(images);
+
+        foreach (var output in outputs)
+        {
+            var reconstructed = output.Map.Sum(v => (double)v) + scorer.BiasDifference;
+            Assert.True(Math.Abs(reconstructed - output.LogitDifference(0)) <= Tolerance, $"{architecture}: {reconstructed} vs {output.LogitDifference(0)}");
+        }
+
+        // Not vacuous: the map carries more of the logit difference than the tolerance, and differs between locations.
+        Assert.All(outputs, o => Assert.True(o.Map.Sum(v => Math.Abs((double)v)) > 10 * Tolerance && o.Map.Max() > o.Map.Min(),
+            $"{architecture}: map too flat to test ({string.Join(", ", o.Map)})"));
+    }
+
     [Fact]
     public void Exported_model_has_the_seed_contract_and_a_dynamic_batch()
     {
@@ -56,9 +86,9 @@ public sealed class ExportParityTests
         var input = Assert.Single(session.InputMetadata);
         Assert.Equal("input", input.Key);
         Assert.Equal([-1, 224, 224, 3], input.Value.Dimensions);
-        var output = Assert.Single(session.OutputMetadata);
-        Assert.Equal("probabilities", output.Key);
-        Assert.Equal([-1, 2], output.Value.Dimensions);
+        Assert.Equal(["probabilities", "covid_cam"], session.OutputMetadata.Keys);
+        Assert.Equal([-1, 2], session.OutputMetadata["probabilities"].Dimensions);
+        Assert.Equal(3, session.OutputMetadata["covid_cam"].Dimensions.Length);
 
         foreach (var batch in new[] { 1, 5 })
         {

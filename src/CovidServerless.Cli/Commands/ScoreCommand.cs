@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using CovidServerless.Core;
 using CovidServerless.Core.Evaluation;
+using CovidServerless.Core.Heatmaps;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
@@ -10,7 +11,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CovidServerless.Cli.Commands;
 
-/// <summary><c>covidscan score FILES|DIRS --modality M [--json]</c>: scores local files; needs no storage.</summary>
+/// <summary>
+/// <c>covidscan score FILES|DIRS --modality M [--json] [--heatmap DIR]</c>: scores local files; needs no storage. With
+/// --heatmap, writes per scored file DIR/&lt;stem&gt;.ensemble.png and DIR/&lt;stem&gt;.&lt;model&gt;.png (class-activation overlays).
+/// </summary>
 internal static class ScoreCommand
 {
     public static Command Create()
@@ -19,7 +23,8 @@ internal static class ScoreCommand
         var modality = CommonOptions.Modality();
         var models = CommonOptions.Models();
         var json = new Option<bool>("--json") { Description = "Write one JSON result per file (the pipeline's result shape) as an array." };
-        var command = new Command("score", "Score image files with a modality's ensemble, without any storage.") { paths, modality, models, json };
+        var heatmap = new Option<string?>("--heatmap") { Description = "Folder to write heatmap overlays to: <file stem>.ensemble.png and <file stem>.<model>.png per scored file (red = toward COVID, blue = away)." };
+        var command = new Command("score", "Score image files with a modality's ensemble, without any storage.") { paths, modality, models, json, heatmap };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // Checked before anything is scored, so a mistyped path does not throw away the rest of the run.
@@ -49,10 +54,16 @@ internal static class ScoreCommand
             }
 
             var scorer = services.GetRequiredService<IScanScorer>();
+            var heatmapFolder = parse.GetValue(heatmap);
             var results = new List<ScanResult>();
             foreach (var file in files)
             {
-                results.Add(await ScoreFileAsync(scorer, ModalityNames.Parse(parse.GetValue(modality)!), file, cancellationToken));
+                var result = await ScoreFileAsync(scorer, ModalityNames.Parse(parse.GetValue(modality)!), file, cancellationToken);
+                results.Add(result);
+                if (heatmapFolder is not null && result.Status == ScanStatus.Scored)
+                {
+                    await WriteHeatmapsAsync(services, ModalityNames.Parse(parse.GetValue(modality)!), file, heatmapFolder, cancellationToken);
+                }
             }
 
             if (parse.GetValue(json))
@@ -91,6 +102,27 @@ internal static class ScoreCommand
         catch (ScanRejectedException ex)
         {
             return baseResult with { Status = ScanStatus.Rejected, Reason = ex.Message };
+        }
+    }
+
+    /// <summary>Writes the ensemble's and each member's overlay for one scored file; members without a heatmap output are skipped.</summary>
+    internal static async Task WriteHeatmapsAsync(IServiceProvider services, Modality modality, string file, string folder, CancellationToken cancellationToken)
+    {
+        using var scan = services.GetRequiredService<ScanDecoder>().Decode(await File.ReadAllBytesAsync(file, cancellationToken));
+        var members = new HeatmapExplainer(services.GetRequiredService<ModelCatalog>()).Explain(modality, scan);
+        if (members.Count == 0)
+        {
+            await Console.Error.WriteLineAsync($"No {modality.ToName()} model has a heatmap output; no overlay for {file}.");
+            return;
+        }
+
+        Directory.CreateDirectory(folder);
+        var stem = Path.GetFileNameWithoutExtension(file);
+        var ensemble = HeatmapExplainer.EnsembleMap(members, scan.Width, scan.Height);
+        await File.WriteAllBytesAsync(Path.Combine(folder, $"{stem}.ensemble.png"), HeatmapRenderer.RenderPng(scan.Bitmap, ensemble), cancellationToken);
+        foreach (var member in members)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(folder, $"{stem}.{member.Model}.png"), HeatmapRenderer.RenderPng(scan.Bitmap, member.Map), cancellationToken);
         }
     }
 

@@ -52,6 +52,7 @@ internal static partial class ModelContract
         }
 
         CheckInput(entry.Input, input.Dimensions);
+        CheckHeatmap(entry.Output, session);
 
         // Scoring reads each image's outputs as one row (a [N, 2] head, or a convolutional [N, 2, 1, 1] one).
         var perImage = output.Dimensions.Skip(1).ToList();
@@ -63,6 +64,25 @@ internal static partial class ModelContract
         }
 
         return input.Dimensions[0] > 0 ? input.Dimensions[0] : null;
+    }
+
+    private static void CheckHeatmap(ModelOutputSpec spec, InferenceSession session)
+    {
+        if (spec.Heatmap is null)
+        {
+            return;
+        }
+
+        if (!session.OutputMetadata.TryGetValue(spec.Heatmap, out var heatmap))
+        {
+            throw new InvalidOperationException(
+                $"the model has no heatmap output '{spec.Heatmap}' (it has: {string.Join(", ", session.OutputMetadata.Keys)}).");
+        }
+
+        if (heatmap.Dimensions.Length != 3)
+        {
+            throw new InvalidOperationException($"heatmap output '{spec.Heatmap}' has {heatmap.Dimensions.Length} dimensions; a map per image is [N, h, w].");
+        }
     }
 
     private static void CheckInput(ModelInputSpec spec, int[] dimensions)

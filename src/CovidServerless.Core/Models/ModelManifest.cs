@@ -91,6 +91,13 @@ public sealed record ModelOutputSpec
 
     [JsonConverter(typeof(OutputKindConverter))]
     public OutputKind Kind { get; init; } = OutputKind.Probabilities;
+
+    /// <summary>
+    /// Optional second output with the class-activation map [N, h, w]: per location, its contribution to the COVID logit
+    /// minus the non-COVID logit (positive = toward COVID). Null when the model has none; scoring never reads it.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Heatmap { get; init; }
 }
 
 /// <summary>Writes output kinds as the manifest contract spells them ("probabilities", "logits"); reads any case.</summary>

@@ -1,3 +1,4 @@
+using CovidServerless.Core.Heatmaps;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -49,6 +50,37 @@ public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256
         }
 
         return result;
+    }
+
+    /// <summary>True when the manifest names a heatmap output for this model (see <see cref="ModelOutputSpec.Heatmap"/>).</summary>
+    public bool HasHeatmap => Entry.Output.Heatmap is not null;
+
+    /// <summary>
+    /// pCovid and the class-activation map of one image (<paramref name="image"/>: one image's elements). Runs the model
+    /// once for both outputs; kept apart from <see cref="PredictCovid"/> so that scoring alone never fetches a map.
+    /// </summary>
+    public (float PCovid, CamMap Map) PredictWithHeatmap(ReadOnlyMemory<float> image)
+    {
+        var heatmap = Entry.Output.Heatmap ?? throw new InvalidOperationException($"Model {Name} has no heatmap output in the manifest.");
+        var input = Entry.Input;
+        var batch = fixedBatch ?? 1;
+        var data = new float[batch * input.ElementsPerImage];
+        image.Span[..input.ElementsPerImage].CopyTo(data);
+        int[] shape = input.Layout == TensorLayout.NHWC
+            ? [batch, input.Height, input.Width, input.Channels]
+            : [batch, input.Channels, input.Height, input.Width];
+        var tensor = new DenseTensor<float>(data, shape);
+        using var outputs = session.Run([NamedOnnxValue.CreateFromTensor(input.Name, tensor)], [Entry.Output.Name, heatmap]);
+        var pCovid = ReadCovidProbabilities(outputs[0].AsTensor<float>(), batch)[0];
+        var map = outputs[1].AsTensor<float>();
+        int h = map.Dimensions[1], w = map.Dimensions[2];
+        var values = new float[h * w];
+        for (var k = 0; k < values.Length; k++)
+        {
+            values[k] = map.GetValue(k);
+        }
+
+        return (pCovid, new CamMap(w, h, values));
     }
 
     private float[] Run(Memory<float> images, int count)

@@ -45,7 +45,7 @@ internal static class TrainCommand
             File = relativeFile,
             Sha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(onnxPath))),
             Input = ScanTensors.SeedInput,
-            Output = new ModelOutputSpec { Name = OnnxExporter.OutputName, CovidIndex = 0, Kind = OutputKind.Probabilities },
+            Output = new ModelOutputSpec { Name = OnnxExporter.OutputName, CovidIndex = OnnxExporter.CovidIndex, Kind = OutputKind.Probabilities, Heatmap = CamHead.OutputName },
             Training = ManifestFile.ToJson(new TrainingRecord(
                 Data: $"{options.Modality}/train ({train.Scans.Count} images, sha256 of sorted file hashes {train.Fingerprint})",
                 Recipe: $"{options.Recipe}; ran {result.EpochsRun} epochs, kept epoch {result.BestEpoch} ({result.Elapsed.TotalMinutes:F1} min on 2 CPU cores)",

@@ -14,6 +14,7 @@ internal static class OnnxExporter
 {
     public const string InputName = "input";
     public const string OutputName = "probabilities";
+    public const int CovidIndex = 0;
     private const int Opset = 17;
     private const long IrVersion = 8;
 
@@ -38,6 +39,7 @@ internal static class OnnxExporter
             Graph = graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        CamHead.Add(proto, CovidIndex);
         return proto.ToByteArray();
     }
 

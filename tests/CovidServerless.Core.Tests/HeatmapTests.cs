@@ -1,0 +1,106 @@
+using CovidServerless.Core.Heatmaps;
+using CovidServerless.Core.Imaging;
+using CovidServerless.TestSupport;
+using SkiaSharp;
+
+namespace CovidServerless.Core.Tests;
+
+public sealed class HeatmapTests
+{
+    private static readonly string CommittedManifest = Path.Combine(RepoPaths.Root, "models", "manifest.json");
+
+    [Fact]
+    public void Renderer_writes_a_png_at_the_scans_size_red_where_the_map_pushes_toward_covid_and_blue_where_away()
+    {
+        using var scan = new ScanDecoder().Decode(TestImages.Uniform(128, width: 90, height: 40));
+        var map = new CamMap(2, 1, [1f, -1f]);
+
+        var png = HeatmapRenderer.RenderPng(scan.Bitmap, map);
+
+        using var codec = SKCodec.Create(new SKMemoryStream(png));
+        Assert.Equal(SKEncodedImageFormat.Png, codec.EncodedFormat);
+        using var decoded = SKBitmap.Decode(png);
+        Assert.Equal((90, 40), (decoded.Width, decoded.Height));
+        var left = decoded.GetPixel(2, 20);
+        var right = decoded.GetPixel(87, 20);
+        Assert.True(left.Red > 170 && left.Blue < 100, $"left {left}");
+        Assert.True(right.Blue > 170 && right.Red < 100, $"right {right}");
+        var middle = decoded.GetPixel(45, 20); // where the map crosses zero the scan shows through
+        Assert.InRange(middle.Red, 110, 150);
+    }
+
+    [Fact]
+    public void A_map_of_zeros_leaves_the_scan_as_it_was()
+    {
+        using var scan = new ScanDecoder().Decode(TestImages.LeftWhiteRightBlack(32, 32));
+        using var overlay = HeatmapRenderer.Render(scan.Bitmap, new CamMap(3, 3, new float[9]));
+
+        Assert.Equal(SKColors.White, overlay.GetPixel(1, 16));
+        Assert.Equal(SKColors.Black, overlay.GetPixel(30, 16));
+    }
+
+    [Fact]
+    public void Resizing_a_map_interpolates_between_cell_centres_and_keeps_the_sign()
+    {
+        var map = new CamMap(2, 2, [-2f, 2f, -2f, 2f]);
+
+        var resized = map.Resize(8, 4);
+
+        Assert.Equal(32, resized.Values.Length);
+        Assert.Equal(-2f, resized.Values[0]); // left of the first centre: clamped to the cell's value
+        Assert.Equal(2f, resized.Values[7]);
+        Assert.Equal(0f, resized.Values[3] + resized.Values[4], 5); // symmetric about the middle
+        Assert.True(resized.Values[3] < 0 && resized.Values[4] > 0);
+        Assert.Equal(resized.Values.AsSpan(0, 8).ToArray(), resized.Values.AsSpan(24, 8).ToArray());
+    }
+
+    [Fact]
+    public void The_ensemble_map_is_the_mean_of_the_members_maps_resized_to_the_scan()
+    {
+        var members = new[]
+        {
+            new MemberHeatmap("a", 0.9f, new CamMap(1, 1, [3f])),
+            new MemberHeatmap("b", 0.1f, new CamMap(2, 1, [-1f, 1f])),
+        };
+
+        var ensemble = HeatmapExplainer.EnsembleMap(members, 4, 2);
+
+        Assert.Equal((4, 2), (ensemble.Width, ensemble.Height));
+        Assert.Equal(1f, ensemble.Values[0]); // (3 + -1) / 2
+        Assert.Equal(2f, ensemble.Values[3]); // (3 + 1) / 2
+    }
+
+    [Fact]
+    public void Positive_heat_outside_the_centre_is_measured_as_a_share_of_all_positive_heat()
+    {
+        var border = new float[25];
+        border[0] = 3f; // a corner
+        border[12] = 1f; // the centre
+        border[13] = -5f; // negative heat does not count
+
+        Assert.Equal(0.75, new CamMap(5, 5, border).PositiveShareOutsideCentre(), 6);
+        Assert.Equal(0, new CamMap(2, 2, [-1f, -1f, -1f, -1f]).PositiveShareOutsideCentre());
+    }
+
+    [Theory]
+    [InlineData("chest")]
+    [InlineData("ct")]
+    public async Task The_committed_models_give_each_member_a_map_and_the_pcovid_that_scoring_gives(string modalityName)
+    {
+        using var catalog = TestCatalogs.Load(CommittedManifest);
+        var modality = ModalityNames.Parse(modalityName);
+        var bytes = TestImages.Noise(300, 200, SKEncodedImageFormat.Png, seed: 3);
+        var scored = await TestCatalogs.Scorer(catalog).ScoreAsync(modality, bytes, CancellationToken.None);
+        using var scan = new ScanDecoder().Decode(bytes);
+
+        var members = new HeatmapExplainer(catalog).Explain(modality, scan);
+
+        Assert.Equal(scored.Models.Select(m => m.Name), members.Select(m => m.Model));
+        foreach (var (member, score) in members.Zip(scored.Models))
+        {
+            Assert.Equal(score.PCovid, member.PCovid, 5);
+            Assert.Equal(member.Model == "inceptionv3" ? (5, 5) : (7, 7), (member.Map.Width, member.Map.Height));
+            Assert.True(member.Map.Values.Max() > member.Map.Values.Min(), $"{member.Model}: flat map");
+        }
+    }
+}
