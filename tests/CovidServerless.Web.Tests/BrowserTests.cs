@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using CovidServerless.TestSupport;
 using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -68,6 +69,26 @@ public sealed class BrowserTests(WebApp web)
         await Expect(item).ToContainTextAsync("Refused: The file is not a readable image: expected PNG, JPEG, BMP, GIF or WebP.");
         await Expect(item.GetByRole(AriaRole.Link)).ToHaveCountAsync(0);
         await WebApp.ScreenshotAsync(page, "upload-refused");
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_scan_the_pipeline_rejects_after_upload_shows_rejected_with_its_reason_and_no_bars()
+    {
+        // Its header is whole, so the upload is accepted; its pixel data ends early, which only decoding finds.
+        var path = Path.Combine(Path.GetTempPath(), $"cut-{Guid.NewGuid():N}", "cut.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllBytesAsync(path, TestImages.Truncated(TestImages.Noise(300, 300, SkiaSharp.SKEncodedImageFormat.Png)));
+        var page = await web.NewPageAsync();
+
+        var scanId = await UploadAndOpenResultAsync(page, "chest", path);
+
+        await Expect(page.Locator("#reason-card h2")).ToHaveTextAsync("This file could not be screened", new() { Timeout = 90_000 });
+        await Expect(page.Locator("#reason")).ToHaveTextAsync("The image file is truncated: its pixel data ends early.");
+        await Expect(page.Locator("#result-status")).ToHaveTextAsync("The scan was rejected.");
+        await Expect(page.Locator("#model-bars li")).ToHaveCountAsync(0);
+        Assert.Equal("rejected", (await web.ResultAsync(scanId)).GetProperty("status").GetString());
+        await WebApp.ScreenshotAsync(page, "result-rejected");
         Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
     }
 

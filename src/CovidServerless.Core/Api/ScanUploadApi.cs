@@ -76,6 +76,9 @@ public sealed class ScanUploadApi(StorageClients clients, ScanDecoder decoder, R
             return TooLarge($"The file is over the {maxBytes:N0}-byte limit; it was not stored.");
         }
 
+        // Every check short of decoding pixels (size, format, declared dimensions, JPEG structure): cheap enough for a
+        // request. Damage inside the pixel data (a truncated PNG) passes here; the pipeline then records the scan as
+        // rejected with the reason, which GET /api/results/{scanId} shows.
         string format;
         try
         {
