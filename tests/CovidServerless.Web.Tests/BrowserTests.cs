@@ -92,6 +92,39 @@ public sealed class BrowserTests(WebApp web)
         Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
     }
 
+    [Fact]
+    public async Task A_heatmap_toggle_appears_only_for_models_whose_result_carries_a_heatmap_link_and_overlays_it()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"noise-{Guid.NewGuid():N}", "noise.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllBytesAsync(path, TestImages.Noise(256, 256, SkiaSharp.SKEncodedImageFormat.Png));
+        var page = await web.NewPageAsync();
+        var scanId = await UploadAndOpenResultAsync(page, "chest", path);
+        await Expect(page.Locator("#model-bars li")).ToHaveCountAsync(4, ResultWait);
+        await Expect(page.Locator("#heatmap-toggles")).ToBeHiddenAsync();
+
+        // Results carry no heatmaps yet: the browser is handed the real result with one link added to xception's entry
+        // (pointing at the scan's own image, which stands in for a heatmap).
+        await page.RouteAsync($"**/api/results/{scanId}", async route =>
+        {
+            var response = await route.FetchAsync();
+            var result = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!;
+            result["models"]![3]!["heatmapUrl"] = $"/api/results/{scanId}/image";
+            await route.FulfillAsync(new() { Response = response, Body = result.ToJsonString() });
+        });
+        await page.ReloadAsync();
+
+        var toggles = page.Locator("#heatmap-toggles input");
+        await Expect(toggles).ToHaveCountAsync(1, new() { Timeout = 30_000 });
+        await Expect(page.Locator("#heatmap-image")).ToBeHiddenAsync();
+        await page.GetByLabel("xception", new() { Exact = true }).CheckAsync();
+        await Expect(page.Locator("#heatmap-image")).ToBeVisibleAsync();
+        await Expect(page.Locator("#heatmap-image")).ToHaveAttributeAsync("alt", "xception heatmap over the scan");
+        await page.GetByLabel("xception", new() { Exact = true }).UncheckAsync();
+        await Expect(page.Locator("#heatmap-image")).ToBeHiddenAsync();
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+    }
+
     [SkippableFact]
     public async Task A_scan_can_be_uploaded_and_its_result_opened_with_the_keyboard_alone()
     {
@@ -178,7 +211,8 @@ public sealed class BrowserTests(WebApp web)
     [SkippableFact]
     public async Task Every_page_passes_the_axe_accessibility_checks_and_fits_a_phone_screen()
     {
-        var chest = WebApp.RealScan("chest", "noncovid");
+        // An NIH ChestX-ray8 image (no restrictions on use, attribution required): its screenshot may go in the docs.
+        var chest = WebApp.RealScan("chest", "noncovid", prefix: "nih_");
         Skip.If(chest is null, CovidServerless.TestSupport.RepoPaths.NoSharedDataMessage);
         var page = await web.NewPageAsync(width: 390, height: 844);
         var scanId = await UploadAndOpenResultAsync(page, "chest", chest!);
@@ -206,6 +240,12 @@ public sealed class BrowserTests(WebApp web)
             var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
             Assert.True(overflow <= 0, $"{view} is {overflow} px wider than a 390 px phone screen.");
         }
+
+        await page.SetViewportSizeAsync(1280, 900);
+        await page.GotoAsync($"/#/result/{scanId}");
+        await Expect(page.Locator("#model-bars li")).ToHaveCountAsync(4, ResultWait);
+        await page.WaitForFunctionAsync("() => { const i = document.getElementById('scan-image'); return i.complete && i.naturalWidth > 0; }");
+        await WebApp.ScreenshotAsync(page, "result-nih-chest");
     }
 
     /// <summary>Picks the modality and file, presses Upload, waits for the link to the result and follows it.</summary>

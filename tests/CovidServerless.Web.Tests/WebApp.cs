@@ -75,10 +75,11 @@ public sealed class WebApp : IAsyncLifetime
     public static Task ScreenshotAsync(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotFolder, name + ".png"), FullPage = true });
 
-    /// <summary>A real validation scan from ../shared/data, or null where the folder is absent.</summary>
-    public static string? RealScan(string modality, string label) =>
+    /// <summary>A real validation scan from ../shared/data (the first by name, of those starting with
+    /// <paramref name="prefix"/>), or null where the folder is absent.</summary>
+    public static string? RealScan(string modality, string label, string prefix = "") =>
         RepoPaths.SharedData is { } data
-            ? Directory.EnumerateFiles(Path.Combine(data, modality, "val", label)).Order(StringComparer.Ordinal).First()
+            ? Directory.EnumerateFiles(Path.Combine(data, modality, "val", label), prefix + "*").Order(StringComparer.Ordinal).First()
             : null;
 
     public async Task DisposeAsync()

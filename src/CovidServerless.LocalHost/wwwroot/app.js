@@ -301,22 +301,27 @@
       }, fill, mark));
   }
 
-  // Heatmaps appear only when the result carries them: each model may have a same-origin "heatmapUrl".
+  // Heatmaps appear only when the result carries them: a model entry may have "heatmapUrl", a same-origin path
+  // (starting with '/') to an image the size of the scan (or any size: it is stretched over it).
   function heatmapToggles(models) {
     const box = $('heatmap-toggles');
     const overlay = $('heatmap-image');
-    const withMaps = models.filter((m) => typeof m.heatmapUrl === 'string' && m.heatmapUrl.startsWith('/'));
+    const withMaps = models.filter((m) => typeof m.heatmapUrl === 'string' && m.heatmapUrl.startsWith('/') && !m.heatmapUrl.startsWith('//'));
     box.replaceChildren(el('legend', { text: 'Heatmap overlay' }));
     box.hidden = withMaps.length === 0;
     for (const m of withMaps) {
       const toggle = el('input', { type: 'checkbox', name: 'heatmap', value: m.name });
-      toggle.addEventListener('change', () => {
+      toggle.addEventListener('change', async () => {
         for (const other of box.querySelectorAll('input')) if (other !== toggle) other.checked = false;
-        overlay.hidden = !toggle.checked;
-        if (toggle.checked) {
-          overlay.src = m.heatmapUrl;
-          overlay.alt = `${m.name} heatmap`;
-        }
+        overlay.hidden = true;
+        if (!toggle.checked) return;
+        // Fetched with the API's headers (a function key where the server needs one), shown from a blob URL.
+        const response = await fetch(m.heatmapUrl, { headers: apiHeaders({}) }).catch(() => null);
+        if (!toggle.checked || !response || !response.ok) return;
+        if (overlay.src.startsWith('blob:')) URL.revokeObjectURL(overlay.src);
+        overlay.src = URL.createObjectURL(await response.blob());
+        overlay.alt = `${m.name} heatmap over the scan`;
+        overlay.hidden = false;
       });
       box.append(el('label', {}, toggle, ` ${m.name}`));
     }
