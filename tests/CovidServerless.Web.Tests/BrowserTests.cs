@@ -53,6 +53,45 @@ public sealed class BrowserTests(WebApp web)
     }
 
     [Fact]
+    public async Task Several_files_dropped_on_the_page_upload_each_with_its_own_progress_and_result_link()
+    {
+        var page = await web.NewPageAsync();
+        await page.GotoAsync("/");
+        await page.Locator("input[name=modality][value=ct]").CheckAsync();
+        string[] names = ["drop-a.png", "drop-b.png", "drop-c.txt"];
+        string[] contents = [.. new[]
+        {
+            TestImages.Noise(96, 96, SkiaSharp.SKEncodedImageFormat.Png, seed: 3),
+            TestImages.Noise(96, 96, SkiaSharp.SKEncodedImageFormat.Png, seed: 4),
+            "not a scan"u8.ToArray(),
+        }.Select(Convert.ToBase64String)];
+
+        // What a browser does when files are dropped: a drop event whose DataTransfer holds them.
+        await page.Locator("#drop").EvaluateAsync(
+            @"(zone, files) => {
+                const transfer = new DataTransfer();
+                for (const [name, base64] of files) {
+                    const bytes = Uint8Array.from(atob(base64), c => c.charCodeAt(0));
+                    transfer.items.add(new File([bytes], name, { type: name.endsWith('.png') ? 'image/png' : 'text/plain' }));
+                }
+                zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+            }",
+            names.Zip(contents, (n, c) => new[] { n, c }).ToArray());
+
+        foreach (var name in names[..2])
+        {
+            var item = page.Locator($"#uploads li[data-file='{name}']");
+            await Expect(item.Locator("progress")).ToHaveAttributeAsync("value", "100");
+            await Expect(item.GetByRole(AriaRole.Link)).ToHaveTextAsync($"View result for {name}");
+            await Expect(item).ToContainTextAsync("CT");
+        }
+
+        await Expect(page.Locator("#uploads li[data-file='drop-c.txt']")).ToContainTextAsync("Refused: The file is not a readable image");
+        var ids = await page.Locator("#uploads li[data-scan-id]").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.scanId)");
+        Assert.Equal(2, ids.Distinct().Count());
+    }
+
+    [Fact]
     public async Task A_text_file_renamed_png_is_refused_at_upload_with_the_reason_in_plain_words()
     {
         var path = Path.Combine(Path.GetTempPath(), $"notes-{Guid.NewGuid():N}", "notes.png");
