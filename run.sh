@@ -36,6 +36,7 @@ echo "run.sh: Azurite is up (blob 10000, queue 10001, table 10002; data in .azur
 export AzureWebJobsStorage="${AzureWebJobsStorage:-UseDevelopmentStorage=true}"
 export Models__ManifestPath="${Models__ManifestPath:-$root/models/manifest.json}"
 echo "run.sh: starting the pipeline on http://127.0.0.1:7071 (Ctrl-C stops it) ..."
+echo "run.sh: open http://127.0.0.1:7071/ in a browser to upload scans and read their results."
 setsid dotnet src/CovidServerless.LocalHost/bin/Release/net10.0/linux-x64/CovidServerless.LocalHost.dll &
 host_pid=$!
 stop() {

@@ -8,6 +8,14 @@ cd "$root"
 
 scripts/ensure-azurite.sh
 
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "test.sh: installing chromium (apt-get) for the browser tests ..."
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+
 echo "test.sh: building ..."
 dotnet build CovidServerless.sln -c Release -nologo -v q -clp:ErrorsOnly
 

@@ -31,7 +31,8 @@ public sealed class ResultsFunctions(ResultsApi api)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Write(await api.ListScansAsync(request.Query["modality"], request.Query["top"], request.Query["continuationToken"], cancellationToken));
+        return Write(await api.ListScansAsync(
+            request.Query["modality"], request.Query["top"], request.Query["continuationToken"], cancellationToken, request.Query["status"], request.Query["verdict"]));
     }
 
     [Function("GetModels")]
@@ -44,6 +45,19 @@ public sealed class ResultsFunctions(ResultsApi api)
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "health")] HttpRequest request, CancellationToken cancellationToken) =>
         Write(await api.GetHealthAsync(cancellationToken));
 
-    internal static IActionResult Write(ApiResponse response) =>
-        new JsonResult(response.Body, ScanResult.JsonOptions) { StatusCode = response.Status };
+    internal static IActionResult Write(ApiResponse response, HttpRequest? request = null)
+    {
+        if (response.Location is { } location && request is not null)
+        {
+            request.HttpContext.Response.Headers.Location = location;
+        }
+
+        if (response.Body is ApiFile file)
+        {
+            request?.HttpContext.Response.Headers.XContentTypeOptions = "nosniff";
+            return new FileContentResult(file.Content.ToArray(), file.ContentType);
+        }
+
+        return new JsonResult(response.Body, ScanResult.JsonOptions) { StatusCode = response.Status };
+    }
 }

@@ -5,7 +5,8 @@
 //                                     blob receipts; azure-webjobs-secrets: keys), which is what
 //                                     Microsoft documents for identity-based AzureWebJobsStorage
 //   Storage Blob Data Contributor  -> the Flex Consumption deployment-package container
-//   Storage Blob Data Reader       -> chest, ct-scans (the trigger only reads scans)
+//   Storage Blob Data Contributor  -> chest, ct-scans (the trigger reads scans; POST /api/scans,
+//                                     the browser app's upload, writes them)
 //   Storage Queue Data Contributor -> account (scan-results, the poison queue and the host's own
 //                                     internal queues, whose names are not known up front)
 //   Storage Table Data Contributor -> account (ScanResults, ScanTimeline; table-scoped roles would
@@ -44,8 +45,8 @@ var functionOwner = grantAccountWideBlobOwner
 var functionAssignments = map(
   concat(functionOwner, [
     { container: deploymentContainerName, role: roles.blobDataContributor }
-    { container: 'chest', role: roles.blobDataReader }
-    { container: 'ct-scans', role: roles.blobDataReader }
+    { container: 'chest', role: roles.blobDataContributor }
+    { container: 'ct-scans', role: roles.blobDataContributor }
     { container: '', role: roles.queueDataContributor }
     { container: '', role: roles.tableDataContributor }
   ]),

@@ -154,6 +154,7 @@ public static class PipelineServiceCollectionExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ScanWatcher>();
         services.TryAddSingleton<Api.ResultsApi>();
+        services.TryAddSingleton<Api.ScanUploadApi>();
         return services;
     }
 }

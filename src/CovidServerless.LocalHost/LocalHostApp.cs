@@ -6,7 +6,7 @@ namespace CovidServerless.LocalHost;
 
 /// <summary>
 /// Builds the local host: the scan watcher (its blob trigger) against Azurite (or any storage account), plus the
-/// results API on http://127.0.0.1:7071. For machines without Functions Core Tools.
+/// results API and the browser app on http://127.0.0.1:7071. For machines without Functions Core Tools.
 /// </summary>
 public static class LocalHostApp
 {
@@ -39,6 +39,7 @@ public static class LocalHostApp
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.UseWebUi();
         app.MapDefaultEndpoints();
         app.MapResultsApi();
         return app;

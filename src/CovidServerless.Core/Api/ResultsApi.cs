@@ -49,9 +49,22 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
         return NoResult(parsed);
     }
 
-    /// <summary>GET /api/scans?modality=chest|ct&amp;top=N&amp;continuationToken=...</summary>
-    public async Task<ApiResponse> ListScansAsync(string? modality, string? top, string? continuationToken, CancellationToken cancellationToken)
+    /// <summary>GET /api/scans?modality=chest|ct&amp;status=scored|rejected|failed&amp;verdict=covid|noncovid&amp;top=N&amp;continuationToken=...</summary>
+    public async Task<ApiResponse> ListScansAsync(
+        string? modality, string? top, string? continuationToken, CancellationToken cancellationToken, string? status = null, string? verdict = null)
     {
+        status = string.IsNullOrEmpty(status) ? null : status;
+        verdict = string.IsNullOrEmpty(verdict) ? null : verdict;
+        if (status is not null and not (ScanStatus.Scored or ScanStatus.Rejected or ScanStatus.Failed))
+        {
+            return ApiResponse.BadRequest($"Unknown status '{status}': use '{ScanStatus.Scored}', '{ScanStatus.Rejected}' or '{ScanStatus.Failed}'.");
+        }
+
+        if (verdict is not null and not (Scoring.Verdicts.Covid or Scoring.Verdicts.NonCovid))
+        {
+            return ApiResponse.BadRequest($"Unknown verdict '{verdict}': use '{Scoring.Verdicts.Covid}' or '{Scoring.Verdicts.NonCovid}'.");
+        }
+
         Modality? filter = null;
         if (!string.IsNullOrEmpty(modality))
         {
@@ -81,7 +94,7 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
 
         try
         {
-            var page = await query.ListRecentAsync(filter, size, continuationToken, cancellationToken).ConfigureAwait(false);
+            var page = await query.ListRecentAsync(filter, size, continuationToken, cancellationToken, status, verdict).ConfigureAwait(false);
             return ApiResponse.Ok(page);
         }
         catch (Azure.RequestFailedException ex) when (ex.Status == 400 && continuationToken is not null)

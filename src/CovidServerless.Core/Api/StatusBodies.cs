@@ -22,5 +22,17 @@ public sealed record WorkerHealth(string Endpoint, string Status, string? Proble
     public const string Unknown = "unknown";
 }
 
+/// <summary>
+/// One loaded model. <see cref="Validation"/> holds the figures the manifest records for it (free-form);
+/// <see cref="EnsembleThreshold"/> is its modality's decision threshold, which every member's verdict uses.
+/// </summary>
 public sealed record ModelDescription(
-    string Name, string Modality, string? Architecture, string Version, string Sha256, Models.ModelInputSpec Input, Models.ModelOutputSpec Output);
+    string Name,
+    string Modality,
+    string? Architecture,
+    string Version,
+    string Sha256,
+    Models.ModelInputSpec Input,
+    Models.ModelOutputSpec Output,
+    System.Text.Json.Nodes.JsonObject? Validation = null,
+    double? EnsembleThreshold = null);

@@ -42,12 +42,25 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
     /// structure), without decoding them: for a host that sends the scan elsewhere to be scored, so that a file
     /// that cannot be a scan is rejected there, whether or not the scorer is reachable.
     /// </summary>
-    public void Validate(ReadOnlySpan<byte> file)
+    /// <returns>The file's format: "png", "jpeg", "bmp", "gif" or "webp".</returns>
+    public string Validate(ReadOnlySpan<byte> file)
     {
         using var data = SKData.CreateCopy(CheckLength(file));
         using var stream = new SKMemoryStream(data);
         using var codec = Open(stream, file);
+        return Supported[codec.EncodedFormat];
     }
+
+    /// <summary>The media type of a format <see cref="Validate"/> returns.</summary>
+    public static string MediaType(string format) => format switch
+    {
+        "png" => "image/png",
+        "jpeg" => "image/jpeg",
+        "bmp" => "image/bmp",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Not a format the decoder accepts."),
+    };
 
     private ReadOnlySpan<byte> CheckLength(ReadOnlySpan<byte> file)
     {
@@ -58,7 +71,7 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
 
         if (file.Length > limits.MaxBytes)
         {
-            throw new ScanRejectedException($"The file is {file.Length:N0} bytes, over the {limits.MaxBytes:N0}-byte limit.");
+            throw new ScanRejectedException($"The file is {file.Length:N0} bytes, over the {limits.MaxBytes:N0}-byte limit.", ScanProblem.TooLarge);
         }
 
         return file;
@@ -69,13 +82,15 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
         var codec = SKCodec.Create(stream, out var openResult)
             ?? throw new ScanRejectedException(
                 "The file is not a readable image: expected PNG, JPEG, BMP, GIF or WebP" +
-                (openResult == SKCodecResult.IncompleteInput && StartsLikeAnImage(file) ? " (the file is truncated)." : "."));
+                (openResult == SKCodecResult.IncompleteInput && StartsLikeAnImage(file) ? " (the file is truncated)." : "."),
+                openResult == SKCodecResult.IncompleteInput && StartsLikeAnImage(file) ? ScanProblem.Invalid : ScanProblem.NotAnImage);
         try
         {
             if (!Supported.ContainsKey(codec.EncodedFormat))
             {
                 throw new ScanRejectedException(
-                    $"Unsupported image format {codec.EncodedFormat.ToString().ToUpperInvariant()}: expected PNG, JPEG, BMP, GIF or WebP.");
+                    $"Unsupported image format {codec.EncodedFormat.ToString().ToUpperInvariant()}: expected PNG, JPEG, BMP, GIF or WebP.",
+                    ScanProblem.NotAnImage);
             }
 
             CheckDeclaredSize(codec.Info.Width, codec.Info.Height);

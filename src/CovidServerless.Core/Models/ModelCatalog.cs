@@ -67,6 +67,9 @@ public sealed class ModelCatalog : IDisposable
 
     public IEnumerable<OnnxModel> AllModels => byModality.Values.SelectMany(m => m.Models);
 
+    /// <summary>A modality's ensemble rule as the manifest gives it, or null when it has no loaded models.</summary>
+    public EnsembleRule? RuleFor(Modality modality) => byModality.TryGetValue(modality, out var models) ? models.Rule : null;
+
     /// <summary>The ensemble of a modality, or an exception naming why it cannot score.</summary>
     public ModalityModels For(Modality modality)
     {

@@ -7,7 +7,9 @@ namespace CovidServerless.Core.Results;
 /// <summary>
 /// How a result maps to table rows. ScanResults: partition = one blob (all its versions), one row per model plus
 /// one "ensemble" row per version, row keys sorting the newest version first. ScanTimeline: one row per scan
-/// version in upload order (newest first), for listing recent results across blobs.
+/// version in upload order (newest first), for listing recent results across blobs. ScanResults also holds one
+/// index row per scan id (partition "scan-{scanId}", its own partition, so a look-up by id is one point read that
+/// needs neither the blob name nor a scan).
 /// </summary>
 internal static class ResultRows
 {
@@ -52,6 +54,21 @@ internal static class ResultRows
         new(TimelinePartition, TimelineRowKey(identity))
         {
             ["ScanId"] = result.ScanId,
+            ["Modality"] = result.Modality,
+            ["Status"] = result.Status,
+            ["Verdict"] = result.Verdict,
+            ["Result"] = result.ToJson(),
+        };
+
+    /// <summary>Every index row's row key: the partition alone names the scan.</summary>
+    public const string IndexRowKey = "result";
+
+    public static string IndexPartition(string scanId) => $"scan-{scanId}";
+
+    /// <summary>The scan id's index row: the whole result, as the timeline holds it.</summary>
+    public static TableEntity ForIndex(ScanResult result) =>
+        new(IndexPartition(result.ScanId), IndexRowKey)
+        {
             ["Modality"] = result.Modality,
             ["Result"] = result.ToJson(),
         };

@@ -15,7 +15,7 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
 
     internal TableClient Timeline => timeline;
 
-    /// <summary>The result's rows (ensemble and members), which the results API reads.</summary>
+    /// <summary>The result's rows (ensemble and members), which the results API reads, then its scan id's index row.</summary>
     public async Task SaveAsync(ScanResult result, ScanIdentity identity, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(result);
@@ -25,6 +25,10 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
         var rows = ResultRows.ForResultsTable(result, identity)
             .Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row));
         await results.SubmitTransactionAsync(rows, cancellationToken).ConfigureAwait(false);
+
+        // The index lives in a partition of its own, so it cannot join the transaction: written after the rows, a
+        // look-up by id never finds a result the blob's own route would not.
+        await results.UpsertEntityAsync(ResultRows.ForIndex(result), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The result recorded for exactly this blob version, or null when it has none.</summary>

@@ -53,14 +53,40 @@ public sealed class ResultsQuery(ResultStore store)
         return [.. results.OrderByDescending(r => r.UploadedAt).ThenByDescending(r => r.ProcessedAt).Take(maxVersions)];
     }
 
-    /// <summary>Recent results across blobs, newest upload first, optionally for one modality.</summary>
-    public async Task<ResultPage> ListRecentAsync(
-        Modality? modality, int top, string? continuationToken, CancellationToken cancellationToken)
+    /// <summary>The result recorded under a scan id (one blob version), or null when none is recorded (yet).</summary>
+    public async Task<ScanResult?> GetByScanIdAsync(string scanId, CancellationToken cancellationToken)
     {
         await store.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
-        var filter = modality is { } m
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {ResultRows.TimelinePartition} and Modality eq {m.ToName()}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {ResultRows.TimelinePartition}");
+        var row = await store.Results.GetEntityIfExistsAsync<TableEntity>(
+            ResultRows.IndexPartition(scanId), ResultRows.IndexRowKey, select: ["Result"], cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? ResultRows.FromTimeline(row.Value!) : null;
+    }
+
+    /// <summary>
+    /// Recent results across blobs, newest upload first, optionally for one modality, status and verdict. A filtered
+    /// page may hold fewer than <paramref name="top"/> results and still have a next page (Table storage stops a page
+    /// after a bounded scan); results recorded before timeline rows carried a status and verdict match no such filter.
+    /// </summary>
+    public async Task<ResultPage> ListRecentAsync(
+        Modality? modality, int top, string? continuationToken, CancellationToken cancellationToken, string? status = null, string? verdict = null)
+    {
+        await store.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ResultRows.TimelinePartition}");
+        if (modality is { } m)
+        {
+            filter += " and " + TableClient.CreateQueryFilter($"Modality eq {m.ToName()}");
+        }
+
+        if (status is not null)
+        {
+            filter += " and " + TableClient.CreateQueryFilter($"Status eq {status}");
+        }
+
+        if (verdict is not null)
+        {
+            filter += " and " + TableClient.CreateQueryFilter($"Verdict eq {verdict}");
+        }
+
         var pageSize = Math.Clamp(top, 1, MaxPageSize);
         await foreach (var page in store.Timeline.QueryAsync<TableEntity>(filter, pageSize, cancellationToken: cancellationToken)
             .AsPages(continuationToken, pageSize).ConfigureAwait(false))

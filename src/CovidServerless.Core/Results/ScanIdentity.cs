@@ -12,6 +12,10 @@ public sealed record ScanIdentity(Modality Modality, string BlobName, string ETa
     /// <summary>Stable id of this blob version: consumers deduplicate queue messages on it.</summary>
     public string ScanId => Hash($"{Modality.ToName()}/{BlobName}@{BlobVersion}", 32);
 
+    /// <summary>Whether <paramref name="text"/> has a scan id's form (32 lower-case hex digits).</summary>
+    public static bool IsScanId(string? text) =>
+        text is { Length: 32 } && text.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+
     /// <summary>The ETag without its quotes.</summary>
     public string BlobVersion => ETag.Trim('"');
 
