@@ -1,5 +1,6 @@
 using CovidServerless.Core;
 using CovidServerless.Core.Api;
+using CovidServerless.Core.Gate;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
@@ -59,7 +60,8 @@ public static class ScoringEndpoints
         catch (ScanRejectedException ex)
         {
             metrics.Request(parsed.ToName(), "rejected");
-            return Results.UnprocessableEntity(new { error = ex.Message });
+            // The gate's figures travel with its reason, so the caller's result shows them as an in-process one does.
+            return Results.UnprocessableEntity(new { error = ex.Message, gate = (ex as GateRejectedException)?.Gate });
         }
         catch (ModelsUnavailableException ex)
         {
