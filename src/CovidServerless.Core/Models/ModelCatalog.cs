@@ -23,6 +23,7 @@ public sealed class ModelCatalog : IDisposable
         var settings = options.Value;
         ManifestPath = Path.GetFullPath(settings.ManifestPath);
         var clock = Stopwatch.StartNew();
+        var manifestHasGate = false;
         if (settings.Provider == ExecutionProvider.Cuda)
         {
             var reason = OnnxSessionFactory.CudaUnavailableReason();
@@ -35,7 +36,9 @@ public sealed class ModelCatalog : IDisposable
 
         try
         {
-            Load(ModelManifest.Load(ManifestPath), Path.GetDirectoryName(ManifestPath)!, settings);
+            var manifest = ModelManifest.Load(ManifestPath);
+            manifestHasGate = manifest.Gate is not null;
+            Load(manifest, Path.GetDirectoryName(ManifestPath)!, settings);
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or System.Text.Json.JsonException or UnauthorizedAccessException)
         {
@@ -48,9 +51,13 @@ public sealed class ModelCatalog : IDisposable
             logger.LogError("Model catalog problem: {Problem}", problem);
         }
 
+        // Turned off on purpose is worth a warning; a manifest without a gate (a test or custom ensemble) is not.
         if (Gate is null)
         {
-            logger.LogWarning("Input gate {GateState}: every decodable image is scored, whatever it shows.", GateState);
+            logger.Log(
+                manifestHasGate ? LogLevel.Warning : LogLevel.Information,
+                "Input gate {GateState}: every decodable image is scored, whatever it shows.",
+                GateState);
         }
 
         logger.LogInformation(
