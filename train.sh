@@ -26,3 +26,7 @@ common=(--epochs 30 --patience 12 --seed 42 --teacher-weight 1 --batch 32 --lr 0
 for modality in chest ct; do
   "$train" ensemble --modality "$modality" "$@"
 done
+
+# The input gate (models/gate/gate.onnx and the manifest's "gate" section): compares a linear model and a small
+# CNN by 5-fold patient-grouped cross-validation, keeps the better, sets the thresholds (about 6 min here).
+"$train" gate --folds 5 --seed 42 "$@"

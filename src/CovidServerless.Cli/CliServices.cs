@@ -25,7 +25,9 @@ internal static class CliServices
             .Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
-            .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+            .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true)
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace) // stdout carries results (--json)
+                .SetMinimumLevel(LogLevel.Warning));
         if (storage)
         {
             services.AddCovidPipeline(configuration);

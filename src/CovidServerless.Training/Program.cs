@@ -8,6 +8,7 @@ const string Usage = """
       covidserverless-train train --modality chest|ct --arch vgg16|resnet50|inceptionv3|xception [options]
       covidserverless-train train-all [options]          (all eight models, then both ensembles)
       covidserverless-train ensemble --modality chest|ct [--out models] [--data DIR]
+      covidserverless-train gate [--folds 5] [--seed 42]   (the input gate: compares approaches by grouped CV, writes models/gate)
       covidserverless-train teacher-probe --modality chest|ct   (linear probe on the ImageNet teacher's features)
       covidserverless-train add-heatmaps [--out models] [--data DIR]   (adds the covid_cam output to the manifest's models)
       covidserverless-train heatmap-report [--figure docs/images/heatmaps.png] [--per-class 2]   (border share, cost, figure on val)
@@ -69,6 +70,12 @@ try
             var ensembleModality = options.String("modality", "ct");
             options.EnsureAllUsed();
             EnsembleCommand.Run(ensembleModality, dataRoot, outDirectory, Log);
+            break;
+        case "gate":
+            var folds = options.Int("folds", 5);
+            var gateSeed = options.Int("seed", 42);
+            options.EnsureAllUsed();
+            GateCommand.Run(dataRoot, outDirectory, folds, gateSeed, Log);
             break;
         case "teacher-probe":
             var probeModality = options.String("modality", "ct");

@@ -1,5 +1,6 @@
 using CovidServerless.Core;
 using CovidServerless.Core.Api;
+using CovidServerless.Core.Gate;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
@@ -61,7 +62,8 @@ public static class ScoringEndpoints
         catch (ScanRejectedException ex)
         {
             Count(parsed, "rejected");
-            return Results.UnprocessableEntity(new { error = ex.Message });
+            // The gate's figures travel with its reason, so the caller's result shows them as an in-process one does.
+            return Results.UnprocessableEntity(new { error = ex.Message, gate = (ex as GateRejectedException)?.Gate });
         }
         catch (ModelsUnavailableException ex)
         {

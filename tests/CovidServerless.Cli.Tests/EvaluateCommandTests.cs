@@ -40,6 +40,42 @@ public sealed class EvaluateCommandTests : IDisposable
         }
     }
 
+    [SkippableFact]
+    public async Task The_report_counts_the_scans_the_input_gate_rejected_and_gives_their_reasons()
+    {
+        Skip.If(RepoPaths.SharedData is null, RepoPaths.NoSharedDataMessage);
+        using var gated = ModelFolder.WithStandardEnsembles().WithCommittedGate().Write();
+        foreach (var label in new[] { "covid", "noncovid" })
+        {
+            Directory.CreateDirectory(Path.Combine(data, label));
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(RepoPaths.SharedData!, "chest", "val", label)).Order(StringComparer.Ordinal).Take(3))
+            {
+                File.Copy(file, Path.Combine(data, label, Path.GetFileName(file)));
+            }
+        }
+
+        File.WriteAllBytes(Path.Combine(data, "covid", "blank.png"), TestImages.Uniform(0, 512, 512));
+        File.Copy(
+            Directory.EnumerateFiles(Path.Combine(RepoPaths.SharedData!, "ct", "val", "covid")).Order(StringComparer.Ordinal).First(),
+            Path.Combine(data, "noncovid", "a-ct-slice.png"));
+        var output = Path.Combine(data, "out");
+
+        var (exit, stdout, error) = await ConsoleCapture.RunAsync("evaluate", "--modality", "chest", "--data", data, "--out", output, "--models", gated.ManifestPath);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("input gate rejected 2 of 8 images", stdout, StringComparison.Ordinal);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        Assert.Equal(2, metrics.RootElement.GetProperty("gateRejected").GetInt32());
+        Assert.Equal(6, metrics.RootElement.GetProperty("n").GetInt32());
+        var report = File.ReadAllText(Path.Combine(output, "report.md"));
+        Assert.Contains("Input gate: rejected 2 of 8 images", report, StringComparison.Ordinal);
+        Assert.Contains("`blank.png`: The image has no content", report, StringComparison.Ordinal);
+        Assert.Contains("`a-ct-slice.png`: The image looks like a chest CT slice", report, StringComparison.Ordinal);
+        var thumbnails = Directory.GetFiles(Path.Combine(output, "rejected"), "*.png");
+        Assert.Equal(2, thumbnails.Length);
+        Assert.All(thumbnails, t => Assert.Contains($"(rejected/{Path.GetFileName(t)})", report, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task A_folder_with_one_class_scored_is_refused_instead_of_writing_undefined_metrics()
     {

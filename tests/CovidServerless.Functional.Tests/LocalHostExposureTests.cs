@@ -5,7 +5,7 @@ using CovidServerless.TestSupport;
 namespace CovidServerless.Functional.Tests;
 
 /// <summary>The local host, which has no authentication, serves this machine only.</summary>
-public sealed class LocalHostExposureTests(Azurite azurite) : IClassFixture<Azurite>
+public sealed class LocalHostExposureTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     [Theory]
     [InlineData("evil.example", HttpStatusCode.BadRequest)]

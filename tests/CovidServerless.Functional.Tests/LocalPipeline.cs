@@ -22,7 +22,18 @@ public class LocalPipeline : IAsyncLifetime
 
     public Azurite Azurite { get; } = new();
 
-    public ModelFolder Models { get; } = ModelFolder.WithStandardEnsembles();
+    public LocalPipeline()
+        : this(ModelFolder.WithStandardEnsembles())
+    {
+    }
+
+    /// <summary>A pipeline on other models (a subclass adds the committed input gate).</summary>
+    protected LocalPipeline(ModelFolder models)
+    {
+        Models = models;
+    }
+
+    public ModelFolder Models { get; }
 
     public HttpClient Http { get; } = new() { BaseAddress = new Uri($"http://127.0.0.1:{Azurite.FreePort()}") };
 

@@ -8,6 +8,7 @@ namespace CovidServerless.TestSupport;
 public sealed class ModelFolder : IDisposable
 {
     private readonly Dictionary<string, ModalityManifest> modalities = [];
+    private GateManifest? gate;
 
     public ModelFolder()
     {
@@ -70,6 +71,18 @@ public sealed class ModelFolder : IDisposable
         };
     }
 
+    /// <summary>The committed input gate (models/manifest.json's "gate" section and its ONNX file), copied in.</summary>
+    public ModelFolder WithCommittedGate(Func<GateManifest, GateManifest>? change = null)
+    {
+        var committed = ModelManifest.Load(Path.Combine(RepoPaths.Root, "models", "manifest.json")).Gate
+            ?? throw new InvalidOperationException("models/manifest.json has no gate section.");
+        var target = Path.Combine(Root, committed.Model.File);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.Copy(Path.Combine(RepoPaths.Root, "models", committed.Model.File), target, overwrite: true);
+        gate = change is null ? committed : change(committed);
+        return this;
+    }
+
     public ModelFolder SetModality(string modality, ModalityManifest manifest)
     {
         modalities[modality] = manifest;
@@ -78,7 +91,7 @@ public sealed class ModelFolder : IDisposable
 
     public ModelFolder Write()
     {
-        var manifest = new ModelManifest { Modalities = modalities };
+        var manifest = new ModelManifest { Modalities = modalities, Gate = gate };
         File.WriteAllText(ManifestPath, JsonSerializer.Serialize(manifest, ModelManifest.JsonOptions));
         return this;
     }

@@ -79,6 +79,7 @@ internal static class EvaluateCommand
                 Console.WriteLine($"{name,-12} AUC {m.Auc:F3}  accuracy {m.Accuracy:F3}  sensitivity {m.Sensitivity:F3}  specificity {m.Specificity:F3}  ECE {m.Ece:F3}");
             }
 
+            Console.WriteLine($"input gate rejected {run.GateRejections} of {run.Scans.Count + run.Rejected.Count} images");
             Console.Error.WriteLine("Wrote " + string.Join(", ", files));
             return 0;
         });

@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using CovidServerless.Core;
 using CovidServerless.Core.Evaluation;
+using CovidServerless.Core.Imaging;
+using SkiaSharp;
 
 namespace CovidServerless.Cli.Reports;
 
@@ -29,16 +31,48 @@ internal static class EvaluationReport
             data = dataFolder,
             positives = run.Labels.Count(l => l),
             negatives = run.Labels.Count(l => !l),
-            rejected = run.Rejected.Select(r => new { file = r.Scan.Path, reason = r.Reason }),
+            rejected = run.Rejected.Select((r, i) => new { file = r.Scan.Path, reason = r.Reason, gate = run.RejectedByGate.ElementAtOrDefault(i) }),
+            gateRejected = run.GateRejections,
             models = order.ToDictionary(name => name, name => metrics[name]),
             generatedAt = DateTimeOffset.UtcNow,
         };
         var written = new List<string> { Path.Combine(outFolder, "metrics.json") };
         File.WriteAllText(written[0], JsonSerializer.Serialize(document, Json));
         written.AddRange(EvaluationPlots.Write(run, order, outFolder));
+        written.AddRange(WriteThumbnails(run, outFolder));
         var report = Path.Combine(outFolder, "report.md");
         File.WriteAllText(report, Markdown(run, metrics, order, dataFolder));
         written.Add(report);
+        return written;
+    }
+
+    /// <summary>Where the thumbnails of the scans the gate rejected go (derived from the data: keep them out of git).</summary>
+    public const string ThumbnailFolder = "rejected";
+
+    /// <summary>A thumbnail (at most 160 px a side) of each scan the input gate rejected, named by its place in the list.</summary>
+    private static List<string> WriteThumbnails(EvaluationRun run, string outFolder)
+    {
+        var decoder = new ScanDecoder();
+        var written = new List<string>();
+        for (var i = 0; i < run.Rejected.Count; i++)
+        {
+            if (run.RejectedByGate.ElementAtOrDefault(i) is null)
+            {
+                continue;
+            }
+
+            using var scan = decoder.Decode(File.ReadAllBytes(run.Rejected[i].Scan.Path));
+            var scale = Math.Min(1.0, 160.0 / Math.Max(scan.Width, scan.Height));
+            var info = new SKImageInfo(Math.Max(1, (int)(scan.Width * scale)), Math.Max(1, (int)(scan.Height * scale)));
+            using var thumbnail = scan.Bitmap.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+            using var image = SKImage.FromBitmap(thumbnail);
+            using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+            Directory.CreateDirectory(Path.Combine(outFolder, ThumbnailFolder));
+            var path = Path.Combine(outFolder, ThumbnailFolder, $"{i}.png");
+            File.WriteAllBytes(path, png.ToArray());
+            written.Add(path);
+        }
+
         return written;
     }
 
@@ -50,6 +84,7 @@ internal static class EvaluationReport
         md.AppendLine();
         md.AppendLine(c, $"Data: `{dataFolder}` ({run.Labels.Count(l => l)} covid, {run.Labels.Count(l => !l)} noncovid scored; {run.Rejected.Count} rejected).");
         md.AppendLine(c, $"Every image was scored by `covidscan evaluate` through the serving scorer (same decoder, preprocessing and ONNX sessions as the pipeline). Decision threshold {run.Threshold:F3} from the manifest; COVID is the positive class.");
+        md.AppendLine(c, $"Input gate: rejected {run.GateRejections} of {run.Scans.Count + run.Rejected.Count} images (not scored, so not in the metrics below).");
         md.AppendLine(c, $"Generated {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC.");
         md.AppendLine();
         md.AppendLine("| model | AUC | accuracy | sensitivity | specificity | precision | F1 | TP | FP | TN | FN | ECE |");
@@ -72,9 +107,15 @@ internal static class EvaluationReport
         {
             md.AppendLine();
             md.AppendLine("## Rejected images");
-            foreach (var (scan, reason) in run.Rejected)
+            foreach (var ((scan, reason), i) in run.Rejected.Select((r, i) => (r, i)))
             {
-                md.AppendLine(c, $"- `{Path.GetFileName(scan.Path)}`: {reason}");
+                var gate = run.RejectedByGate.ElementAtOrDefault(i);
+                var figures = gate is null ? "" : $" (gate score {gate.Score:F3} < {gate.Threshold:F3}, looks like {gate.LooksLike})";
+                md.AppendLine(c, $"- `{Path.GetFileName(scan.Path)}`: {reason}{figures}");
+                if (gate is not null)
+                {
+                    md.AppendLine(c, $"  ![{Path.GetFileName(scan.Path)}]({ThumbnailFolder}/{i}.png)");
+                }
             }
         }
 

@@ -1,3 +1,4 @@
+using CovidServerless.Core.Gate;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Scoring;
 
@@ -8,6 +9,12 @@ public sealed record EvaluationRun(
     Modality Modality, double Threshold, IReadOnlyList<string> ModelNames, IReadOnlyList<LabelledScan> Scans,
     IReadOnlyDictionary<string, double[]> Scores, IReadOnlyList<(LabelledScan Scan, string Reason)> Rejected)
 {
+    /// <summary>For each entry of <see cref="Rejected"/> the input gate refused, its figures (same order; null where the decoder refused it).</summary>
+    public IReadOnlyList<GateResult?> RejectedByGate { get; init; } = [];
+
+    /// <summary>How many scans the input gate refused.</summary>
+    public int GateRejections => RejectedByGate.Count(g => g is not null);
+
     public const string Ensemble = "ensemble";
 
     public IReadOnlyList<bool> Labels => [.. Scans.Select(s => s.IsCovid)];
@@ -24,6 +31,7 @@ public sealed class Evaluator(IScanScorer scorer)
         var all = LabelledFolder.Read(folder);
         var scored = new List<LabelledScan>();
         var rejected = new List<(LabelledScan, string)>();
+        var gates = new List<GateResult?>();
         var perModel = new Dictionary<string, List<double>>();
         double threshold = 0.5;
         var names = new List<string>();
@@ -37,6 +45,7 @@ public sealed class Evaluator(IScanScorer scorer)
             catch (ScanRejectedException ex)
             {
                 rejected.Add((scan, ex.Message));
+                gates.Add((ex as GateRejectedException)?.Gate);
                 continue;
             }
 
@@ -56,7 +65,10 @@ public sealed class Evaluator(IScanScorer scorer)
             progress?.Report(scored.Count + rejected.Count);
         }
 
-        return new EvaluationRun(modality, threshold, names, scored, perModel.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), rejected);
+        return new EvaluationRun(modality, threshold, names, scored, perModel.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), rejected)
+        {
+            RejectedByGate = gates,
+        };
     }
 
     private static void Add(Dictionary<string, List<double>> scores, string name, double value)

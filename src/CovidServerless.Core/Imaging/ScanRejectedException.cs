@@ -17,7 +17,7 @@ public enum ScanProblem
 /// The scan cannot be screened because of its content (format, size, corruption). The message is shown to
 /// people as the result's <c>reason</c>, so it says what is wrong in plain words and never includes patient data.
 /// </summary>
-public sealed class ScanRejectedException : Exception
+public class ScanRejectedException : Exception
 {
     public ScanRejectedException(string reason, ScanProblem problem)
         : base(reason)

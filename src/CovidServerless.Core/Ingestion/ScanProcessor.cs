@@ -1,3 +1,4 @@
+using CovidServerless.Core.Gate;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
@@ -40,7 +41,7 @@ public sealed class ScanProcessor(
         }
         catch (ScanRejectedException ex)
         {
-            result = Unscored(identity, ScanStatus.Rejected, ex.Message);
+            result = Unscored(identity, ScanStatus.Rejected, ex.Message) with { Gate = (ex as GateRejectedException)?.Gate };
         }
 
         await RecordAsync(result, identity).ConfigureAwait(false);
@@ -128,6 +129,7 @@ public sealed class ScanProcessor(
         PCovid = score.PCovid,
         Threshold = score.Threshold,
         Models = score.Models,
+        Gate = score.Gate,
         UploadedAt = identity.UploadedAt,
         ProcessedAt = clock.GetUtcNow(),
     };

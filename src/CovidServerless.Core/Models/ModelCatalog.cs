@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
+using CovidServerless.Core.Gate;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
@@ -22,6 +23,7 @@ public sealed class ModelCatalog : IDisposable
         var settings = options.Value;
         ManifestPath = Path.GetFullPath(settings.ManifestPath);
         var clock = Stopwatch.StartNew();
+        var manifestHasGate = false;
         if (settings.Provider == ExecutionProvider.Cuda)
         {
             var reason = OnnxSessionFactory.CudaUnavailableReason();
@@ -34,7 +36,9 @@ public sealed class ModelCatalog : IDisposable
 
         try
         {
-            Load(ModelManifest.Load(ManifestPath), Path.GetDirectoryName(ManifestPath)!, settings);
+            var manifest = ModelManifest.Load(ManifestPath);
+            manifestHasGate = manifest.Gate is not null;
+            Load(manifest, Path.GetDirectoryName(ManifestPath)!, settings);
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or System.Text.Json.JsonException or UnauthorizedAccessException)
         {
@@ -47,6 +51,15 @@ public sealed class ModelCatalog : IDisposable
             logger.LogError("Model catalog problem: {Problem}", problem);
         }
 
+        // Turned off on purpose is worth a warning; a manifest without a gate (a test or custom ensemble) is not.
+        if (Gate is null)
+        {
+            logger.Log(
+                manifestHasGate ? LogLevel.Warning : LogLevel.Information,
+                "Input gate {GateState}: every decodable image is scored, whatever it shows.",
+                GateState);
+        }
+
         logger.LogInformation(
             "Model catalog loaded {Count} models in {Milliseconds:F0} ms on {Provider}; ready: {Ready}",
             byModality.Values.Sum(m => m.Models.Count), LoadTime.TotalMilliseconds, OnCuda ? "CUDA" : "the CPU", IsReady);
@@ -55,6 +68,9 @@ public sealed class ModelCatalog : IDisposable
     public string ManifestPath { get; }
 
     public TimeSpan LoadTime { get; }
+
+    /// <summary>Whether the input gate runs ("on"), or why not, for the start-up log and GET /api/models.</summary>
+    public string GateState { get; private set; } = "not loaded";
 
     /// <summary>True when the models run on the CUDA provider: asked for, and its libraries and a GPU found.</summary>
     public bool OnCuda { get; }
@@ -69,6 +85,9 @@ public sealed class ModelCatalog : IDisposable
 
     /// <summary>A modality's ensemble rule as the manifest gives it, or null when it has no loaded models.</summary>
     public EnsembleRule? RuleFor(Modality modality) => byModality.TryGetValue(modality, out var models) ? models.Rule : null;
+
+    /// <summary>The input gate every ensemble runs first; null when the manifest has none or it is turned off.</summary>
+    public InputGate? Gate { get; private set; }
 
     /// <summary>The ensemble of a modality, or an exception naming why it cannot score.</summary>
     public ModalityModels For(Modality modality)
@@ -119,6 +138,7 @@ public sealed class ModelCatalog : IDisposable
         });
         problems.AddRange(failures.Order(StringComparer.Ordinal));
 
+        Gate = LoadGate(manifest.Gate, folder, settings);
         foreach (var (name, modalityManifest) in manifest.Modalities)
         {
             if (!ModalityNames.TryParse(name, out var modality) || modalityManifest.Models.Count == 0)
@@ -130,11 +150,68 @@ public sealed class ModelCatalog : IDisposable
                 .Where(i => loaded.ContainsKey((modality, i)))
                 .Select(i => loaded[(modality, i)])
                 .ToList();
-            byModality[modality] = new ModalityModels(modality, modalityManifest.Ensemble, models);
+            byModality[modality] = new ModalityModels(modality, modalityManifest.Ensemble, models) { Gate = Gate };
+        }
+    }
+
+    private InputGate? LoadGate(GateManifest? gate, string folder, ModelOptions settings)
+    {
+        if (gate is null || !settings.InputGate)
+        {
+            GateState = gate is null ? "none in the manifest" : "turned off (Models:InputGate = false)";
+            return null;
+        }
+
+        var gateProblems = InputGate.Problems(gate).ToList();
+        if (gateProblems.Count > 0)
+        {
+            problems.AddRange(gateProblems);
+            return null;
+        }
+
+        try
+        {
+            var (session, sha256) = LoadSession(gate.Model, folder, settings);
+            try
+            {
+                var classes = ModelContract.ClassCount(gate.Model, session);
+                if (classes > 0 && classes != gate.Classes.Count)
+                {
+                    throw new InvalidOperationException($"output '{gate.Model.Output.Name}' has {classes} classes, but the manifest names {gate.Classes.Count}.");
+                }
+
+                GateState = "on";
+                return new InputGate(gate, sha256, session);
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OnnxRuntimeException or UnauthorizedAccessException)
+        {
+            problems.Add($"gate/{gate.Model.Name}: {ex.Message}");
+            return null;
         }
     }
 
     private OnnxModel LoadModel(Modality modality, ModelEntry entry, string folder, ModelOptions settings)
+    {
+        var (session, sha256) = LoadSession(entry, folder, settings);
+        try
+        {
+            return new OnnxModel(modality, entry, sha256, session, fixedBatch: ModelContract.Check(entry, session));
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads a model file, checks it against the manifest's sha256 and opens its session.</summary>
+    private (InferenceSession Session, string Sha256) LoadSession(ModelEntry entry, string folder, ModelOptions settings)
     {
         entry.Input.Validate(entry.Name);
         var path = Path.GetFullPath(Path.Combine(folder, entry.File));
@@ -150,16 +227,7 @@ public sealed class ModelCatalog : IDisposable
             throw new InvalidOperationException($"{path} has sha256 {sha256}, but the manifest expects {expected}.");
         }
 
-        var session = new InferenceSession(bytes, OnnxSessionFactory.CreateOptions(settings, OnCuda));
-        try
-        {
-            return new OnnxModel(modality, entry, sha256, session, fixedBatch: ModelContract.Check(entry, session));
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
-        }
+        return (new InferenceSession(bytes, OnnxSessionFactory.CreateOptions(settings, OnCuda)), sha256);
     }
 
     public void Dispose()
@@ -168,12 +236,17 @@ public sealed class ModelCatalog : IDisposable
         {
             model.Dispose();
         }
+
+        Gate?.Dispose();
     }
 }
 
 /// <summary>One modality's ensemble: its members and decision rule.</summary>
 public sealed record ModalityModels(Modality Modality, EnsembleRule Rule, IReadOnlyList<OnnxModel> Models)
 {
+    /// <summary>The input gate that scans of this modality pass before the members run; null for none.</summary>
+    public InputGate? Gate { get; init; }
+
     private readonly (List<ModelInputSpec> Inputs, int[] InputOfModel) tensors = ShareTensors(Models);
 
     /// <summary>The distinct tensors the members need: members whose inputs produce the same tensor share one.</summary>

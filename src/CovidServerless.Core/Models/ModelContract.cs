@@ -85,6 +85,17 @@ internal static partial class ModelContract
         }
     }
 
+    /// <summary>
+    /// Checks a classifier's named input and output as <see cref="Check"/> does; returns the classes per image, or -1
+    /// when the output's shape leaves that open.
+    /// </summary>
+    public static int ClassCount(ModelEntry entry, InferenceSession session)
+    {
+        Check(entry, session);
+        var perImage = session.OutputMetadata[entry.Output.Name].Dimensions.Skip(1).ToList();
+        return perImage.Count > 0 && perImage.All(d => d > 0) ? perImage.Aggregate(1, (a, d) => a * d) : -1;
+    }
+
     private static void CheckInput(ModelInputSpec spec, int[] dimensions)
     {
         int[] described = spec.Layout == TensorLayout.NHWC ? [-1, spec.Height, spec.Width, spec.Channels] : [-1, spec.Channels, spec.Height, spec.Width];

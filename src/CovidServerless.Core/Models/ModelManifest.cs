@@ -11,6 +11,9 @@ public sealed record ModelManifest
 
     public Dictionary<string, ModalityManifest> Modalities { get; init; } = [];
 
+    /// <summary>The input gate that runs before every ensemble; none in a manifest without it.</summary>
+    public GateManifest? Gate { get; init; }
+
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {
         ReadCommentHandling = JsonCommentHandling.Skip,
@@ -36,6 +39,29 @@ public sealed record ModalityManifest
     public EnsembleRule Ensemble { get; init; } = new();
 
     public List<ModelEntry> Models { get; init; } = [];
+}
+
+/// <summary>
+/// The input gate: a classifier of what an image is (<see cref="Classes"/>, e.g. chest / ct / other) and, per
+/// modality, the least probability of that modality's class a scan needs to be scored. Images flatter than
+/// <see cref="MinLumaStd"/> are refused as empty whatever the classifier says.
+/// </summary>
+public sealed record GateManifest
+{
+    /// <summary>The classifier: input as for the ensemble members; output "probabilities" over <see cref="Classes"/>.</summary>
+    public required ModelEntry Model { get; init; }
+
+    /// <summary>What each output index means; every modality's name must be one of them.</summary>
+    public List<string> Classes { get; init; } = [];
+
+    /// <summary>Per modality: scans whose probability of that class is below this are rejected.</summary>
+    public Dictionary<string, double> Thresholds { get; init; } = [];
+
+    /// <summary>Standard deviation of the luma (0..1) over the gate's thumbnail below which an image has no content.</summary>
+    public double MinLumaStd { get; init; }
+
+    /// <summary>How the thresholds were chosen, with the figures.</summary>
+    public string? Rationale { get; init; }
 }
 
 public sealed record EnsembleRule

@@ -40,6 +40,12 @@ public sealed class ModelOptions
     /// </summary>
     public bool AllowSpinning { get; set; }
 
+    /// <summary>
+    /// Run the manifest's input gate before the ensembles (on by default): images that are not a scan of the declared
+    /// modality are rejected instead of scored. Turn it off only for research, e.g. to see what the models say anyway.
+    /// </summary>
+    public bool InputGate { get; set; } = true;
+
     public int EffectiveIntraOpThreads =>
         IntraOpThreads > 0 ? IntraOpThreads : Math.Max(1, Environment.ProcessorCount / MaxConcurrentScans);
 }

@@ -30,6 +30,7 @@ internal static class ResultRows
             ["Verdict"] = result.Verdict,
             ["PCovid"] = result.PCovid,
             ["Threshold"] = result.Threshold,
+            ["Gate"] = result.Gate is null ? null : JsonSerializer.Serialize(result.Gate, ScanResult.JsonOptions),
             ["UploadedAt"] = result.UploadedAt,
             ["ProcessedAt"] = result.ProcessedAt,
         };
@@ -96,6 +97,7 @@ internal static class ResultRows
         Verdict = ensemble.GetString("Verdict"),
         PCovid = ensemble.GetDouble("PCovid"),
         Threshold = ensemble.GetDouble("Threshold"),
+        Gate = ensemble.GetString("Gate") is { } gate ? JsonSerializer.Deserialize<Gate.GateResult>(gate, ScanResult.JsonOptions) : null,
         UploadedAt = ensemble.GetDateTimeOffset("UploadedAt") ?? default,
         ProcessedAt = ensemble.GetDateTimeOffset("ProcessedAt") ?? default,
         // Only member rows written with this ensemble row (one transaction, one ProcessedAt) belong to it: upserts

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using CovidServerless.Core.Gate;
 using CovidServerless.Core.Scoring;
 
 namespace CovidServerless.Core.Results;
@@ -44,6 +45,9 @@ public sealed record ScanResult
     public double? Threshold { get; init; }
 
     public IReadOnlyList<ModelScore> Models { get; init; } = [];
+
+    /// <summary>What the input gate made of the scan (also for a scan it rejected); null where no gate ran.</summary>
+    public GateResult? Gate { get; init; }
 
     /// <summary>When this version of the blob was uploaded (its Last-Modified time).</summary>
     public DateTimeOffset UploadedAt { get; init; }

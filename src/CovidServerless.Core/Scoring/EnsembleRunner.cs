@@ -107,7 +107,7 @@ public sealed class EnsembleRunner(ModelCatalog catalog, ScanDecoder decoder, IO
             ensemble.Modality,
             [.. ensemble.Models.Select((model, m) => new ModelScore(
                 model.Name, model.Entry.Version, perModel[m][i], Verdicts.For(perModel[m][i], threshold)))],
-            threshold))];
+            threshold) with { Gate = scans[i].Gate })];
     }
 
     /// <summary>The scans' tensors for one input laid out back to back, as ONNX Runtime needs them, in a pooled array.</summary>

@@ -1,3 +1,5 @@
+using CovidServerless.Core.Gate;
+
 namespace CovidServerless.Core.Scoring;
 
 public static class Verdicts
@@ -14,6 +16,9 @@ public sealed record ModelScore(string Name, string Version, double PCovid, stri
 /// <summary>The ensemble's answer for one scan: the soft vote (mean pCovid) of its members against the threshold.</summary>
 public sealed record EnsembleScore(Modality Modality, IReadOnlyList<ModelScore> Models, double PCovid, double Threshold, string Verdict)
 {
+    /// <summary>What the input gate made of the scan before the ensemble ran; null where no gate ran.</summary>
+    public GateResult? Gate { get; init; }
+
     public static EnsembleScore SoftVote(Modality modality, IReadOnlyList<ModelScore> members, double threshold)
     {
         if (members.Count == 0)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using CovidServerless.Core.Gate;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 
@@ -15,21 +16,35 @@ public sealed class PreparedScan : IDisposable
     private readonly IReadOnlyList<ModelInputSpec> inputs;
     private float[][]? rented;
 
-    private PreparedScan(Modality modality, IReadOnlyList<ModelInputSpec> inputs, float[][] tensors)
+    private PreparedScan(Modality modality, IReadOnlyList<ModelInputSpec> inputs, float[][] tensors, GateResult? gate)
     {
         Modality = modality;
         this.inputs = inputs;
         rented = tensors;
+        Gate = gate;
     }
 
     public Modality Modality { get; }
 
+    /// <summary>What the ensemble's input gate made of the scan (it passed); null where the ensemble has no gate.</summary>
+    public GateResult? Gate { get; }
+
+    /// <summary>
+    /// Runs the ensemble's input gate, then preprocesses. Every scorer turns decoded scans into prepared ones here, so
+    /// a scan the gate refuses never reaches a model: <see cref="GateRejectedException"/> carries the reason and score.
+    /// </summary>
     public static PreparedScan For(ModalityModels ensemble, DecodedScan scan)
     {
         ArgumentNullException.ThrowIfNull(ensemble);
+        var gate = ensemble.Gate?.Check(scan, ensemble.Modality);
+        if (gate is { Passed: false })
+        {
+            throw new GateRejectedException(ensemble.Gate!.Reason(gate, ensemble.Modality), gate);
+        }
+
         var inputs = ensemble.Inputs;
         var tensors = new float[inputs.Count][];
-        var prepared = new PreparedScan(ensemble.Modality, inputs, tensors);
+        var prepared = new PreparedScan(ensemble.Modality, inputs, tensors, gate);
         try
         {
             for (var i = 0; i < inputs.Count; i++)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using CovidServerless.Core.Gate;
 using CovidServerless.Core.Imaging;
 using Microsoft.Extensions.Logging;
 using Polly.CircuitBreaker;
@@ -55,7 +56,8 @@ public sealed class RemoteScanScorer(
         {
             var rejection = await response.Content.ReadFromJsonAsync<WorkerError>(cancellationToken).ConfigureAwait(false);
             availability.Answered();
-            throw new ScanRejectedException(rejection?.Error ?? "The scoring worker rejected the scan.");
+            var reason = rejection?.Error ?? "The scoring worker rejected the scan.";
+            throw rejection?.Gate is { } gate ? new GateRejectedException(reason, gate) : new ScanRejectedException(reason);
         }
 
         response.EnsureSuccessStatusCode();
@@ -68,5 +70,5 @@ public sealed class RemoteScanScorer(
     private static bool IsUnavailable(Exception ex) =>
         ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or TaskCanceledException;
 
-    private sealed record WorkerError(string Error);
+    private sealed record WorkerError(string Error, GateResult? Gate);
 }

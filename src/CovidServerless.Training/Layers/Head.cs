@@ -43,3 +43,11 @@ internal sealed class Dense : Layer
         ],
         OnnxGraphBuilder.Int("transB", 1));
 }
+
+/// <summary>[N, C, H, W] to [N, C*H*W] in row-major order, as ONNX Flatten(axis 1) does.</summary>
+internal sealed class Flatten() : Layer(nameof(Flatten))
+{
+    public override Tensor forward(Tensor input) => input.flatten(1);
+
+    public override string EmitOnnx(OnnxGraphBuilder graph, string input) => graph.AddNode("Flatten", [input], OnnxGraphBuilder.Int("axis", 1));
+}

@@ -27,6 +27,11 @@ internal static class ManifestFile
             }
         }
 
+        if (json["gate"]?["model"]?["output"] is System.Text.Json.Nodes.JsonObject gateOutput)
+        {
+            gateOutput["kind"] = gateOutput["kind"]!.GetValue<string>().ToLowerInvariant();
+        }
+
         File.WriteAllText(path, json.ToJsonString(ModelManifest.JsonOptions) + "\n");
     }
 
