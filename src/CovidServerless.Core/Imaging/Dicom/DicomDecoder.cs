@@ -228,6 +228,7 @@ internal static class DicomFrames
         {
             PixelEncoding.Native => Mask(Native(dicom, image, index, count), image),
             PixelEncoding.Rle => Mask(Rle(Fragment(dicom, image, index), image, count), image),
+            PixelEncoding.JpegLossless => Mask(JpegLosslessDecoder.Decode(Fragment(dicom, image, index), image.Rows, image.Columns, image.Samples), image),
             _ => Jpeg(Fragment(dicom, image, index), image, count),
         };
     }

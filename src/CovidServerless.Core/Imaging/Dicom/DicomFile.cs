@@ -79,7 +79,7 @@ internal sealed class DicomFile
             {
                 throw new ScanRejectedException(
                     $"The DICOM file's pixel data are encoded as {syntax.Description}, which this pipeline does not decode; " +
-                    "supported: uncompressed, RLE Lossless, JPEG Baseline 8-bit.");
+                    "supported: uncompressed, deflated, RLE Lossless, JPEG Baseline 8-bit, JPEG Lossless (Process 14).");
             }
 
             if (syntax.Deflated)

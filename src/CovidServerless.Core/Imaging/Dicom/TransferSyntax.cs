@@ -16,8 +16,8 @@ internal sealed record TransferSyntax(
         new("1.2.840.10008.1.2.5", "RLE Lossless", true, Pixels: PixelEncoding.Rle),
         new("1.2.840.10008.1.2.4.50", "JPEG Baseline (Process 1)", true, Pixels: PixelEncoding.JpegBaseline),
         new("1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 & 4, 12-bit)", false),
-        new("1.2.840.10008.1.2.4.57", "JPEG Lossless (Process 14)", false),
-        new("1.2.840.10008.1.2.4.70", "JPEG Lossless (Process 14, SV1)", false),
+        new("1.2.840.10008.1.2.4.57", "JPEG Lossless (Process 14)", true, Pixels: PixelEncoding.JpegLossless),
+        new("1.2.840.10008.1.2.4.70", "JPEG Lossless (Process 14, SV1)", true, Pixels: PixelEncoding.JpegLossless),
         new("1.2.840.10008.1.2.4.80", "JPEG-LS Lossless", false),
         new("1.2.840.10008.1.2.4.81", "JPEG-LS Near-Lossless", false),
         new("1.2.840.10008.1.2.4.90", "JPEG 2000 Lossless", false),
@@ -46,4 +46,5 @@ internal enum PixelEncoding
     Native,
     Rle,
     JpegBaseline,
+    JpegLossless,
 }
