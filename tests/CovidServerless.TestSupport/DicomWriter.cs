@@ -3,10 +3,10 @@ using System.IO.Compression;
 using System.Text;
 using SkiaSharp;
 
-namespace CovidServerless.Core.Tests.Dicom;
+namespace CovidServerless.TestSupport;
 
 /// <summary>What a generated DICOM image holds. Values are stored words, frame after frame, samples of a pixel together.</summary>
-internal sealed record DicomSpec(int Rows, int Columns, int[] Values)
+public sealed record DicomSpec(int Rows, int Columns, int[] Values)
 {
     public string Modality { get; init; } = "DX";
     public string PatientName { get; init; } = "CANARY^PHI^NAME";
@@ -16,7 +16,7 @@ internal sealed record DicomSpec(int Rows, int Columns, int[] Values)
     public int BitsAllocated { get; init; } = 8;
     public int BitsStored { get; init; } = 8;
     public int HighBit { get; init; } = 7;
-    public bool Signed { get; init; }
+    public bool SignedPixels { get; init; }
     public int PlanarConfiguration { get; init; }
     public int Frames { get; init; } = 1;
     public string? WindowCenter { get; init; }
@@ -30,7 +30,7 @@ internal sealed record DicomSpec(int Rows, int Columns, int[] Values)
 /// A small DICOM Part 10 writer for tests: the reader is checked against these files and against real ones written by
 /// other tools. Writes a nested undefined-length sequence and patient attributes so that reading must skip them.
 /// </summary>
-internal static class DicomWriter
+public static class DicomWriter
 {
     public const string ImplicitLittle = "1.2.840.10008.1.2";
     public const string ExplicitLittle = "1.2.840.10008.1.2.1";
@@ -76,7 +76,7 @@ internal static class DicomWriter
             w.UShort(0x0028, 0x0100, spec.BitsAllocated);
             w.UShort(0x0028, 0x0101, spec.BitsStored);
             w.UShort(0x0028, 0x0102, spec.HighBit);
-            w.UShort(0x0028, 0x0103, spec.Signed ? 1 : 0);
+            w.UShort(0x0028, 0x0103, spec.SignedPixels ? 1 : 0);
             w.OptionalString(0x0028, 0x1050, "DS", spec.WindowCenter);
             w.OptionalString(0x0028, 0x1051, "DS", spec.WindowWidth);
             w.OptionalString(0x0028, 0x1052, "DS", spec.RescaleIntercept);

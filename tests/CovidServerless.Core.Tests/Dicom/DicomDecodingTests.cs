@@ -46,7 +46,7 @@ public class DicomDecodingTests
             BitsAllocated = 16,
             BitsStored = 16,
             HighBit = 15,
-            Signed = true,
+            SignedPixels = true,
             RescaleIntercept = "-512",
             RescaleSlope = "1",
             WindowCenter = "-513.5\\40",
@@ -69,7 +69,7 @@ public class DicomDecodingTests
             BitsAllocated = 16,
             BitsStored = 12,
             HighBit = 11,
-            Signed = true,
+            SignedPixels = true,
             WindowCenter = "-513.5",
             WindowWidth = "1021",
         };
@@ -158,7 +158,7 @@ public class DicomDecodingTests
         var spec = new DicomSpec(40, 40, Ramp(1600, i => LungWindowStored[i % 3] & 0xFFFF))
         {
             Modality = "CT",
-            Signed = true,
+            SignedPixels = true,
             BitsAllocated = 16,
             BitsStored = 16,
             HighBit = 15,
