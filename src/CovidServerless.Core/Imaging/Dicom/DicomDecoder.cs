@@ -104,24 +104,38 @@ internal static class DicomDecoder
         var lower = window.Center - 0.5 - ((window.Width - 1) / 2);
         var upper = window.Center - 0.5 + ((window.Width - 1) / 2);
 
-        // One lookup per distinct stored value (at most 65,536 for 16-bit data).
-        var lut = new Dictionary<int, byte>();
+        // One window computation per possible stored value (at most 65,536 for 16-bit data), not per pixel.
+        var lowest = image.Signed ? -(1 << (image.BitsStored - 1)) : 0;
+        var lut = new short[1 << image.BitsStored];
+        Array.Fill(lut, (short)-1);
+        byte Grey(int value)
+        {
+            var x = image.Rescale(value);
+            var y = x <= lower ? 0
+                : x > upper ? 255
+                : window.Width <= 1 ? 255
+                : (((x - (window.Center - 0.5)) / (window.Width - 1)) + 0.5) * 255;
+            var grey = (byte)Math.Clamp(Math.Round(y, MidpointRounding.AwayFromZero), 0, 255);
+            return inverted ? (byte)(255 - grey) : grey;
+        }
+
         for (var i = 0; i < stored.Length; i++)
         {
-            if (!lut.TryGetValue(stored[i], out var grey))
+            var index = stored[i] - lowest;
+            byte grey;
+            if ((uint)index < (uint)lut.Length)
             {
-                var x = image.Rescale(stored[i]);
-                var y = x <= lower ? 0
-                    : x > upper ? 255
-                    : window.Width <= 1 ? 255
-                    : (((x - (window.Center - 0.5)) / (window.Width - 1)) + 0.5) * 255;
-                grey = (byte)Math.Clamp(Math.Round(y, MidpointRounding.AwayFromZero), 0, 255);
-                if (inverted)
+                if (lut[index] < 0)
                 {
-                    grey = (byte)(255 - grey);
+                    lut[index] = Grey(stored[i]);
                 }
 
-                lut[stored[i]] = grey;
+                grey = (byte)lut[index];
+            }
+            else
+            {
+                // Values outside BitsStored's range (8-bit JPEG samples of a narrower declared depth).
+                grey = Grey(stored[i]);
             }
 
             pixels[(4 * i) + 0] = grey;
