@@ -24,6 +24,9 @@ public sealed record DicomSpec(int Rows, int Columns, int[] Values)
     public string? RescaleSlope { get; init; }
     public string? RescaleIntercept { get; init; }
     public bool WithPixelData { get; init; } = true;
+
+    /// <summary>Encapsulated syntaxes: write a basic offset table and split each frame into two fragments.</summary>
+    public bool OffsetTableAndSplitFrames { get; init; }
 }
 
 /// <summary>
@@ -84,10 +87,10 @@ public static class DicomWriter
             switch (syntax)
             {
                 case Rle:
-                    w.Encapsulated(RleFrames(spec));
+                    w.Encapsulated(RleFrames(spec), spec.OffsetTableAndSplitFrames);
                     break;
                 case JpegBaseline:
-                    w.Encapsulated([JpegFrame(spec)]);
+                    w.Encapsulated([JpegFrame(spec)], spec.OffsetTableAndSplitFrames);
                     break;
                 default:
                     w.Bytes(0x7FE0, 0x0010, spec.BitsAllocated == 8 ? "OB" : "OW", NativePixels(spec, bigEndian));
@@ -335,18 +338,35 @@ public static class DicomWriter
             Word32(0);
         }
 
-        /// <summary>Encapsulated pixel data: an empty basic offset table, then one fragment per frame.</summary>
-        public void Encapsulated(List<byte[]> frames)
+        /// <summary>Encapsulated pixel data: a basic offset table (empty unless asked for), then each frame's fragments.</summary>
+        public void Encapsulated(List<byte[]> frames, bool offsetTableAndSplit = false)
         {
+            var fragments = frames
+                .Select(f => offsetTableAndSplit ? new[] { f[..(f.Length / 2 & ~1)], f[(f.Length / 2 & ~1)..] } : [f])
+                .Select(parts => parts.Select(p => p.Length % 2 == 0 ? p : [.. p, 0]).ToArray())
+                .ToList();
             Header(0x7FE0, 0x0010, "OB", 0xFFFFFFFF);
             Tag(0xFFFE, 0xE000);
-            Word32(0);
-            foreach (var frame in frames)
+            if (offsetTableAndSplit)
             {
-                var padded = frame.Length % 2 == 0 ? frame : [.. frame, 0];
+                Word32((uint)(4 * frames.Count));
+                var offset = 0u;
+                foreach (var parts in fragments)
+                {
+                    Word32(offset, littleEndian: true);
+                    offset += (uint)parts.Sum(p => 8 + p.Length);
+                }
+            }
+            else
+            {
+                Word32(0);
+            }
+
+            foreach (var part in fragments.SelectMany(p => p))
+            {
                 Tag(0xFFFE, 0xE000);
-                Word32((uint)padded.Length);
-                output.Write(padded);
+                Word32((uint)part.Length);
+                output.Write(part);
             }
 
             Tag(0xFFFE, 0xE0DD);
@@ -395,10 +415,10 @@ public static class DicomWriter
             output.Write(bytes);
         }
 
-        private void Word32(uint value)
+        private void Word32(uint value, bool littleEndian = false)
         {
             var bytes = new byte[4];
-            if (bigEndian)
+            if (bigEndian && !littleEndian)
             {
                 BinaryPrimitives.WriteUInt32BigEndian(bytes, value);
             }

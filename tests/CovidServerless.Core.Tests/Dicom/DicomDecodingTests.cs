@@ -152,6 +152,22 @@ public class DicomDecodingTests
     }
 
     [Fact]
+    public void The_middle_frame_is_found_through_the_basic_offset_table_across_fragments()
+    {
+        var spec = new DicomSpec(40, 40, [.. Enumerable.Range(0, 3).SelectMany(f => Ramp(1600, i => (FrameGreys[f] + i) % 256))])
+        {
+            Frames = 3,
+            WindowCenter = "128",
+            WindowWidth = "256",
+            OffsetTableAndSplitFrames = true,
+        };
+
+        using var scan = decoder.Decode(DicomWriter.Write(spec, DicomWriter.Rle));
+
+        Assert.Equal(Ramp(1600, i => (120 + i) % 256), Greys(scan));
+    }
+
+    [Fact]
     public void A_ct_slice_without_a_window_gets_the_lung_window()
     {
         // HU -1350 (lower edge of -600/1500), -600 (centre), 150 (upper edge).
