@@ -24,7 +24,12 @@ public static class PipelineServiceCollectionExtensions
     public static IServiceCollection AddCovidScoring(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ImageLimitsOptions>().Bind(configuration.GetSection(ImageLimitsOptions.SectionName))
-            .ValidateDataAnnotations().ValidateOnStart();
+            .ValidateDataAnnotations()
+            .Validate(
+                o => o.Dicom.MaxInflatedBytes > 0 && o.Dicom.DefaultWindows.Values.All(w => w.Width >= 1)
+                    && ModalityNames.All.All(m => o.Dicom.ModalitiesFor(m).Count > 0),
+                "Images:Dicom needs MaxInflatedBytes > 0, default windows at least 1 wide and at least one DICOM modality for each container.")
+            .ValidateOnStart();
         services.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ScanDecoder>();

@@ -55,6 +55,33 @@ public sealed class ScoreCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Scores_dicom_files_in_a_folder_as_their_pixels_and_rejects_a_wrong_modality_without_patient_data()
+    {
+        // The same 8-bit greys as a PNG and as a DX DICOM with an identity window: equal scores.
+        var greys = Enumerable.Range(0, 64 * 64).Select(i => 40 + (i % 64 * 3)).ToArray();
+        var png = TestImages.Encode(64, 64, (x, y) => new SkiaSharp.SKColor((byte)greys[(y * 64) + x], (byte)greys[(y * 64) + x], (byte)greys[(y * 64) + x]), SkiaSharp.SKEncodedImageFormat.Png);
+        File.WriteAllBytes(Path.Combine(folder, "ramp.png"), png);
+        var spec = new DicomSpec(64, 64, greys) { WindowCenter = "128", WindowWidth = "256" };
+        File.WriteAllBytes(Path.Combine(folder, "ramp.dcm"), DicomWriter.Write(spec, DicomWriter.Rle));
+        File.WriteAllBytes(Path.Combine(folder, "mr.dcm"), DicomWriter.Write(spec with { Modality = "MR" }, DicomWriter.ExplicitLittle));
+
+        var (exit, output, error) = await ConsoleCapture.RunAsync("score", folder, "--modality", "chest", "--models", models.ManifestPath, "--json");
+
+        Assert.Equal(0, exit);
+        var results = JsonSerializer.Deserialize<List<ScanResult>>(output, ScanResult.JsonOptions)!;
+        Assert.Equal(3, results.Count);
+        var fromPng = results.Single(r => r.BlobName.EndsWith("ramp.png", StringComparison.Ordinal));
+        var fromDicom = results.Single(r => r.BlobName.EndsWith("ramp.dcm", StringComparison.Ordinal));
+        Assert.Equal(ScanStatus.Scored, fromDicom.Status);
+        Assert.Equal(fromPng.PCovid!.Value, fromDicom.PCovid!.Value, 1e-4);
+        var mr = results.Single(r => r.BlobName.EndsWith("mr.dcm", StringComparison.Ordinal));
+        Assert.Equal(ScanStatus.Rejected, mr.Status);
+        Assert.Equal("The DICOM file's modality is MR; the chest container takes CR, DX.", mr.Reason);
+        Assert.DoesNotContain("CANARY", output + error, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(spec.PatientId, output + error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Refuses_to_score_when_a_model_is_missing_and_says_which()
     {
         File.Delete(Path.Combine(models.Root, "ct", "vgg16.onnx"));
@@ -82,10 +109,10 @@ public sealed class ScoreCommandTests : IDisposable
     [Fact]
     public async Task A_folder_without_images_is_reported()
     {
-        Directory.CreateDirectory(Path.Combine(folder, "dicom"));
-        File.WriteAllText(Path.Combine(folder, "dicom", "scan.dcm"), "DICM");
+        Directory.CreateDirectory(Path.Combine(folder, "notes"));
+        File.WriteAllText(Path.Combine(folder, "notes", "scan.txt"), "not a scan");
 
-        var (exit, _, error) = await ConsoleCapture.RunAsync("score", Path.Combine(folder, "dicom"), "--modality", "chest", "--models", models.ManifestPath);
+        var (exit, _, error) = await ConsoleCapture.RunAsync("score", Path.Combine(folder, "notes"), "--modality", "chest", "--models", models.ManifestPath);
 
         Assert.Equal(1, exit);
         Assert.Contains("No images under", error, StringComparison.Ordinal);

@@ -18,6 +18,18 @@ public static class RepoPaths
 
     public const string NoSharedDataMessage = "../shared/data is absent: tests on real scans are skipped.";
 
+    /// <summary>../shared/dicom beside the repository (real DICOM files written by other tools), or null where absent.</summary>
+    public static string? SharedDicom
+    {
+        get
+        {
+            var path = Path.GetFullPath(Path.Combine(Root, "..", "shared", "dicom"));
+            return Directory.Exists(path) ? path : null;
+        }
+    }
+
+    public const string NoSharedDicomMessage = "../shared/dicom is absent: tests on real DICOM files are skipped.";
+
     private static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

@@ -82,7 +82,7 @@ public sealed class ScanUploadApi(StorageClients clients, ScanDecoder decoder, R
         string format;
         try
         {
-            format = decoder.Validate(content.Value.Span);
+            format = decoder.Validate(content.Value.Span, parsed);
         }
         catch (ScanRejectedException ex)
         {
@@ -95,7 +95,7 @@ public sealed class ScanUploadApi(StorageClients clients, ScanDecoder decoder, R
             return new ApiResponse(status, new ApiError(ex.Message + " It was not stored."));
         }
 
-        var blobName = name ?? $"{Guid.NewGuid():N}.{(format == "jpeg" ? "jpg" : format)}";
+        var blobName = name ?? $"{Guid.NewGuid():N}.{format switch { "jpeg" => "jpg", "dicom" => "dcm", _ => format }}";
         var blob = clients.Blobs.GetBlobContainerClient(ScanContainers.For(parsed)).GetBlobClient(blobName);
         var stored = (await blob.UploadAsync(
             BinaryData.FromBytes(content.Value),

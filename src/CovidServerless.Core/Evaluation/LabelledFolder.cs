@@ -6,7 +6,7 @@ public sealed record LabelledScan(string Path, bool IsCovid);
 /// <summary>Reads a folder holding covid/ and noncovid/ subfolders of images.</summary>
 public static class LabelledFolder
 {
-    public static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"];
+    public static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".dcm"];
 
     public static IReadOnlyList<LabelledScan> Read(string folder)
     {

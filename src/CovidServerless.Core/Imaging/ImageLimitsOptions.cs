@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using CovidServerless.Core.Imaging.Dicom;
 
 namespace CovidServerless.Core.Imaging;
 
@@ -22,4 +23,7 @@ public sealed class ImageLimitsOptions
     /// <summary>Smallest width or height that can still hold a readable chest image.</summary>
     [Range(1, 65_535)]
     public int MinSide { get; set; } = 32;
+
+    /// <summary>How DICOM files are checked and rendered ("Images:Dicom").</summary>
+    public DicomOptions Dicom { get; set; } = new();
 }

@@ -1,3 +1,4 @@
+using CovidServerless.Core.Imaging.Dicom;
 using Microsoft.Extensions.Options;
 using SkiaSharp;
 
@@ -5,7 +6,8 @@ namespace CovidServerless.Core.Imaging;
 
 /// <summary>
 /// The project's one image decoder: validates an uploaded file and decodes it to upright RGBA pixels,
-/// or throws <see cref="ScanRejectedException"/> with a reason a person understands.
+/// or throws <see cref="ScanRejectedException"/> with a reason a person understands. DICOM files are recognised by
+/// content (the <c>DICM</c> magic after the preamble, or a preamble-less data set) and rendered by the DICOM reader.
 /// </summary>
 public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
 {
@@ -25,8 +27,19 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
     {
     }
 
-    public DecodedScan Decode(ReadOnlySpan<byte> file)
+    /// <summary>
+    /// Decodes a scan. Given the container's <paramref name="modality"/>, a DICOM file must be of a DICOM Modality that
+    /// fits it (e.g. CR or DX for chest); other formats carry no modality to check.
+    /// </summary>
+    public DecodedScan Decode(ReadOnlySpan<byte> file, Modality? modality = null)
     {
+        if (DicomFile.Recognises(CheckLength(file)))
+        {
+            var dicom = DicomDecoder.Decode(file, limits, modality, decodePixels: true)!;
+            dicom.SetImmutable();
+            return new DecodedScan(dicom, "dicom");
+        }
+
         using var data = SKData.CreateCopy(CheckLength(file));
         using var stream = new SKMemoryStream(data);
         using var codec = Open(stream, file);
@@ -42,9 +55,15 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
     /// structure), without decoding them: for a host that sends the scan elsewhere to be scored, so that a file
     /// that cannot be a scan is rejected there, whether or not the scorer is reachable.
     /// </summary>
-    /// <returns>The file's format: "png", "jpeg", "bmp", "gif" or "webp".</returns>
-    public string Validate(ReadOnlySpan<byte> file)
+    /// <returns>The file's format: "dicom", "png", "jpeg", "bmp", "gif" or "webp".</returns>
+    public string Validate(ReadOnlySpan<byte> file, Modality? modality = null)
     {
+        if (DicomFile.Recognises(CheckLength(file)))
+        {
+            DicomDecoder.Decode(file, limits, modality, decodePixels: false);
+            return "dicom";
+        }
+
         using var data = SKData.CreateCopy(CheckLength(file));
         using var stream = new SKMemoryStream(data);
         using var codec = Open(stream, file);
@@ -59,6 +78,7 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
         "bmp" => "image/bmp",
         "gif" => "image/gif",
         "webp" => "image/webp",
+        "dicom" => "application/dicom",
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Not a format the decoder accepts."),
     };
 
@@ -93,7 +113,7 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
                     ScanProblem.NotAnImage);
             }
 
-            CheckDeclaredSize(codec.Info.Width, codec.Info.Height);
+            CheckDeclaredSize(codec.Info.Width, codec.Info.Height, limits);
             if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && JpegStructure.InvalidMarkerInScanData(file) is { } marker)
             {
                 throw new ScanRejectedException(
@@ -109,7 +129,7 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
         }
     }
 
-    private void CheckDeclaredSize(int width, int height)
+    internal static void CheckDeclaredSize(int width, int height, ImageLimitsOptions limits)
     {
         if (width > limits.MaxSide || height > limits.MaxSide)
         {

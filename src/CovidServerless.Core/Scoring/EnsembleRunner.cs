@@ -25,7 +25,7 @@ public sealed class EnsembleRunner(ModelCatalog catalog, ScanDecoder decoder, IO
     public PreparedScan Prepare(Modality modality, ReadOnlySpan<byte> image)
     {
         var ensemble = catalog.For(modality);
-        using var scan = decoder.Decode(image);
+        using var scan = decoder.Decode(image, modality);
         return PreparedScan.For(ensemble, scan);
     }
 

@@ -28,7 +28,7 @@ public sealed class RemoteScanScorer(
 
     public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
     {
-        decoder.Validate(image.Span);
+        decoder.Validate(image.Span, modality);
         try
         {
             return await ScoreRemotelyAsync(modality, image, cancellationToken).ConfigureAwait(false);
