@@ -19,7 +19,11 @@ public static class ColdStart
             return null;
         }
 
-        await using var host = await ChildHost.StartAsync(worker, "/readyz", new Dictionary<string, string> { ["Models__ManifestPath"] = settings.ManifestPath }, settings.RepoRoot);
+        await using var host = await ChildHost.StartAsync(worker, "/readyz", new Dictionary<string, string>
+        {
+            ["Models__ManifestPath"] = settings.ManifestPath,
+            ["WorkerAuth__DisabledForLocalDevelopment"] = "true", // ChildHost listens on 127.0.0.1
+        }, settings.RepoRoot);
         using var http = new HttpClient { BaseAddress = host.Url };
         var first = Stopwatch.StartNew();
         (await http.PostAsync("/score/chest", Body(chest))).EnsureSuccessStatusCode();
