@@ -8,8 +8,8 @@ namespace CovidServerless.Core.Tests;
 
 internal static class TestCatalogs
 {
-    public static ModelCatalog Load(string manifestPath, int maxConcurrentScans = 1) =>
-        new(Options.Create(new ModelOptions { ManifestPath = manifestPath, MaxConcurrentScans = maxConcurrentScans }), NullLogger<ModelCatalog>.Instance);
+    public static ModelCatalog Load(string manifestPath, int maxConcurrentScans = 1, bool inputGate = true) =>
+        new(Options.Create(new ModelOptions { ManifestPath = manifestPath, MaxConcurrentScans = maxConcurrentScans, InputGate = inputGate }), NullLogger<ModelCatalog>.Instance);
 
     public static EnsembleRunner Runner(ModelCatalog catalog, int maxConcurrentScans = 1) =>
         new(catalog, new ScanDecoder(), Options.Create(new ModelOptions { MaxConcurrentScans = maxConcurrentScans }));
