@@ -5,7 +5,7 @@ using CovidServerless.TestSupport;
 namespace CovidServerless.Benchmarks.Tests;
 
 /// <summary>The benchmark runs once at a tiny size, to prove it works; its figures are not checked (they are not meaningful here).</summary>
-[Collection(ConsoleCapture.Collection)]
+[Collection(ConsoleOutput.Collection)]
 public sealed class BenchTests : IDisposable
 {
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
@@ -74,7 +74,7 @@ public sealed class BenchTests : IDisposable
     {
         var settings = new BenchSettings(Quick: true, models.ManifestPath, json, DataFolder: null, RepoPaths.Root) { Gpu = true };
 
-        var (exit, _, error) = await ConsoleCapture.CaptureAsync(() => GpuBenchmarks.RunAsync(settings));
+        var (exit, _, error) = await ConsoleOutput.CaptureAsync(() => GpuBenchmarks.RunAsync(settings));
 
         Assert.Equal(3, exit);
         Assert.Contains("no CUDA provider", error, StringComparison.Ordinal);

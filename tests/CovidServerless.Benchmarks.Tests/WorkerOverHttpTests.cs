@@ -12,7 +12,7 @@ namespace CovidServerless.Benchmarks.Tests;
 /// worker: they prove the section works and that both refuse to report CPU figures as CUDA ones. Figures are not
 /// checked (not meaningful at this size). The pipeline section prints, so the class joins the console collection.
 /// </summary>
-[Collection(ConsoleCapture.Collection)]
+[Collection(ConsoleOutput.Collection)]
 public sealed class WorkerOverHttpTests : IDisposable
 {
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
@@ -55,7 +55,7 @@ public sealed class WorkerOverHttpTests : IDisposable
     [Fact]
     public async Task Gpu_bench_pipeline_section_without_a_cuda_worker_is_skipped_so_the_figures_before_it_still_get_reported()
     {
-        var ((runs, skipped), printed, _) = await ConsoleCapture.CaptureAsync(() => GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst));
+        var ((runs, skipped), printed, _) = await ConsoleOutput.CaptureAsync(() => GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst));
 
         Assert.Null(runs);
         Assert.Contains("models_on_cuda 0", skipped, StringComparison.Ordinal);
@@ -65,7 +65,7 @@ public sealed class WorkerOverHttpTests : IDisposable
     [Fact]
     public async Task Gpu_bench_pipeline_section_runs_as_deployed_then_with_azurite_per_service_and_more_scans_ingested()
     {
-        var ((runs, skipped), printed, _) = await ConsoleCapture.CaptureAsync(() => GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst, ExecutionProvider.Cpu));
+        var ((runs, skipped), printed, _) = await ConsoleOutput.CaptureAsync(() => GpuBenchmarks.PipelineWithWorkerAsync(Settings, burst, ExecutionProvider.Cpu));
 
         Assert.Null(skipped);
         Assert.NotNull(runs);

@@ -1,36 +1,11 @@
+using CovidServerless.TestSupport;
+
 namespace CovidServerless.Cli.Tests;
 
-/// <summary>
-/// Runs the CLI in-process and captures what it prints. Tests using it run one at a time,
-/// and every class that prints to the console joins <see cref="Collection"/>, so nothing else writes into a capture.
-/// </summary>
+/// <summary>Runs the CLI in-process and captures what it prints (<see cref="ConsoleOutput"/>).</summary>
 internal static class ConsoleCapture
 {
-    public const string Collection = "console";
+    public const string Collection = ConsoleOutput.Collection;
 
-    private static readonly SemaphoreSlim OneAtATime = new(1, 1);
-
-    public static Task<(int Exit, string Out, string Error)> RunAsync(params string[] args) => CaptureAsync(() => CliApp.RunAsync(args));
-
-    /// <summary>Runs <paramref name="run"/> and returns what it returned (an exit code, or a section's figures) and printed.</summary>
-    public static async Task<(T Result, string Out, string Error)> CaptureAsync<T>(Func<Task<T>> run)
-    {
-        await OneAtATime.WaitAsync();
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        try
-        {
-            using var output = new StringWriter();
-            using var error = new StringWriter();
-            Console.SetOut(output);
-            Console.SetError(error);
-            var result = await run();
-            return (result, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-            OneAtATime.Release();
-        }
-    }
+    public static Task<(int Exit, string Out, string Error)> RunAsync(params string[] args) => ConsoleOutput.CaptureAsync(() => CliApp.RunAsync(args));
 }

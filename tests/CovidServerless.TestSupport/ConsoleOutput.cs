@@ -1,10 +1,10 @@
-namespace CovidServerless.Benchmarks.Tests;
+namespace CovidServerless.TestSupport;
 
 /// <summary>
-/// Runs a benchmark section in-process and captures what it prints. Tests using it run one at a time, and every
-/// class that prints to the console joins <see cref="Collection"/>, so nothing else writes into a capture.
+/// Captures what a run in this process prints. Captures run one at a time, and every test class that prints to the
+/// console joins <see cref="Collection"/>, so nothing else writes into a capture.
 /// </summary>
-internal static class ConsoleCapture
+public static class ConsoleOutput
 {
     public const string Collection = "console";
 
@@ -13,6 +13,7 @@ internal static class ConsoleCapture
     /// <summary>Runs <paramref name="run"/> and returns what it returned (an exit code, or a section's figures) and printed.</summary>
     public static async Task<(T Result, string Out, string Error)> CaptureAsync<T>(Func<Task<T>> run)
     {
+        ArgumentNullException.ThrowIfNull(run);
         await OneAtATime.WaitAsync();
         var (stdout, stderr) = (Console.Out, Console.Error);
         try
