@@ -38,6 +38,9 @@ internal static class HeatmapReportCommand
             throw new ArgumentException($"The models are not ready: {string.Join("; ", catalog.Problems)}");
         }
 
+        // The figure is committed, so it shows only images whose licence allows that (shared/data/manifest.csv):
+        // CC BY and NIH ChestX-ray8 images; not CC BY-NC-SA ones, nor the UCSD CT images (research use only).
+        var licences = Licences(Path.Combine(dataRoot, "manifest.csv"));
         var explainer = new HeatmapExplainer(catalog);
         var decoder = new ScanDecoder();
         var rows = new List<(string Label, SKBitmap Scan, IReadOnlyList<MemberHeatmap> Members)>();
@@ -59,11 +62,13 @@ internal static class HeatmapReportCommand
                 Add(shares, ("ensemble", scan.Label), HeatmapExplainer.EnsembleMap(members, ShareGrid, ShareGrid).PositiveShareOutsideCentre(CentralFraction));
 
                 // The figure takes every n-th scan of each class, so it is not the first files of one source.
+                var licence = licences.GetValueOrDefault(Path.GetRelativePath(dataRoot, scan.Path).Replace('\\', '/'), string.Empty);
                 var index = shown.GetValueOrDefault(scan.Label);
                 shown[scan.Label] = index + 1;
                 var count = val.Scans.Count(s => s.Label == scan.Label);
-                if (index % Math.Max(1, count / perClass) == 0 && rows.Count(r => r.Label.StartsWith($"{modality.ToName()} {ClassName(scan.Label)}", StringComparison.Ordinal)) < perClass)
+                if (MayBeShown(licence) && index % Math.Max(1, count / perClass) == 0 && rows.Count(r => r.Label.StartsWith($"{modality.ToName()} {ClassName(scan.Label)}", StringComparison.Ordinal)) < perClass)
                 {
+                    log($"Figure: {Path.GetRelativePath(dataRoot, scan.Path)} ({licence})");
                     rows.Add(($"{modality.ToName()} {ClassName(scan.Label)}", decoded.Bitmap.Resize(new SKImageInfo(Tile, Tile), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)), members));
                 }
 
@@ -249,5 +254,61 @@ internal static class HeatmapReportCommand
 
         using var data = figure.Encode(SKEncodedImageFormat.Png, 100);
         return data.ToArray();
+    }
+
+    private static bool MayBeShown(string licence) =>
+        licence is "CC BY" or "CC BY 3.0" or "CC BY 4.0" || licence.StartsWith("NIH Clinical Center", StringComparison.Ordinal);
+
+    /// <summary>Each image's licence by its path under the data folder (the manifest's "file" and "licence" columns).</summary>
+    private static Dictionary<string, string> Licences(string manifestCsv)
+    {
+        var licences = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!File.Exists(manifestCsv))
+        {
+            return licences;
+        }
+
+        var lines = File.ReadAllLines(manifestCsv);
+        var header = SplitCsv(lines[0]);
+        var (file, licence) = (header.IndexOf("file"), header.IndexOf("licence"));
+        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+        {
+            var fields = SplitCsv(line);
+            licences[fields[file]] = fields[licence];
+        }
+
+        return licences;
+    }
+
+    private static List<string> SplitCsv(string line)
+    {
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quoted && c == '"' && i + 1 < line.Length && line[i + 1] == '"')
+            {
+                field.Append('"');
+                i++;
+            }
+            else if (c == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (c == ',' && !quoted)
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+            }
+            else
+            {
+                field.Append(c);
+            }
+        }
+
+        fields.Add(field.ToString());
+        return fields;
     }
 }
