@@ -16,6 +16,11 @@ public static class ResultsEndpoints
             Write(await results.ListScansAsync(modality, top, continuationToken, ct, status, verdict)));
         api.MapPost("/scans/{modality}", async (HttpContext context, string modality, string? name, ScanUploadApi uploads, CancellationToken ct) =>
         {
+            if (FromAnotherSite(context.Request))
+            {
+                return Results.Json(new ApiError("Uploads are taken from this site's own page only."), statusCode: StatusCodes.Status403Forbidden);
+            }
+
             // The core enforces Images:MaxBytes while it reads (413 with a clear message), so Kestrel's own cap
             // (30,000,000 bytes, under the default limit) must not cut the request off first.
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
@@ -32,6 +37,24 @@ public static class ResultsEndpoints
         api.MapGet("/models", async (ResultsApi results, CancellationToken ct) => Write(await results.GetModelsAsync(ct)));
         api.MapGet("/health", async (ResultsApi results, CancellationToken ct) => Write(await results.GetHealthAsync(ct)));
         return app;
+    }
+
+    /// <summary>
+    /// A page on another site can POST to this loopback address from the user's own browser (a simple request needs
+    /// no preflight, and its Host header is ours); browsers say where a request comes from, so such uploads are
+    /// refused. Clients that are not browsers send neither header.
+    /// </summary>
+    internal static bool FromAnotherSite(HttpRequest request)
+    {
+        var site = request.Headers["Sec-Fetch-Site"].ToString();
+        if (site is "cross-site" or "same-site")
+        {
+            return true;
+        }
+
+        var origin = request.Headers.Origin.ToString();
+        return origin.Length > 0
+            && !string.Equals(origin, $"{request.Scheme}://{request.Host}", StringComparison.OrdinalIgnoreCase);
     }
 
     private static IResult Write(ApiResponse response)

@@ -94,6 +94,23 @@ public sealed class ScanProcessorTests(AzuriteFixture azurite) : IClassFixture<A
     }
 
     [Fact]
+    public async Task A_version_delivered_again_gets_back_its_scan_id_row_if_its_host_died_before_writing_it()
+    {
+        var (processor, _, _) = CountingProcessor();
+        var identity = new ScanIdentity(Modality.Chest, $"no-index/{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+        var upload = new ScanUpload(identity, TestImages.Uniform(120));
+        var store = new ResultStore(storage.Clients, Options.Create(new StorageOptions()));
+        var first = await processor.ProcessAsync(upload, default);
+        // What a host that died between the result's rows and its scan-id row left: the rows alone.
+        await storage.Clients.Tables.GetTableClient(new StorageOptions().ResultsTable).DeleteEntityAsync($"scan-{first.ScanId}", "result");
+        Assert.Null(await new ResultsQuery(store).GetByScanIdAsync(first.ScanId, default));
+
+        await processor.ProcessAsync(upload, default);
+
+        Assert.Equal(first.ToJson(), (await new ResultsQuery(store).GetByScanIdAsync(first.ScanId, default))!.ToJson());
+    }
+
+    [Fact]
     public async Task A_rejected_version_delivered_again_keeps_its_rejection_without_being_read_again()
     {
         var (processor, scorer, _) = CountingProcessor();

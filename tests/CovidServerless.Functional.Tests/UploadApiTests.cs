@@ -216,6 +216,36 @@ public sealed class UploadApiTests(LocalPipeline pipeline)
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("scanId").GetString()!;
     }
 
+    [Theory]
+    [InlineData("Sec-Fetch-Site", "cross-site")]
+    [InlineData("Sec-Fetch-Site", "same-site")]
+    [InlineData("Origin", "http://evil.example")]
+    public async Task An_upload_a_browser_sends_from_another_site_is_refused_and_nothing_is_stored(string header, string value)
+    {
+        var name = $"csrf/{Guid.NewGuid():N}.png";
+        using var body = new ByteArrayContent(TestImages.Uniform(90, 64, 64));
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/scans/chest?name={Uri.EscapeDataString(name)}") { Content = body };
+        request.Headers.TryAddWithoutValidation(header, value);
+
+        using var response = await pipeline.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.False(await pipeline.Blobs.GetBlobContainerClient(ScanContainers.Chest).GetBlobClient(name).ExistsAsync());
+    }
+
+    [Fact]
+    public async Task An_upload_from_the_sites_own_page_is_taken()
+    {
+        using var body = new ByteArrayContent(TestImages.Uniform(91, 64, 64));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/scans/chest") { Content = body };
+        request.Headers.TryAddWithoutValidation("Sec-Fetch-Site", "same-origin");
+        request.Headers.TryAddWithoutValidation("Origin", pipeline.Http.BaseAddress!.GetLeftPart(UriPartial.Authority));
+
+        using var response = await pipeline.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+    }
+
     private async Task<HttpResponseMessage> PostAsync(string modality, byte[] content, string? name = null, bool declaresLength = true)
     {
         HttpContent body = declaresLength

@@ -170,7 +170,16 @@ public sealed class ScanUploadApi(StorageClients clients, ScanDecoder decoder, R
             await download.Content.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
             try
             {
-                return ApiResponse.Ok(new ApiFile(bytes, ScanDecoder.MediaType(decoder.Validate(bytes))));
+                var format = decoder.Validate(bytes);
+                if (format != "dicom")
+                {
+                    return ApiResponse.Ok(new ApiFile(bytes, ScanDecoder.MediaType(format)));
+                }
+
+                // A DICOM file's header holds the patient's name and more: the browser gets the pixels only, as PNG.
+                using var scan = decoder.Decode(bytes, modality);
+                using var png = scan.Bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+                return ApiResponse.Ok(new ApiFile(png.ToArray(), "image/png"));
             }
             catch (ScanRejectedException)
             {

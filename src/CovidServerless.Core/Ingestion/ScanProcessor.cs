@@ -26,7 +26,7 @@ public sealed class ScanProcessor(
         // delivered it twice) is announced from storage: scoring it again could give another answer (CPU vs GPU).
         if (await FinalResultAsync(identity, cancellationToken).ConfigureAwait(false) is { } recorded)
         {
-            await AnnounceAsync(recorded, identity).ConfigureAwait(false);
+            await RepublishAsync(recorded, identity).ConfigureAwait(false);
             return recorded;
         }
 
@@ -67,7 +67,7 @@ public sealed class ScanProcessor(
         ArgumentNullException.ThrowIfNull(identity);
         if (await FinalResultAsync(identity, cancellationToken).ConfigureAwait(false) is { } recorded)
         {
-            await AnnounceAsync(recorded, identity).ConfigureAwait(false);
+            await RepublishAsync(recorded, identity).ConfigureAwait(false);
             return recorded;
         }
 
@@ -109,6 +109,13 @@ public sealed class ScanProcessor(
         {
             logger.LogInformation("Scan {ScanId} ({Modality}) {Status}: {Reason}", result.ScanId, result.Modality, result.Status, result.Reason);
         }
+    }
+
+    /// <summary>A stored result recorded to the end again: its scan-id row (its host may have died before writing it), message and timeline row.</summary>
+    private async Task RepublishAsync(ScanResult result, ScanIdentity identity)
+    {
+        await store.IndexAsync(result, CancellationToken.None).ConfigureAwait(false);
+        await AnnounceAsync(result, identity).ConfigureAwait(false);
     }
 
     /// <summary>The message, then the timeline row that marks the recording complete.</summary>

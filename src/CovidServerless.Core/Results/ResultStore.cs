@@ -31,6 +31,14 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
         await results.UpsertEntityAsync(ResultRows.ForIndex(result), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The row that finds a result by its scan id (written by <see cref="SaveAsync"/>; idempotent).</summary>
+    public async Task IndexAsync(ScanResult result, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        await results.UpsertEntityAsync(ResultRows.ForIndex(result), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The result recorded for exactly this blob version, or null when it has none.</summary>
     public async Task<ScanResult?> FindAsync(ScanIdentity identity, CancellationToken cancellationToken)
     {

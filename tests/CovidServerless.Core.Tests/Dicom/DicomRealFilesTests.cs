@@ -61,6 +61,18 @@ public class DicomRealFilesTests
         { "SC_rgb_dcmtk_+eb+cy+np.dcm", 6 },
     };
 
+    [SkippableFact]
+    public void A_jpeg_lossless_scan_naming_a_huffman_table_beyond_the_four_jpeg_allows_is_rejected_not_a_crash()
+    {
+        var file = Read("SC_rgb_jpeg_gdcm.dcm");
+        var sos = Enumerable.Range(0, file.Length - 1).First(i => file[i] == 0xFF && file[i + 1] == 0xDA);
+        file[sos + 6] = 0xF0; // first component's table selectors: DC table 15
+
+        var error = Assert.Throws<ScanRejectedException>(() => decoder.Decode(file));
+
+        Assert.Contains("Huffman table", error.Message, StringComparison.Ordinal);
+    }
+
     [SkippableTheory]
     [MemberData(nameof(ColourBars))]
     public void Decodes_rle_jpeg_lossless_and_jpeg_baseline_colour_bars_to_their_rgb_colours(string file, int tolerance)

@@ -22,7 +22,7 @@ public sealed class DicomOptions
 
     /// <summary>Largest data set a deflated file may inflate to (refuses deflate bombs).</summary>
     [System.ComponentModel.DataAnnotations.Range(1, long.MaxValue)]
-    public long MaxInflatedBytes { get; set; } = 256L * 1024 * 1024;
+    public long MaxInflatedBytes { get; set; } = 64L * 1024 * 1024;
 
     public IReadOnlyList<string> ModalitiesFor(Modality container) =>
         [.. (container == Modality.Ct ? CtModalities : ChestModalities)

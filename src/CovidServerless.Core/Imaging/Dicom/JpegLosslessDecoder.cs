@@ -152,7 +152,8 @@ internal static class JpegLosslessDecoder
         var scanTables = new Huffman[count];
         for (var c = 0; c < count; c++)
         {
-            scanTables[c] = tables[header[2 + (2 * c)] >> 4] ?? throw Corrupt("use a Huffman table they do not define");
+            var selector = header[2 + (2 * c)] >> 4;
+            scanTables[c] = (selector < tables.Length ? tables[selector] : null) ?? throw Corrupt("use a Huffman table they do not define");
         }
 
         var predictor = header[1 + (2 * count)];
