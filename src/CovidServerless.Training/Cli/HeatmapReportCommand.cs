@@ -40,7 +40,7 @@ internal static class HeatmapReportCommand
 
         // The figure is committed, so it shows only images whose licence allows that (shared/data/manifest.csv):
         // CC BY and NIH ChestX-ray8 images; not CC BY-NC-SA ones, nor the UCSD CT images (research use only).
-        var licences = Licences(Path.Combine(dataRoot, "manifest.csv"));
+        var licences = DataManifest.Read(dataRoot).ToDictionary(r => r.File, r => r.Licence, StringComparer.Ordinal);
         var explainer = new HeatmapExplainer(catalog);
         var decoder = new ScanDecoder();
         var rows = new List<(string Label, SKBitmap Scan, IReadOnlyList<MemberHeatmap> Members)>();
@@ -258,57 +258,4 @@ internal static class HeatmapReportCommand
 
     private static bool MayBeShown(string licence) =>
         licence is "CC BY" or "CC BY 3.0" or "CC BY 4.0" || licence.StartsWith("NIH Clinical Center", StringComparison.Ordinal);
-
-    /// <summary>Each image's licence by its path under the data folder (the manifest's "file" and "licence" columns).</summary>
-    private static Dictionary<string, string> Licences(string manifestCsv)
-    {
-        var licences = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!File.Exists(manifestCsv))
-        {
-            return licences;
-        }
-
-        var lines = File.ReadAllLines(manifestCsv);
-        var header = SplitCsv(lines[0]);
-        var (file, licence) = (header.IndexOf("file"), header.IndexOf("licence"));
-        foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
-        {
-            var fields = SplitCsv(line);
-            licences[fields[file]] = fields[licence];
-        }
-
-        return licences;
-    }
-
-    private static List<string> SplitCsv(string line)
-    {
-        var fields = new List<string>();
-        var field = new System.Text.StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (quoted && c == '"' && i + 1 < line.Length && line[i + 1] == '"')
-            {
-                field.Append('"');
-                i++;
-            }
-            else if (c == '"')
-            {
-                quoted = !quoted;
-            }
-            else if (c == ',' && !quoted)
-            {
-                fields.Add(field.ToString());
-                field.Clear();
-            }
-            else
-            {
-                field.Append(c);
-            }
-        }
-
-        fields.Add(field.ToString());
-        return fields;
-    }
 }

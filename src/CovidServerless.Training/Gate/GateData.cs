@@ -1,5 +1,6 @@
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
+using CovidServerless.Training.Data;
 using SkiaSharp;
 
 namespace CovidServerless.Training.Gate;
@@ -37,11 +38,11 @@ internal static class GateData
 
     public static List<GateSample> Load(string dataRoot, int negativesPerKind, int fragments, int seed, Action<string> log)
     {
-        var rows = ReadManifest(Path.Combine(dataRoot, "manifest.csv"));
+        var rows = DataManifest.Read(dataRoot);
         var samples = new GateSample[rows.Count];
         Parallel.For(0, rows.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
         {
-            var (file, modality, group, split) = rows[i];
+            var (file, modality, split, group, _) = rows[i];
             using var scan = Decoder.Decode(File.ReadAllBytes(Path.Combine(dataRoot, file)));
             samples[i] = new GateSample(ImagePreprocessor.ToTensor(scan, Input), modality == "chest" ? Chest : Ct, group, modality, split == "val");
         });
@@ -60,10 +61,10 @@ internal static class GateData
             byte[] file;
             if (kind == "fragment")
             {
-                var (source, _, sourceGroup, _) = rows[random.Next(rows.Count)];
-                using var bitmap = SKBitmap.Decode(Path.Combine(dataRoot, source));
+                var source = rows[random.Next(rows.Count)];
+                using var bitmap = SKBitmap.Decode(Path.Combine(dataRoot, source.File));
                 file = GateNegatives.Fragment(bitmap, random);
-                group = sourceGroup;
+                group = source.Group;
             }
             else
             {
@@ -77,46 +78,5 @@ internal static class GateData
 
         log($"gate: {generated.Length} generated negatives ({string.Join(", ", generated.GroupBy(g => g.Kind).Select(g => $"{g.Key} {g.Count()}"))})");
         return result;
-    }
-
-    /// <summary>file, modality, patient_group and split of each row of the data's manifest.csv.</summary>
-    private static List<(string File, string Modality, string Group, string Split)> ReadManifest(string path)
-    {
-        var lines = File.ReadAllLines(path);
-        var header = SplitCsv(lines[0]);
-        int file = header.IndexOf("file"), modality = header.IndexOf("modality"), group = header.IndexOf("patient_group"), split = header.IndexOf("split");
-        return [.. lines.Skip(1).Where(l => l.Length > 0).Select(SplitCsv).Select(f => (f[file], f[modality], $"{f[modality]}:{f[group]}", f[split]))];
-    }
-
-    private static List<string> SplitCsv(string line)
-    {
-        var fields = new List<string>();
-        var current = new System.Text.StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (quoted && c == '"' && i + 1 < line.Length && line[i + 1] == '"')
-            {
-                current.Append('"');
-                i++;
-            }
-            else if (c == '"')
-            {
-                quoted = !quoted;
-            }
-            else if (c == ',' && !quoted)
-            {
-                fields.Add(current.ToString());
-                current.Clear();
-            }
-            else
-            {
-                current.Append(c);
-            }
-        }
-
-        fields.Add(current.ToString());
-        return fields;
     }
 }
