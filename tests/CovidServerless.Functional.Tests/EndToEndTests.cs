@@ -12,22 +12,8 @@ namespace CovidServerless.Functional.Tests;
 [Collection(LocalPipelineCollection.Name)]
 public sealed class EndToEndTests(LocalPipeline pipeline)
 {
-    public static TheoryData<string, string> RealScans()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var modality in new[] { "chest", "ct" })
-        {
-            foreach (var label in new[] { "covid", "noncovid" })
-            {
-                data.Add(modality, label);
-            }
-        }
-
-        return data;
-    }
-
     [SkippableTheory]
-    [MemberData(nameof(RealScans))]
+    [MemberData(nameof(ValFolders.ModalitiesAndLabels), MemberType = typeof(ValFolders))]
     public async Task A_real_scan_dropped_into_its_container_gets_one_row_per_model_an_ensemble_row_a_message_and_an_answer(string modality, string label)
     {
         Skip.If(RepoPaths.SharedData is null, RepoPaths.NoSharedDataMessage);

@@ -369,22 +369,8 @@ public class DicomDecodingTests
         Assert.Equal("The DICOM file is malformed: sequences are nested more than 16 deep.", rejected.Message);
     }
 
-    public static TheoryData<string, string> ValImages()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var modality in new[] { "chest", "ct" })
-        {
-            foreach (var label in new[] { "covid", "noncovid" })
-            {
-                data.Add(modality, label);
-            }
-        }
-
-        return data;
-    }
-
     [SkippableTheory]
-    [MemberData(nameof(ValImages))]
+    [MemberData(nameof(ValFolders.ModalitiesAndLabels), MemberType = typeof(ValFolders))]
     public void Dicom_versions_of_real_val_images_decode_to_the_source_images_pixels_in_every_lossless_syntax(string modality, string label)
     {
         Skip.If(RepoPaths.SharedData is null, RepoPaths.NoSharedDataMessage);
