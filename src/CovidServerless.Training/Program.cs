@@ -7,6 +7,8 @@ const string Usage = """
     usage:
       covidserverless-train train --modality chest|ct --arch vgg16|resnet50|inceptionv3|xception [options]
       covidserverless-train train-all [options]          (all eight models, then both ensembles)
+      covidserverless-train cross-validate --modality chest|ct [--folds 5] [--archs vgg16,resnet50,...] [options]
+                                                         (patient-grouped CV on train + val; out-of-fold scores to models/cv)
       covidserverless-train ensemble --modality chest|ct [--out models] [--data DIR]
       covidserverless-train gate [--folds 5] [--seed 42]   (the input gate: compares approaches by grouped CV, writes models/gate)
       covidserverless-train teacher-probe --modality chest|ct   (linear probe on the ImageNet teacher's features)
@@ -65,6 +67,15 @@ try
                 EnsembleCommand.Run(modality, dataRoot, outDirectory, Log);
             }
 
+            break;
+        case "cross-validate":
+            var cvModality = options.String("modality", "ct");
+            var cvFolds = options.Int("folds", 5);
+            var archs = options.String("archs", string.Join(',', Architecture.Names)).Split(',');
+            var widths = options.String("widths", string.Join(',', archs.Select(_ => options.Double("width", 0.25).ToString(System.Globalization.CultureInfo.InvariantCulture)))).Split(',');
+            var cvRecipes = archs.Select((a, i) => Read(cvModality, a) with { WidthMultiplier = double.Parse(widths[i], System.Globalization.CultureInfo.InvariantCulture) }).ToList();
+            options.EnsureAllUsed();
+            CrossValidateCommand.Run(cvRecipes, cvFolds, dataRoot, outDirectory, Log);
             break;
         case "ensemble":
             var ensembleModality = options.String("modality", "ct");

@@ -119,6 +119,10 @@ public sealed class ModelCatalog : IDisposable
                 problems.Add($"Modality {name}: unknown ensemble rule '{modalityManifest.Ensemble.Rule}' (only soft-vote).");
             }
 
+            problems.AddRange(modalityManifest.Ensemble.Problems().Select(p => $"Modality {name}: {p}."));
+            problems.AddRange(modalityManifest.Models
+                .Where(m => m.Calibration is { Temperature: not (> 0 and < 100) })
+                .Select(m => $"Modality {name}: model {m.Name} has temperature {m.Calibration!.Temperature}, outside (0, 100)."));
             problems.AddRange(ModelContract.NameProblems(name, modalityManifest.Models));
 
             work.AddRange(modalityManifest.Models.Select((entry, index) => (modality, index, entry)));

@@ -66,12 +66,65 @@ public sealed record GateManifest
 
 public sealed record EnsembleRule
 {
-    /// <summary>Only "soft-vote" (mean of the members' pCovid) is defined.</summary>
+    /// <summary>Only "soft-vote" (mean of the members' calibrated pCovid) is defined.</summary>
     public string Rule { get; init; } = "soft-vote";
 
     public double Threshold { get; init; } = 0.5;
 
     public string? ThresholdRationale { get; init; }
+
+    /// <summary>The sensitivity the threshold was chosen for (out of fold), when it was chosen that way.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? TargetSensitivity { get; init; }
+
+    /// <summary>When the ensemble abstains ("indeterminate"); never, when absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public AbstainRule? Abstain { get; init; }
+
+    /// <summary>Problems with the rule's numbers; empty when it can be used.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (Threshold is not (> 0 and < 1))
+        {
+            yield return $"threshold {Threshold} is not inside (0, 1)";
+        }
+
+        if (Abstain is { } abstain && (abstain.Margin is < 0 or >= 0.5 || abstain.MaxSpread is <= 0 or > 1))
+        {
+            yield return $"abstain rule needs margin in [0, 0.5) and maxSpread in (0, 1], got {abstain.Margin} and {abstain.MaxSpread}";
+        }
+    }
+}
+
+/// <summary>
+/// The abstaining band of triage: the verdict is "indeterminate" (needs a radiologist) when the ensemble's probability
+/// is within <see cref="Margin"/> of the threshold, or when its members' probabilities span more than <see cref="MaxSpread"/>.
+/// </summary>
+public sealed record AbstainRule
+{
+    public double Margin { get; init; }
+
+    /// <summary>Largest allowed max - min of the members' calibrated pCovid; 1 never abstains for disagreement.</summary>
+    public double MaxSpread { get; init; } = 1;
+
+    public string? Rationale { get; init; }
+}
+
+/// <summary>Temperature scaling: the member's pCovid becomes sigmoid(logit(pCovid) / T), so that members' probabilities are comparable.</summary>
+public sealed record ModelCalibration
+{
+    // A float32 softmax saturates at 1; this bounds the logit it stands for.
+    private const double Epsilon = 1e-7;
+
+    public double Temperature { get; init; } = 1;
+
+    public string? Rationale { get; init; }
+
+    public double Apply(double pCovid)
+    {
+        var p = Math.Clamp(pCovid, Epsilon, 1 - Epsilon);
+        return 1 / (1 + Math.Exp(-Math.Log(p / (1 - p)) / Temperature));
+    }
 }
 
 public sealed record ModelEntry
@@ -91,6 +144,10 @@ public sealed record ModelEntry
     public ModelInputSpec Input { get; init; } = new();
 
     public ModelOutputSpec Output { get; init; } = new();
+
+    /// <summary>Applied to the member's pCovid before the vote; none (temperature 1) when absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ModelCalibration? Calibration { get; init; }
 
     /// <summary>Free-form provenance: data fingerprint, recipe, seed.</summary>
     public JsonObject? Training { get; init; }

@@ -102,12 +102,16 @@ public sealed class EnsembleRunner(ModelCatalog catalog, ScanDecoder decoder, IO
             }
         }
 
-        var threshold = ensemble.Rule.Threshold;
+        var rule = ensemble.Rule;
+        ModelScore Member(int m, int i)
+        {
+            var model = ensemble.Models[m];
+            var pCovid = model.Entry.Calibration?.Apply(perModel[m][i]) ?? perModel[m][i];
+            return new ModelScore(model.Name, model.Entry.Version, pCovid, Verdicts.For(pCovid, rule.Threshold));
+        }
+
         return [.. Enumerable.Range(0, scans.Count).Select(i => EnsembleScore.SoftVote(
-            ensemble.Modality,
-            [.. ensemble.Models.Select((model, m) => new ModelScore(
-                model.Name, model.Entry.Version, perModel[m][i], Verdicts.For(perModel[m][i], threshold)))],
-            threshold) with { Gate = scans[i].Gate })];
+            ensemble.Modality, [.. Enumerable.Range(0, ensemble.Models.Count).Select(m => Member(m, i))], rule) with { Gate = scans[i].Gate })];
     }
 
     /// <summary>The scans' tensors for one input laid out back to back, as ONNX Runtime needs them, in a pooled array.</summary>

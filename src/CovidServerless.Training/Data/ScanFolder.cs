@@ -34,6 +34,10 @@ internal sealed class ScanFolder
 
     public int CovidCount => Scans.Count(s => s.Label == LabelledScan.Covid);
 
+    /// <summary>Several folders as one (e.g. train and val pooled for cross-validation).</summary>
+    public static ScanFolder Pool(string root, params ScanFolder[] folders) =>
+        new(root, [.. folders.SelectMany(f => f.Scans)]);
+
     public static ScanFolder Open(string root)
     {
         var scans = new List<LabelledScan>();

@@ -12,23 +12,39 @@ namespace CovidServerless.Training.Training;
 internal sealed record TrainingResult(CovidClassifier Model, int EpochsRun, int BestEpoch, double BestValAuc, TimeSpan Elapsed);
 
 /// <summary>
-/// Trains one <see cref="CovidClassifier"/> on a train folder, selecting the epoch with the best validation AUC
-/// (early stopping). Optional feature distillation: a training-only linear projection maps the student's pooled
+/// Trains one <see cref="CovidClassifier"/>. Given validation data it keeps the epoch with the best validation AUC
+/// (early stopping); without, it runs every epoch and keeps the last (cross-validation folds and the final models,
+/// where no data is left to choose an epoch on). Optional feature distillation: a training-only linear projection maps the student's pooled
 /// features to the teacher's 512, and the loss adds the squared distance of the L2-normalised vectors
 /// (= 2 - 2 cos). The teacher saw the un-augmented image, so this also asks the student for augmentation-invariant
 /// features. The projection is not part of the exported model.
 /// </summary>
 internal sealed class Trainer(TrainingOptions options, Action<string> log)
 {
-    public TrainingResult Train(ScanFolder trainFolder, ScanFolder valFolder, float[][]? teacherFeatures)
+    public TrainingResult Train(ScanFolder trainFolder, ScanFolder? valFolder, float[][]? teacherFeatures)
+    {
+        var (trainPixels, trainLabels) = ScanTensors.Load(trainFolder);
+        var val = valFolder is null ? default((Tensor, Tensor)?) : ScanTensors.Load(valFolder);
+        try
+        {
+            return Train(trainPixels, trainLabels, val?.Item1, val?.Item2, teacherFeatures);
+        }
+        finally
+        {
+            trainPixels.Dispose();
+            trainLabels.Dispose();
+            val?.Item1.Dispose();
+            val?.Item2.Dispose();
+        }
+    }
+
+    /// <summary>Trains on pixels [N,224,224,3] and labels [N]; the caller keeps ownership of the tensors.</summary>
+    public TrainingResult Train(Tensor trainPixels, Tensor trainLabels, Tensor? valPixels, Tensor? valLabels, float[][]? teacherFeatures)
     {
         var stopwatch = Stopwatch.StartNew();
         torch.manual_seed(options.Seed);
         torch.random.manual_seed(options.Seed);
-
-        var (trainPixels, trainLabels) = ScanTensors.Load(trainFolder);
-        var (valPixels, valLabels) = ScanTensors.Load(valFolder);
-        var valIsCovid = valLabels.data<long>().Select(l => l == LabelledScan.Covid).ToArray();
+        var valIsCovid = valLabels?.data<long>().Select(l => l == LabelledScan.Covid).ToArray();
         using var teacher = teacherFeatures is null
             ? null
             : nn.functional.normalize(tensor(teacherFeatures.SelectMany(f => f).ToArray(), [teacherFeatures.Length, ImageNetTeacher.FeatureCount]), dim: 1);
@@ -38,14 +54,14 @@ internal sealed class Trainer(TrainingOptions options, Action<string> log)
         var parameters = model.parameters().Concat(options.UsesTeacher ? projection.parameters() : []).ToList();
         using var optimizer = optim.Adam(parameters, options.LearningRate);
         var classWeights = ClassWeights(trainLabels);
-        var augmenter = new Augmenter();
+        var augmenter = new Augmenter(options.Seed);
         var n = trainLabels.shape[0];
 
         double bestAuc = double.NegativeInfinity;
         var bestEpoch = 0;
         Dictionary<string, Tensor>? bestState = null;
         var epoch = 0;
-        for (epoch = 1; epoch <= options.MaxEpochs && epoch - bestEpoch <= options.Patience; epoch++)
+        for (epoch = 1; epoch <= options.MaxEpochs && (valPixels is null || epoch - bestEpoch <= options.Patience); epoch++)
         {
             SetLearningRate(optimizer, epoch);
             model.train();
@@ -81,9 +97,18 @@ internal sealed class Trainer(TrainingOptions options, Action<string> log)
                 }
             }
 
+            var progress = $"{options.Modality}/{options.Architecture} epoch {epoch,3}/{options.MaxEpochs}  loss {lossSum / batches:F4}" +
+                (options.UsesTeacher ? $" (distill {distillSum / batches:F4})" : "");
+            if (valPixels is null)
+            {
+                bestEpoch = epoch;
+                log($"{progress}  [{stopwatch.Elapsed:mm\\:ss}]");
+                continue;
+            }
+
             var valScores = PredictCovid(model, valPixels);
-            var auc = BinaryMetrics.Auc(valScores, valIsCovid);
-            var accuracy = BinaryMetrics.Accuracy(valScores, valIsCovid, 0.5);
+            var auc = BinaryMetrics.Auc(valScores, valIsCovid!);
+            var accuracy = BinaryMetrics.Accuracy(valScores, valIsCovid!, 0.5);
             var improved = auc > bestAuc;
             if (improved)
             {
@@ -93,17 +118,17 @@ internal sealed class Trainer(TrainingOptions options, Action<string> log)
                 bestState = CloneState(model);
             }
 
-            log($"{options.Modality}/{options.Architecture} epoch {epoch,3}/{options.MaxEpochs}  loss {lossSum / batches:F4}" +
-                (options.UsesTeacher ? $" (distill {distillSum / batches:F4})" : "") +
-                $"  val AUC {auc:F4}  val acc {accuracy:F3}{(improved ? "  *best" : "")}  [{stopwatch.Elapsed:mm\\:ss}]");
+            log($"{progress}  val AUC {auc:F4}  val acc {accuracy:F3}{(improved ? "  *best" : "")}  [{stopwatch.Elapsed:mm\\:ss}]");
         }
 
-        model.load_state_dict(bestState!);
-        DisposeState(bestState);
+        if (bestState is not null)
+        {
+            model.load_state_dict(bestState);
+            DisposeState(bestState);
+        }
+
         model.eval();
-        trainPixels.Dispose();
-        valPixels.Dispose();
-        return new TrainingResult(model, epoch - 1, bestEpoch, bestAuc, stopwatch.Elapsed);
+        return new TrainingResult(model, epoch - 1, bestEpoch, valPixels is null ? double.NaN : bestAuc, stopwatch.Elapsed);
     }
 
     /// <summary>pCovid (softmax index 0) in eval mode.</summary>

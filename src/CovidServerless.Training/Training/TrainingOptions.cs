@@ -28,9 +28,12 @@ internal sealed record TrainingOptions
 
     public bool UsesTeacher => TeacherWeight > 0;
 
+    /// <summary>Whether a validation set chooses the epoch; otherwise every epoch runs and the last is kept.</summary>
+    public bool EarlyStopping { get; init; } = true;
+
     public string Recipe =>
         $"Adam lr {LearningRate} (cosine decay over {MaxEpochs} epochs), batch {BatchSize}, class-weighted cross-entropy, " +
-        $"augmentation rotation 20 deg / shift 0.2 / horizontal flip, internal resolution {InternalResolution}, " +
-        $"early stopping on val AUC (patience {Patience})" +
+        $"augmentation {Data.Augmenter.Description}, internal resolution {InternalResolution}, " +
+        (EarlyStopping ? $"early stopping on val AUC (patience {Patience})" : $"all {MaxEpochs} epochs, last kept") +
         (UsesTeacher ? $", feature distillation from ImageNet ResNet18 (weight {TeacherWeight})" : ", from scratch (no teacher)");
 }
