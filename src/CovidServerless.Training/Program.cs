@@ -6,9 +6,12 @@ using CovidServerless.Training.Training;
 const string Usage = """
     usage:
       covidserverless-train train --modality chest|ct --arch vgg16|resnet50|inceptionv3|xception [options]
+      covidserverless-train train-final --modality chest|ct --arch ... [options]   (on train + val, all epochs: the committed models)
       covidserverless-train train-all [options]          (all eight models, then both ensembles)
       covidserverless-train cross-validate --modality chest|ct [--folds 5] [--archs vgg16,resnet50,...] [options]
                                                          (patient-grouped CV on train + val; out-of-fold scores to models/cv)
+      covidserverless-train calibrate --modality chest|ct [--target-sensitivity 0.9] [--min-coverage 0.85]
+                                                         (temperatures, threshold, abstaining band from the CV scores; report models/cv/M.md)
       covidserverless-train ensemble --modality chest|ct [--out models] [--data DIR]
       covidserverless-train gate [--folds 5] [--seed 42]   (the input gate: compares approaches by grouped CV, writes models/gate)
       covidserverless-train teacher-probe --modality chest|ct   (linear probe on the ImageNet teacher's features)
@@ -54,6 +57,11 @@ try
             options.EnsureAllUsed();
             TrainCommand.Run(single, dataRoot, outDirectory, Log);
             break;
+        case "train-final":
+            var final = Read(options.String("modality", "ct"), options.String("arch", "resnet50"));
+            options.EnsureAllUsed();
+            TrainCommand.Run(final, dataRoot, outDirectory, Log, pooled: true);
+            break;
         case "train-all":
             var template = Read("ct", "resnet50");
             options.EnsureAllUsed();
@@ -76,6 +84,13 @@ try
             var cvRecipes = archs.Select((a, i) => Read(cvModality, a) with { WidthMultiplier = double.Parse(widths[i], System.Globalization.CultureInfo.InvariantCulture) }).ToList();
             options.EnsureAllUsed();
             CrossValidateCommand.Run(cvRecipes, cvFolds, dataRoot, outDirectory, Log);
+            break;
+        case "calibrate":
+            var calibrateModality = options.String("modality", "ct");
+            var target = options.Double("target-sensitivity", CalibrateCommand.DefaultTargetSensitivity);
+            var coverage = options.Double("min-coverage", CalibrateCommand.DefaultMinCoverage);
+            options.EnsureAllUsed();
+            CalibrateCommand.Run(calibrateModality, outDirectory, target, coverage, Log);
             break;
         case "ensemble":
             var ensembleModality = options.String("modality", "ct");

@@ -9,15 +9,21 @@ using CovidServerless.Training.Training;
 
 namespace CovidServerless.Training.Cli;
 
-/// <summary>Trains one model, exports it to &lt;out&gt;/&lt;modality&gt;/&lt;arch&gt;.onnx, measures it through ONNX Runtime on val, records it in the manifest.</summary>
+/// <summary>
+/// Trains one model, exports it to &lt;out&gt;/&lt;modality&gt;/&lt;arch&gt;.onnx and records it in the manifest. Either on
+/// train with early stopping on val (measured through ONNX Runtime on val), or, for the committed models, on train + val
+/// pooled with every epoch run and the last kept: their figures are the cross-validation's, written by <c>calibrate</c>.
+/// </summary>
 internal static class TrainCommand
 {
-    public static ModelEntry Run(TrainingOptions options, string dataRoot, string outDirectory, Action<string> log)
+    public static ModelEntry Run(TrainingOptions options, string dataRoot, string outDirectory, Action<string> log, bool pooled = false)
     {
-        var train = ScanFolder.Open(Path.Combine(dataRoot, options.Modality, "train"));
-        var val = ScanFolder.Open(Path.Combine(dataRoot, options.Modality, "val"));
-        log($"{options.Modality}/{options.Architecture}: {train.Scans.Count} train ({train.CovidCount} covid), {val.Scans.Count} val ({val.CovidCount} covid); " +
-            $"width {options.WidthMultiplier}, resolution {options.InternalResolution}, seed {options.Seed}, teacher weight {options.TeacherWeight}");
+        options = pooled ? options with { EarlyStopping = false } : options;
+        var train = pooled ? CrossValidateCommand.Pooled(dataRoot, options.Modality) : ScanFolder.Open(Path.Combine(dataRoot, options.Modality, "train"));
+        var val = pooled ? null : ScanFolder.Open(Path.Combine(dataRoot, options.Modality, "val"));
+        log($"{options.Modality}/{options.Architecture}: {train.Scans.Count} {(pooled ? "train + val" : "train")} ({train.CovidCount} covid)" +
+            (val is null ? "" : $", {val.Scans.Count} val ({val.CovidCount} covid)") +
+            $"; width {options.WidthMultiplier}, resolution {options.InternalResolution}, seed {options.Seed}, teacher weight {options.TeacherWeight}");
         var teacherFeatures = options.UsesTeacher ? ImageNetTeacher.FeaturesFor(train, RepositoryPaths.Cache) : null;
 
         var result = new Trainer(options, log).Train(train, val, teacherFeatures);
@@ -28,6 +34,11 @@ internal static class TrainCommand
         Directory.CreateDirectory(Path.GetDirectoryName(onnxPath)!);
         File.WriteAllBytes(onnxPath, OnnxExporter.Export(model, $"{options.Modality} {options.Architecture}: {options.Recipe}"));
 
+        if (val is null)
+        {
+            return Record(options, train, outDirectory, onnxPath, relativeFile, result, ExportCheck(model, train, onnxPath, log), $"{options.Modality}/train + {options.Modality}/val");
+        }
+
         // The figures that go in the manifest come from the exported file, through ONNX Runtime and the core preprocessing.
         var isCovid = val.Scans.Select(s => s.Label == LabelledScan.Covid).ToArray();
         using var scorer = new OnnxScorer(onnxPath, ScanTensors.SeedInput);
@@ -36,7 +47,39 @@ internal static class TrainCommand
         var accuracy = BinaryMetrics.Accuracy(scores, isCovid, 0.5);
         log($"{options.Modality}/{options.Architecture}: best epoch {result.BestEpoch} of {result.EpochsRun} in {result.Elapsed:mm\\:ss}; " +
             $"torch val AUC {result.BestValAuc:F4}; ONNX Runtime val AUC {auc:F4}, accuracy@0.5 {accuracy:F4} -> {onnxPath}");
+        return Record(options, train, outDirectory, onnxPath, relativeFile, result,
+            ManifestFile.ToJson(new ValidationRecord($"{options.Modality}/val", Math.Round(auc, 4), Math.Round(accuracy, 4), val.Scans.Count)),
+            $"{options.Modality}/train");
+    }
 
+    /// <summary>
+    /// The exported graph must compute what torch computed: pCovid of up to 32 training scans through ONNX Runtime and the
+    /// core preprocessing against torch's, within 1e-3. Returns the manifest's placeholder validation until <c>calibrate</c> writes it.
+    /// </summary>
+    private static System.Text.Json.Nodes.JsonObject ExportCheck(Architectures.CovidClassifier model, ScanFolder train, string onnxPath, Action<string> log)
+    {
+        var sample = train.Scans.Take(32).ToList();
+        var (pixels, labels) = ScanTensors.Load(sample, p => ScanTensors.Preprocess(p, ScanTensors.SeedInput));
+        using (pixels)
+        using (labels)
+        {
+            var torchScores = Trainer.PredictCovid(model, pixels);
+            using var scorer = new OnnxScorer(onnxPath, ScanTensors.SeedInput);
+            var onnxScores = scorer.ScoreCovid([.. sample.Select(s => s.Path)]);
+            var gap = torchScores.Zip(onnxScores, (a, b) => Math.Abs(a - b)).Max();
+            log($"{onnxPath}: ONNX Runtime and torch agree on {sample.Count} training scans within {gap:E1}");
+            if (gap > 1e-3)
+            {
+                throw new InvalidOperationException($"{onnxPath}: ONNX Runtime and torch differ by {gap} on a training scan; the export is wrong.");
+            }
+        }
+
+        return new System.Text.Json.Nodes.JsonObject { ["data"] = "pending: covidserverless-train calibrate writes the cross-validated figures" };
+    }
+
+    private static ModelEntry Record(TrainingOptions options, ScanFolder train, string outDirectory, string onnxPath, string relativeFile,
+        TrainingResult result, System.Text.Json.Nodes.JsonObject validation, string dataName)
+    {
         var entry = new ModelEntry
         {
             Name = options.Architecture,
@@ -47,14 +90,14 @@ internal static class TrainCommand
             Input = ScanTensors.SeedInput,
             Output = new ModelOutputSpec { Name = OnnxExporter.OutputName, CovidIndex = OnnxExporter.CovidIndex, Kind = OutputKind.Probabilities, Heatmap = CamHead.OutputName },
             Training = ManifestFile.ToJson(new TrainingRecord(
-                Data: $"{options.Modality}/train ({train.Scans.Count} images, sha256 of sorted file hashes {train.Fingerprint})",
+                Data: $"{dataName} ({train.Scans.Count} images, sha256 of sorted file hashes {train.Fingerprint})",
                 Recipe: $"{options.Recipe}; ran {result.EpochsRun} epochs, kept epoch {result.BestEpoch} ({result.Elapsed.TotalMinutes:F1} min on 2 CPU cores)",
                 Seed: options.Seed,
                 Epochs: result.BestEpoch,
                 WidthMultiplier: options.WidthMultiplier,
                 Teacher: options.UsesTeacher ? ImageNetTeacher.Description : "none (trained from scratch)",
                 TrainedAt: DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture))),
-            Validation = ManifestFile.ToJson(new ValidationRecord($"{options.Modality}/val", Math.Round(auc, 4), Math.Round(accuracy, 4), val.Scans.Count)),
+            Validation = validation,
         };
 
         var manifestPath = Path.Combine(outDirectory, "manifest.json");
