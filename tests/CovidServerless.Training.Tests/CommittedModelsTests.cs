@@ -60,8 +60,9 @@ public sealed class CommittedModelsTests
             .ToList();
         var fitted = TriageFit.Fit(scans, entry.Ensemble.TargetSensitivity!.Value, CalibrateCommand.DefaultMinCoverage);
         Assert.Equal(Math.Round(fitted.Threshold, 6), entry.Ensemble.Threshold);
+        Assert.Equal((fitted.Ensemble.Temperature, fitted.Ensemble.Bias), (entry.Ensemble.Calibration!.Temperature, entry.Ensemble.Calibration.Bias));
         Assert.Equal((fitted.Margin, fitted.MaxSpread), (entry.Ensemble.Abstain!.Margin, entry.Ensemble.Abstain.MaxSpread));
-        Assert.Equal(fitted.Temperatures, entry.Models.Select(m => m.Calibration!.Temperature));
+        Assert.Equal(fitted.Calibrations.Select(c => (c.Temperature, c.Bias)), entry.Models.Select(m => (m.Calibration!.Temperature, m.Calibration.Bias)));
     }
 
     private static ModelManifest Manifest()

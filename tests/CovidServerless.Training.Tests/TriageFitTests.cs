@@ -4,13 +4,14 @@ using CovidServerless.Training.Evaluation;
 
 namespace CovidServerless.Training.Tests;
 
-/// <summary>Temperatures, threshold and abstaining band fitted on out-of-fold scores, and their cross-fitted judgement.</summary>
+/// <summary>Member calibrations, threshold and abstaining band fitted on out-of-fold scores, and their cross-fitted judgement.</summary>
 public sealed class TriageFitTests
 {
     [Fact]
-    public void Temperature_recovers_how_overconfident_a_model_is()
+    public void Platt_scaling_recovers_how_overconfident_and_how_biased_a_model_is()
     {
-        // True log-odds z per scan, labels drawn from sigmoid(z); the model reports sigmoid(3 z): three times too sure.
+        // True log-odds z per scan, labels drawn from sigmoid(z); the model reports sigmoid(3 z + 1.5): three times too
+        // sure and leaning to COVID, so z = logit / 3 - 0.5.
         var random = new Random(7);
         var labels = new List<bool>();
         var reported = new List<double>();
@@ -18,10 +19,13 @@ public sealed class TriageFitTests
         {
             var z = (random.NextDouble() * 6) - 3;
             labels.Add(random.NextDouble() < 1 / (1 + Math.Exp(-z)));
-            reported.Add(1 / (1 + Math.Exp(-3 * z)));
+            reported.Add(1 / (1 + Math.Exp(-((3 * z) + 1.5))));
         }
 
-        Assert.InRange(TriageFit.FitTemperature(reported, labels), 2.7, 3.3);
+        var calibration = TriageFit.FitCalibration(reported, labels);
+
+        Assert.InRange(calibration.Temperature, 2.7, 3.3);
+        Assert.InRange(calibration.Bias, -0.65, -0.35);
     }
 
     [Fact]
@@ -75,15 +79,15 @@ public sealed class TriageFitTests
         var scans = SyntheticOutOfFold(seed: 5);
         var parameters = TriageFit.Fit(scans, 0.9, 0.85);
 
-        Assert.Equal(3, parameters.Temperatures.Length);
-        var sensitivity = scans.Where(s => s.IsCovid).Average(s => parameters.Calibrated(s.Members).Average() >= parameters.Threshold ? 1.0 : 0.0);
+        Assert.Equal(3, parameters.Calibrations.Length);
+        var sensitivity = scans.Where(s => s.IsCovid).Average(s => parameters.Ensemble.Apply(parameters.Calibrated(s.Members).Average()) >= parameters.Threshold ? 1.0 : 0.0);
         Assert.True(sensitivity >= 0.9, $"sensitivity {sensitivity:F3} on the scores that fitted it");
         var judged = scans.Select(s => EnsembleScore.SoftVote(Core.Modality.Chest,
             [.. parameters.Calibrated(s.Members).Select((p, m) => new ModelScore($"m{m}", "1", p, Verdicts.For(p, parameters.Threshold)))],
             parameters.Rule)).ToList();
         var coverage = judged.Count(j => j.Verdict != Verdicts.Indeterminate) / (double)judged.Count;
         Assert.True(coverage >= 0.85, $"coverage {coverage:F3}");
-        Assert.Equal(new ModelCalibration { Temperature = parameters.Temperatures[0] }.Apply(scans[0].Members[0]), judged[0].Models[0].PCovid);
+        Assert.Equal(parameters.Calibrations[0].Apply(scans[0].Members[0]), judged[0].Models[0].PCovid);
     }
 
     /// <summary>Five folds of scans scored by three noisy members, one of them overconfident.</summary>

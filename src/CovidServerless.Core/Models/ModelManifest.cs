@@ -66,12 +66,16 @@ public sealed record GateManifest
 
 public sealed record EnsembleRule
 {
-    /// <summary>Only "soft-vote" (mean of the members' calibrated pCovid) is defined.</summary>
+    /// <summary>Only "soft-vote" (mean of the members' calibrated pCovid, then <see cref="Calibration"/>) is defined.</summary>
     public string Rule { get; init; } = "soft-vote";
 
     public double Threshold { get; init; } = 0.5;
 
     public string? ThresholdRationale { get; init; }
+
+    /// <summary>Applied to the mean of the members' pCovid; the threshold and the band apply to the result. None when absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ModelCalibration? Calibration { get; init; }
 
     /// <summary>The sensitivity the threshold was chosen for (out of fold), when it was chosen that way.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -87,6 +91,11 @@ public sealed record EnsembleRule
         if (Threshold is not (> 0 and < 1))
         {
             yield return $"threshold {Threshold} is not inside (0, 1)";
+        }
+
+        if (Calibration is { Temperature: not (> 0 and < 100) })
+        {
+            yield return $"ensemble temperature {Calibration.Temperature} is outside (0, 100)";
         }
 
         if (Abstain is { } abstain && (abstain.Margin is < 0 or >= 0.5 || abstain.MaxSpread is <= 0 or > 1))
@@ -110,7 +119,11 @@ public sealed record AbstainRule
     public string? Rationale { get; init; }
 }
 
-/// <summary>Temperature scaling: the member's pCovid becomes sigmoid(logit(pCovid) / T), so that members' probabilities are comparable.</summary>
+/// <summary>
+/// Platt scaling of a member: its pCovid becomes sigmoid(logit(pCovid) / T + B), so that members' probabilities are
+/// comparable and match observed rates. T undoes over- or under-confidence; B undoes the prior a class-balanced loss
+/// builds in (it trains as if half the scans were COVID).
+/// </summary>
 public sealed record ModelCalibration
 {
     // A float32 softmax saturates at 1; this bounds the logit it stands for.
@@ -118,12 +131,14 @@ public sealed record ModelCalibration
 
     public double Temperature { get; init; } = 1;
 
+    public double Bias { get; init; }
+
     public string? Rationale { get; init; }
 
     public double Apply(double pCovid)
     {
         var p = Math.Clamp(pCovid, Epsilon, 1 - Epsilon);
-        return 1 / (1 + Math.Exp(-Math.Log(p / (1 - p)) / Temperature));
+        return 1 / (1 + Math.Exp(-((Math.Log(p / (1 - p)) / Temperature) + Bias)));
     }
 }
 

@@ -40,6 +40,7 @@ public sealed record EnsembleScore(Modality Modality, IReadOnlyList<ModelScore> 
         }
 
         var mean = members.Average(m => m.PCovid);
+        mean = rule.Calibration?.Apply(mean) ?? mean;
         var spread = members.Max(m => m.PCovid) - members.Min(m => m.PCovid);
         var abstains = rule.Abstain is { } band && (Math.Abs(mean - rule.Threshold) < band.Margin || spread > band.MaxSpread);
         return new EnsembleScore(modality, members, mean, rule.Threshold, abstains ? Verdicts.Indeterminate : Verdicts.For(mean, rule.Threshold));

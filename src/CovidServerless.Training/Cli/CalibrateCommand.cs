@@ -51,10 +51,9 @@ internal static class CalibrateCommand
         var triage = report.CrossFitted(OutOfFoldScores.Original);
         var entries = current.Models.Select((m, i) => m with
         {
-            Calibration = new ModelCalibration
+            Calibration = parameters.Calibrations[i] with
             {
-                Temperature = parameters.Temperatures[i],
-                Rationale = $"Temperature scaling fitted on the {report.N} out-of-fold scores of the {report.Folds}-fold cross-validation (models/cv/{modality}-oof.csv).",
+                Rationale = $"Platt scaling fitted on the {report.N} out-of-fold scores of the {report.Folds}-fold cross-validation (models/cv/{modality}-oof.csv).",
             },
             Validation = ManifestFile.ToJson(report.ModelValidation(m.Name)),
         }).ToList();
@@ -70,15 +69,16 @@ internal static class CalibrateCommand
             Rule = "soft-vote",
             Threshold = Math.Round(parameters.Threshold, 6),
             TargetSensitivity = targetSensitivity,
-            ThresholdRationale = $"Soft vote of {models.Length} temperature-scaled models. The largest threshold calling >= {F(targetSensitivity, 2)} of the COVID scans COVID, " +
+            ThresholdRationale = $"Soft vote of {models.Length} Platt-scaled models. The largest threshold calling >= {F(targetSensitivity, 2)} of the COVID scans COVID, " +
                 $"fitted on all {report.N} out-of-fold scores. Cross-fitted (each fold judged by a threshold fitted on the others): sensitivity {triage.Sensitivity}, " +
                 $"specificity {triage.Specificity}; ensemble AUC {F(triage.Auc)}, ECE {F(triage.Ece)}. See models/cv/{modality}.md.",
             Abstain = band,
+            Calibration = parameters.Ensemble with { Rationale = "Platt scaling of the soft vote (members calibrated first), fitted on the same out-of-fold scores." },
         };
         manifest.Modalities[modality] = current with { Ensemble = rule, Models = entries };
         ManifestFile.Save(manifest, manifestPath);
         log($"{modality}: threshold {rule.Threshold:F4}, band margin {band.Margin:F2} / spread {band.MaxSpread:F1}, temperatures " +
-            string.Join(", ", entries.Select(e => $"{e.Name} {e.Calibration!.Temperature:F3}")) + $" -> {manifestPath}, {reportPath}");
+            string.Join(", ", entries.Select(e => $"{e.Name} T {e.Calibration!.Temperature:F3} B {e.Calibration.Bias:F3}")) + $" -> {manifestPath}, {reportPath}");
     }
 
     private static string F(double value, int digits = 3) => value.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
@@ -107,11 +107,11 @@ internal static class CalibrateCommand
             var judged = TriageFit.CrossFit(scans, targetSensitivity, minCoverage);
             var labels = judged.Select(j => j.Scan.IsCovid).ToArray();
             var ensemble = judged.Select(j => j.PCovid).ToArray();
-            var uncalibrated = judged.Select(j => j.Scan.Members.Average()).ToArray();
+            var uncalibrated = judged.Select(j => j.Scan.Members.Average()).ToArray(); // the plain soft vote, for comparison
             var binary = judged.Select(j => j.Verdict == Core.Scoring.Verdicts.Indeterminate
                 ? null : (bool?)(j.Verdict == Core.Scoring.Verdicts.Covid)).ToArray();
             // The binary rule: the abstaining band is ignored, each scan is called by the threshold its fold was given.
-            var called = judged.Select(j => j.Calibrated.Average() >= ThresholdOf(j)).ToArray();
+            var called = judged.Select(j => j.PCovid >= ThresholdOf(j)).ToArray();
             int Count(Func<int, bool> where) => Enumerable.Range(0, labels.Length).Count(where);
             var confident = Enumerable.Range(0, labels.Length).Where(i => binary[i] is not null).ToArray();
             return new TriageFigures(
@@ -157,24 +157,24 @@ internal static class CalibrateCommand
             text.AppendLine();
             text.AppendLine("## AUC per model (out of fold)");
             text.AppendLine();
-            text.AppendLine("| model | pooled | mean over folds | sd | per fold | temperature |");
-            text.AppendLine("|---|---:|---:|---:|---|---:|");
+            text.AppendLine("| model | pooled | mean over folds | sd | per fold | temperature | bias |");
+            text.AppendLine("|---|---:|---:|---:|---|---:|---:|");
             foreach (var (model, m) in models.Select((n, i) => (n, i)))
             {
                 var v = ModelValidation(model);
-                Line($"| {model} | {F(v.Auc)} | {F(v.AucMean)} | {F(v.AucSd)} | {string.Join(" ", v.FoldAucs.Select(a => F(a)))} | {F(parameters.Temperatures[m])} |");
+                Line($"| {model} | {F(v.Auc)} | {F(v.AucMean)} | {F(v.AucSd)} | {string.Join(" ", v.FoldAucs.Select(a => F(a)))} | {F(parameters.Calibrations[m].Temperature)} | {F(parameters.Calibrations[m].Bias)} |");
             }
 
             var softVote = original.GroupBy(s => s.Fold).OrderBy(g => g.Key)
                 .Select(g => Metrics.AreaUnderRoc([.. g.Select(s => s.IsCovid)], [.. g.Select(s => s.Members.Average())])).ToArray();
             Line($"| **ensemble** (soft vote) | {F(Metrics.AreaUnderRoc([.. original.Select(s => s.IsCovid)], [.. original.Select(s => s.Members.Average())]))} | " +
-                $"{F(softVote.Average())} | {F(Sd(softVote))} | {string.Join(" ", softVote.Select(a => F(a)))} | |");
+                $"{F(softVote.Average())} | {F(Sd(softVote))} | {string.Join(" ", softVote.Select(a => F(a)))} | | |");
             text.AppendLine();
 
             var triage = CrossFitted(OutOfFoldScores.Original);
             text.AppendLine("## Triage (cross-fitted)");
             text.AppendLine();
-            Line($"Manifest values (fitted on all out-of-fold scores): threshold {F(parameters.Threshold, 4)} for target sensitivity {F(targetSensitivity, 2)}; " +
+            Line($"Manifest values (fitted on all out-of-fold scores): vote scaled with T {F(parameters.Ensemble.Temperature)} B {F(parameters.Ensemble.Bias)}, threshold {F(parameters.Threshold, 4)} for target sensitivity {F(targetSensitivity, 2)}; " +
                 $"indeterminate when |pCovid - threshold| < {F(parameters.Margin, 2)} or the members' calibrated pCovid span more than {F(parameters.MaxSpread, 1)}.");
             text.AppendLine();
             text.AppendLine("| figure | value | 95% CI |");

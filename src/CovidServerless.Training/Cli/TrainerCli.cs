@@ -63,7 +63,7 @@ internal static class TrainerCli
 
         var target = new Option<double>("--target-sensitivity") { Description = "Sensitivity the threshold is chosen for.", DefaultValueFactory = _ => CalibrateCommand.DefaultTargetSensitivity };
         var coverage = new Option<double>("--min-coverage") { Description = "Least share of confident verdicts the abstaining band leaves.", DefaultValueFactory = _ => CalibrateCommand.DefaultMinCoverage };
-        var calibrate = new Command("calibrate", "Temperatures, threshold and abstaining band from the out-of-fold scores; report <out>/cv/<modality>.md.")
+        var calibrate = new Command("calibrate", "Member calibrations, threshold and abstaining band from the out-of-fold scores; report <out>/cv/<modality>.md.")
         {
             modality, target, coverage,
         };

@@ -6,13 +6,17 @@ namespace CovidServerless.Training.Evaluation;
 internal sealed record ScanScores(string File, int Fold, bool IsCovid, double[] Members);
 
 /// <summary>Everything triage needs beyond the models: member temperatures, threshold, abstaining band.</summary>
-internal sealed record TriageParameters(double[] Temperatures, double Threshold, double Margin, double MaxSpread)
+internal sealed record TriageParameters(ModelCalibration[] Calibrations, ModelCalibration Ensemble, double Threshold, double Margin, double MaxSpread)
 {
-    public EnsembleRule Rule => new() { Threshold = Threshold, Abstain = new AbstainRule { Margin = Margin, MaxSpread = MaxSpread } };
+    public EnsembleRule Rule => new()
+    {
+        Threshold = Threshold,
+        Calibration = Ensemble,
+        Abstain = new AbstainRule { Margin = Margin, MaxSpread = MaxSpread },
+    };
 
-    /// <summary>Calibrated member probabilities, through the core's own temperature scaling.</summary>
-    public double[] Calibrated(double[] members) =>
-        [.. members.Select((p, m) => new ModelCalibration { Temperature = Temperatures[m] }.Apply(p))];
+    /// <summary>Calibrated member probabilities, through the core's own scaling.</summary>
+    public double[] Calibrated(double[] members) => [.. members.Select((p, m) => Calibrations[m].Apply(p))];
 }
 
 /// <summary>
@@ -29,15 +33,18 @@ internal static class TriageFit
     public static TriageParameters Fit(IReadOnlyList<ScanScores> scans, double targetSensitivity, double minCoverage)
     {
         var labels = scans.Select(s => s.IsCovid).ToArray();
-        var temperatures = Enumerable.Range(0, scans[0].Members.Length)
-            .Select(m => FitTemperature([.. scans.Select(s => s.Members[m])], labels))
+        var calibrations = Enumerable.Range(0, scans[0].Members.Length)
+            .Select(m => FitCalibration([.. scans.Select(s => s.Members[m])], labels))
             .ToArray();
-        var calibrated = scans.Select(s => new TriageParameters(temperatures, 0.5, 0, 1).Calibrated(s.Members)).ToArray();
-        var ensemble = calibrated.Select(c => c.Average()).ToArray();
+        var calibrated = scans.Select(s => new TriageParameters(calibrations, new ModelCalibration(), 0.5, 0, 1).Calibrated(s.Members)).ToArray();
+        // Averaging pulls probabilities toward the middle; a last scaling of the vote makes it match observed rates again.
+        var vote = calibrated.Select(c => c.Average()).ToArray();
+        var ensembleCalibration = FitCalibration(vote, labels);
+        var ensemble = vote.Select(ensembleCalibration.Apply).ToArray();
         var spread = calibrated.Select(c => c.Max() - c.Min()).ToArray();
         var threshold = ThresholdForSensitivity(ensemble, labels, targetSensitivity);
         var (margin, maxSpread) = FitBand(ensemble, spread, labels, threshold, minCoverage);
-        return new TriageParameters(temperatures, threshold, margin, maxSpread);
+        return new TriageParameters(calibrations, ensembleCalibration, threshold, margin, maxSpread);
     }
 
     /// <summary>Each scan's calibrated ensemble pCovid and verdict from parameters fitted without its fold.</summary>
@@ -61,33 +68,59 @@ internal static class TriageFit
         return judged;
     }
 
-    /// <summary>The temperature minimising the negative log-likelihood of sigmoid(logit(p) / T): a log-spaced scan, then golden-section refinement.</summary>
-    public static double FitTemperature(IReadOnlyList<double> pCovid, IReadOnlyList<bool> isCovid)
+    /// <summary>
+    /// Platt scaling: the logistic regression of the label on the member's logit, p = sigmoid(a z + b), fitted by Newton's
+    /// method (maximum likelihood, a tiny ridge keeps separable data finite); T = 1 / a, kept inside (0.01, 100).
+    /// </summary>
+    public static ModelCalibration FitCalibration(IReadOnlyList<double> pCovid, IReadOnlyList<bool> isCovid)
     {
-        double Loss(double logT)
+        var z = pCovid.Select(p => Math.Log(Math.Clamp(p, 1e-7, 1 - 1e-7) / (1 - Math.Clamp(p, 1e-7, 1 - 1e-7)))).ToArray();
+        const double ridge = 1e-4;
+        double LogLikelihood(double a, double b) => z.Select((zi, i) =>
         {
-            var calibration = new ModelCalibration { Temperature = Math.Exp(logT) };
-            var sum = 0.0;
-            for (var i = 0; i < pCovid.Count; i++)
+            var logit = (a * zi) + b;
+            // log sigmoid(x) = -log(1 + e^-x), written to stay finite for large |x|.
+            var signed = isCovid[i] ? logit : -logit;
+            return signed >= 0 ? -double.LogP1(Math.Exp(-signed)) : signed - double.LogP1(Math.Exp(signed));
+        }).Sum() - (ridge / 2 * ((a * a) + (b * b)));
+
+        double a = 1, b = 0, current = LogLikelihood(a, b);
+        for (var iteration = 0; iteration < 100; iteration++)
+        {
+            double ga = -ridge * a, gb = -ridge * b, haa = -ridge, hab = 0, hbb = -ridge;
+            for (var i = 0; i < z.Length; i++)
             {
-                var p = Math.Clamp(calibration.Apply(pCovid[i]), 1e-12, 1 - 1e-12);
-                sum -= isCovid[i] ? Math.Log(p) : Math.Log(1 - p);
+                var p = 1 / (1 + Math.Exp(-((a * z[i]) + b)));
+                var residual = (isCovid[i] ? 1 : 0) - p;
+                var weight = p * (1 - p);
+                ga += residual * z[i];
+                gb += residual;
+                haa -= weight * z[i] * z[i];
+                hab -= weight * z[i];
+                hbb -= weight;
             }
 
-            return sum;
+            // Newton's step, halved until the likelihood rises (far from the optimum a full step can overshoot).
+            var determinant = (haa * hbb) - (hab * hab);
+            var (stepA, stepB) = (((hbb * ga) - (hab * gb)) / determinant, ((haa * gb) - (hab * ga)) / determinant);
+            var scale = 1.0;
+            while (scale > 1e-6 && LogLikelihood(a - (scale * stepA), b - (scale * stepB)) < current)
+            {
+                scale /= 2;
+            }
+
+            (a, b) = (a - (scale * stepA), b - (scale * stepB));
+            var next = LogLikelihood(a, b);
+            var converged = next - current < 1e-10;
+            current = next;
+            if (converged)
+            {
+                break;
+            }
         }
 
-        var grid = Enumerable.Range(0, 61).Select(i => Math.Log(0.05) + (i * (Math.Log(50) - Math.Log(0.05)) / 60)).ToArray();
-        var best = grid.MinBy(Loss);
-        double step = grid[1] - grid[0], lo = best - step, hi = best + step;
-        var ratio = (Math.Sqrt(5) - 1) / 2;
-        for (var i = 0; i < 60; i++)
-        {
-            double a = hi - (ratio * (hi - lo)), b = lo + (ratio * (hi - lo));
-            (lo, hi) = Loss(a) < Loss(b) ? (lo, b) : (a, hi);
-        }
-
-        return Math.Round(Math.Exp((lo + hi) / 2), 4);
+        var temperature = Math.Clamp(1 / Math.Max(a, 1e-9), 0.01, 99);
+        return new ModelCalibration { Temperature = Math.Round(temperature, 4), Bias = Math.Round(b, 4) };
     }
 
     /// <summary>
