@@ -9,7 +9,7 @@ namespace CovidServerless.Core.Tests.Dicom;
 /// A DICOM file is scored as its pixels: through whatever models are committed in models/ (and their input gate), a
 /// real val scan written as DICOM in every lossless syntax gets the scores the same pixels get as a PNG.
 /// </summary>
-public sealed class DicomScoringTests
+public sealed class DicomScoringTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly string CommittedManifest = Path.Combine(RepoPaths.Root, "models", "manifest.json");
 
@@ -29,9 +29,11 @@ public sealed class DicomScoringTests
         using var scorer = TestCatalogs.Scorer(catalog);
 
         var asPng = await Outcome(scorer, container, png);
+        output.WriteLine($"{Path.GetFileName(source)} as PNG: {asPng.Score?.PCovid.ToString("F6", System.Globalization.CultureInfo.InvariantCulture) ?? asPng.Rejection}");
         foreach (var syntax in DicomWriter.LosslessSyntaxes)
         {
             var asDicom = await Outcome(scorer, container, DicomWriter.Write(spec, syntax));
+            output.WriteLine($"  as DICOM {syntax}: {asDicom.Score?.PCovid.ToString("F6", System.Globalization.CultureInfo.InvariantCulture) ?? asDicom.Rejection}");
 
             Assert.Equal(asPng.Rejection, asDicom.Rejection);
             if (asPng.Score is { } expected)
