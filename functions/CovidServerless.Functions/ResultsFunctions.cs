@@ -35,6 +35,13 @@ public sealed class ResultsFunctions(ResultsApi api)
             request.Query["modality"], request.Query["top"], request.Query["continuationToken"], cancellationToken, request.Query["status"], request.Query["verdict"]));
     }
 
+    [Function("GetSeries")]
+    public async Task<IActionResult> GetSeries(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "series/{seriesInstanceUid}")] HttpRequest request,
+        string seriesInstanceUid,
+        CancellationToken cancellationToken) =>
+        Write(await api.GetSeriesAsync(seriesInstanceUid, cancellationToken));
+
     [Function("GetModels")]
     public async Task<IActionResult> GetModels(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequest request, CancellationToken cancellationToken) =>

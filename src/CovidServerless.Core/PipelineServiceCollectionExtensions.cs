@@ -152,6 +152,10 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ResultStore>();
         services.TryAddSingleton<ResultNotifier>();
         services.TryAddSingleton<ResultsQuery>();
+        services.TryAddSingleton<Series.SeriesStore>();
+        services.AddOptions<Series.SeriesOptions>().Bind(configuration.GetSection(Series.SeriesOptions.SectionName))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<Series.SeriesAggregator>();
         services.TryAddSingleton<ScanProcessor>();
         services.TryAddSingleton<BlobScanIngestor>();
         services.TryAddSingleton<PoisonScanHandler>();

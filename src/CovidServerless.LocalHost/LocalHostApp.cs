@@ -36,6 +36,7 @@ public static class LocalHostApp
         builder.Services.AddCovidPipeline(builder.Configuration);
         builder.Services.AddHostedService<InputContainers>();
         builder.Services.AddHostedService<ScanWatch>();
+        builder.Services.AddHostedService<SeriesWatch>();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();

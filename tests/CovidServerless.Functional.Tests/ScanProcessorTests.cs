@@ -5,6 +5,7 @@ using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
+using CovidServerless.Core.Series;
 using CovidServerless.Core.Storage;
 using CovidServerless.TestSupport;
 using Microsoft.Extensions.Logging;
@@ -33,8 +34,7 @@ public sealed class ScanProcessorTests(AzuriteFixture azurite) : IClassFixture<A
         using var catalog = new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
         using var stopping = new CancellationTokenSource();
         var scorer = new StopWhenScored(new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions()))), stopping);
-        var processor = new ScanProcessor(
-            scorer, new ResultStore(storage.Clients, options), new ResultNotifier(storage.Clients, options), TimeProvider.System, NullLogger<ScanProcessor>.Instance);
+        var processor = Processor(scorer, options, NullLogger<ScanProcessor>.Instance);
         var identity = new ScanIdentity(Modality.Chest, $"stopping/{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
 
         var result = await processor.ProcessAsync(new ScanUpload(identity, TestImages.Uniform(120)), stopping.Token);
@@ -157,8 +157,7 @@ public sealed class ScanProcessorTests(AzuriteFixture azurite) : IClassFixture<A
         var options = Options.Create(new StorageOptions { ResultsQueue = $"again-{Guid.NewGuid():N}" });
         catalog ??= new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
         var scorer = new CountingScorer(new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions()))));
-        var processor = new ScanProcessor(
-            scorer, new ResultStore(storage.Clients, options), new ResultNotifier(storage.Clients, options), TimeProvider.System, NullLogger<ScanProcessor>.Instance);
+        var processor = Processor(scorer, options, NullLogger<ScanProcessor>.Instance);
         return (processor, scorer, options.Value.ResultsQueue);
     }
 
@@ -180,7 +179,14 @@ public sealed class ScanProcessorTests(AzuriteFixture azurite) : IClassFixture<A
         var options = Options.Create(new StorageOptions { ResultsQueue = $"logging-{Guid.NewGuid():N}" });
         catalog ??= new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
         var scorer = new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions())));
-        return new ScanProcessor(scorer, new ResultStore(storage.Clients, options), new ResultNotifier(storage.Clients, options), TimeProvider.System, logger);
+        return Processor(scorer, options, logger);
+    }
+
+    private ScanProcessor Processor(IScanScorer scorer, IOptions<StorageOptions> options, ILogger<ScanProcessor> logger)
+    {
+        var store = new ResultStore(storage.Clients, options);
+        return new ScanProcessor(
+            scorer, new ScanDecoder(), store, new SeriesStore(store), new ResultNotifier(storage.Clients, options), TimeProvider.System, logger);
     }
 
     private static void AssertNoPatientNameAtInformation(FakeLogger<ScanProcessor> logger)

@@ -30,9 +30,13 @@ internal sealed class StorageHarness(Azurite azurite)
     }
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<ScanResult> received = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> series = new();
+
+    /// <summary>The series messages (kind "series") received so far by <see cref="ResultMessagesAsync"/>, as JSON.</summary>
+    public IReadOnlyList<string> SeriesMessages => [.. series];
 
     /// <summary>
-    /// Every message the pipeline has sent to the results queue so far, decoded, oldest first. Read as a downstream
+    /// Every scan message the pipeline has sent to the results queue so far, decoded, oldest first. Read as a downstream
     /// consumer reads them (received and deleted) and kept here: a peek sees only the first 32, and the shared
     /// pipeline's queue holds more than that.
     /// </summary>
@@ -45,7 +49,18 @@ internal sealed class StorageHarness(Azurite azurite)
             {
                 foreach (var message in messages)
                 {
-                    received.Enqueue(ScanResult.FromJson(Encoding.UTF8.GetString(message.Body.ToArray())));
+                    // A consumer switches on kind: CT series results share the queue with scan results.
+                    var json = Encoding.UTF8.GetString(message.Body.ToArray());
+                    using var document = System.Text.Json.JsonDocument.Parse(json);
+                    if (document.RootElement.GetProperty("kind").GetString() == "series")
+                    {
+                        series.Enqueue(json);
+                    }
+                    else
+                    {
+                        received.Enqueue(ScanResult.FromJson(json));
+                    }
+
                     await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
                 }
             }

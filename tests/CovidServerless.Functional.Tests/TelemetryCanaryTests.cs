@@ -65,6 +65,87 @@ public sealed class TelemetryCanaryTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_dicom_slice_whose_header_names_a_patient_leaves_its_uids_in_results_and_nothing_else_of_its_header_anywhere()
+    {
+        // Distinctive header values: the name is also written inside a nested sequence, the birth date is a date.
+        string[] header = ["Zebediah^Quux^Canary", "ZQX-7734-CANARY", "19470101"];
+        var series = $"1.2.826.0.1.3680043.2.1125.8.{Random.Shared.Next()}";
+        var slice = new DicomSpec(64, 64, [.. Enumerable.Range(0, 64 * 64).Select(i => (i * 7) % 256)])
+        {
+            Modality = "CT",
+            PatientName = header[0],
+            PatientId = header[1],
+            WindowCenter = "128",
+            WindowWidth = "256",
+            SeriesInstanceUid = series,
+        };
+        await pipeline.UploadAsync("ct", "series/slice1.dcm", DicomWriter.Write(slice, DicomWriter.ExplicitLittle));
+        await pipeline.UploadAsync("ct", "series/slice2.dcm", DicomWriter.Write(slice with { SopInstanceUid = $"{series}.2" }, DicomWriter.Deflated));
+        await pipeline.UploadAsync("ct", "series/mr.dcm", DicomWriter.Write(slice with { Modality = "MR", SopInstanceUid = $"{series}.3" }, DicomWriter.Rle));
+        var scored = await pipeline.WaitForResultAsync("ct", "series/slice1.dcm");
+        var rejected = await pipeline.WaitForResultAsync("ct", "series/mr.dcm");
+        await pipeline.WaitForResultAsync("ct", "series/slice2.dcm");
+        var seriesBody = await WaitForSeriesAsync(series);
+
+        var bodies = new List<string> { seriesBody };
+        foreach (var route in new[]
+        {
+            $"/api/results/{scored.ScanId}", $"/api/results/{rejected.ScanId}", $"/api/results/{scored.ScanId}/image", "/api/scans/ct/series/slice1.dcm",
+            "/api/scans/ct/series/mr.dcm?history=true", "/api/scans?modality=ct", $"/api/series/{series}", "/api/series/1.2.3.404",
+        })
+        {
+            using var response = await pipeline.Http.GetAsync(route);
+            bodies.Add(System.Text.Encoding.Latin1.GetString(await response.Content.ReadAsByteArrayAsync()));
+        }
+
+        var messages = new StorageHarness(pipeline.Azurite);
+        var queued = (await messages.ResultMessagesAsync()).Select(m => m.ToJson()).Concat(messages.SeriesMessages).ToList();
+        var rows = new List<string>();
+        await foreach (var row in messages.Clients.Tables.GetTableClient("ScanResults").QueryAsync<Azure.Data.Tables.TableEntity>())
+        {
+            rows.Add(string.Join(' ', row.Select(p => $"{p.Key}={p.Value}")));
+        }
+
+        var records = pipeline.Exported();
+
+        Assert.Equal(ScanStatus.Scored, scored.Status);
+        Assert.Equal((slice.StudyInstanceUid, series, slice.SopInstanceUid), (scored.Dicom?.StudyInstanceUid, scored.Dicom?.SeriesInstanceUid, scored.Dicom?.SopInstanceUid));
+        Assert.Equal(ScanStatus.Rejected, rejected.Status);
+        Assert.Equal(series, rejected.Dicom?.SeriesInstanceUid);
+        Assert.Contains("\"kind\":\"series\"", seriesBody, StringComparison.Ordinal);
+        Assert.Contains(queued, q => q.Contains(series, StringComparison.Ordinal) && q.Contains("\"kind\":\"series\"", StringComparison.Ordinal));
+        Assert.Contains(records, r => r.StartsWith("log:", StringComparison.Ordinal) && r.Contains(scored.ScanId, StringComparison.Ordinal));
+        Assert.Contains(records, r => r.StartsWith("span:AggregateSeries", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.Contains(series, StringComparison.Ordinal));
+        foreach (var canary in header)
+        {
+            Assert.All(bodies, body => Assert.DoesNotContain(canary, body, StringComparison.OrdinalIgnoreCase));
+            Assert.All(queued, message => Assert.DoesNotContain(canary, message, StringComparison.OrdinalIgnoreCase));
+            Assert.All(rows, row => Assert.DoesNotContain(canary, row, StringComparison.OrdinalIgnoreCase));
+            Assert.All(records, record => Assert.DoesNotContain(canary, record, StringComparison.OrdinalIgnoreCase));
+        }
+    }
+
+    /// <summary>Polls GET /api/series/{uid} until the host's series loop (quiet period 1 s here) has written the result.</summary>
+    private async Task<string> WaitForSeriesAsync(string seriesInstanceUid)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await pipeline.Http.GetAsync($"/api/series/{seriesInstanceUid}");
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return await response.Content.ReadAsStringAsync();
+            }
+
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException("No series result within 60 s.");
+    }
+
     /// <summary>The local pipeline with Debug logging and in-memory exporters on its OpenTelemetry providers.</summary>
     private sealed class CanaryPipeline : LocalPipeline
     {
@@ -73,7 +154,12 @@ public sealed class TelemetryCanaryTests : IAsyncLifetime
         private readonly LockedList<MetricSnapshot> metrics = new();
 
         protected override Task<IDictionary<string, string?>> HostSettingsAsync() =>
-            Task.FromResult<IDictionary<string, string?>>(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Debug" });
+            Task.FromResult<IDictionary<string, string?>>(new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Debug",
+                ["Series:QuietPeriodSeconds"] = "1",
+                ["Series:PollSeconds"] = "1",
+            });
 
         protected override void ConfigureServices(IServiceCollection services)
         {

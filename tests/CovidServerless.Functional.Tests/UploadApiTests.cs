@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using CovidServerless.Core;
+using CovidServerless.Core.Imaging.Dicom;
 using CovidServerless.Core.Results;
 using CovidServerless.TestSupport;
 
@@ -160,6 +161,39 @@ public sealed class UploadApiTests(LocalPipeline pipeline)
         using var replaced = await pipeline.Http.GetAsync($"/api/results/{scanId}/image");
         Assert.Equal(HttpStatusCode.NotFound, replaced.StatusCode);
         Assert.Contains("replaced by a newer upload", await ErrorAsync(replaced), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_scored_dicom_scans_image_is_served_as_a_png_of_its_pixels_never_as_the_file_with_its_header()
+    {
+        var spec = new DicomSpec(48, 64, [.. Enumerable.Range(0, 48 * 64).Select(i => (i % 64) * 4)])
+        {
+            Modality = "CT",
+            WindowCenter = "128",
+            WindowWidth = "256",
+            SeriesInstanceUid = $"1.2.826.0.1.3680043.2.1125.7.{Random.Shared.Next()}",
+        };
+        var dicom = DicomWriter.Write(spec, DicomWriter.Rle);
+        using var posted = await PostAsync("ct", dicom);
+        var accepted = await posted.Content.ReadFromJsonAsync<JsonElement>();
+        var result = await WaitForResultByIdAsync(accepted.GetProperty("scanId").GetString()!);
+
+        using var image = await pipeline.Http.GetAsync($"/api/results/{result.ScanId}/image");
+        var served = await image.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(ScanStatus.Scored, result.Status);
+        Assert.EndsWith(".dcm", accepted.GetProperty("blobName").GetString(), StringComparison.Ordinal);
+        Assert.Equal(new DicomUids(spec.StudyInstanceUid, spec.SeriesInstanceUid, spec.SopInstanceUid), result.Dicom);
+        Assert.Equal(HttpStatusCode.OK, image.StatusCode);
+        Assert.Equal("image/png", image.Content.Headers.ContentType?.MediaType);
+        using var png = SkiaSharp.SKBitmap.Decode(served);
+        using var pixels = new Core.Imaging.ScanDecoder().Decode(dicom);
+        Assert.Equal((64, 48), (png.Width, png.Height));
+        Assert.True(png.Pixels.SequenceEqual(pixels.Bitmap.Pixels), "the PNG holds other pixels than the DICOM file's");
+        foreach (var header in new[] { "DICM", spec.PatientName, spec.PatientId, "19470101", spec.SeriesInstanceUid! })
+        {
+            Assert.Equal(-1, served.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(header)));
+        }
     }
 
     [Fact]

@@ -11,6 +11,9 @@ public sealed record DicomSpec(int Rows, int Columns, int[] Values)
     public string Modality { get; init; } = "DX";
     public string PatientName { get; init; } = "CANARY^PHI^NAME";
     public string PatientId { get; init; } = "CANARYID4711";
+    public string? StudyInstanceUid { get; init; } = "1.2.826.0.1.3680043.2.1125.1.1";
+    public string? SeriesInstanceUid { get; init; } = "1.2.826.0.1.3680043.2.1125.1.1.2";
+    public string? SopInstanceUid { get; init; } = "1.2.826.0.1.3680043.2.1125.1.1.2.3";
     public int Samples { get; init; } = 1;
     public string Photometric { get; init; } = "MONOCHROME2";
     public int BitsAllocated { get; init; } = 8;
@@ -44,6 +47,29 @@ public static class DicomWriter
 
     public static readonly string[] LosslessSyntaxes = [ImplicitLittle, ExplicitLittle, Deflated, ExplicitBig, Rle];
 
+    /// <summary>
+    /// A spec holding a decoded image's pixels exactly: one grey sample with an identity window when every pixel is grey,
+    /// else RGB. Decoded, its DICOM files give back the same pixels.
+    /// </summary>
+    public static DicomSpec SpecOf(SKBitmap image, string modality)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var pixels = image.GetPixelSpan();
+        var count = image.Width * image.Height;
+        var rgb = new int[count * 3];
+        var grey = true;
+        for (var i = 0; i < count; i++)
+        {
+            (rgb[3 * i], rgb[(3 * i) + 1], rgb[(3 * i) + 2]) = (pixels[4 * i], pixels[(4 * i) + 1], pixels[(4 * i) + 2]);
+            grey &= rgb[3 * i] == rgb[(3 * i) + 1] && rgb[3 * i] == rgb[(3 * i) + 2];
+        }
+
+        var spec = grey
+            ? new DicomSpec(image.Height, image.Width, [.. Enumerable.Range(0, count).Select(i => rgb[3 * i])]) { WindowCenter = "128", WindowWidth = "256" }
+            : new DicomSpec(image.Height, image.Width, rgb) { Samples = 3, Photometric = "RGB" };
+        return spec with { Modality = modality };
+    }
+
     public static byte[] Write(DicomSpec spec, string syntax)
     {
         var explicitVr = syntax != ImplicitLittle;
@@ -51,6 +77,7 @@ public static class DicomWriter
         var body = new MemoryStream();
         var w = new ElementWriter(body, explicitVr, bigEndian);
         w.String(0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.1.1");
+        w.OptionalString(0x0008, 0x0018, "UI", spec.SopInstanceUid);
         w.String(0x0008, 0x0060, "CS", spec.Modality);
         w.Sequence(0x0008, 0x1140, inner =>
         {
@@ -60,6 +87,8 @@ public static class DicomWriter
         w.String(0x0010, 0x0010, "PN", spec.PatientName);
         w.String(0x0010, 0x0020, "LO", spec.PatientId);
         w.String(0x0010, 0x0030, "DA", "19470101");
+        w.OptionalString(0x0020, 0x000D, "UI", spec.StudyInstanceUid);
+        w.OptionalString(0x0020, 0x000E, "UI", spec.SeriesInstanceUid);
         if (spec.WithPixelData)
         {
             w.UShort(0x0028, 0x0002, spec.Samples);

@@ -103,6 +103,25 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
         }
     }
 
+    /// <summary>
+    /// GET /api/series/{seriesInstanceUid}: a CT series' result (kind "series"), written once no new slice has arrived
+    /// for Series:QuietPeriodSeconds. 404 until then; a slice arriving later rewrites it after another quiet period.
+    /// </summary>
+    public async Task<ApiResponse> GetSeriesAsync(string seriesInstanceUid, CancellationToken cancellationToken)
+    {
+        if (!Imaging.Dicom.DicomUids.IsUid(seriesInstanceUid))
+        {
+            return ApiResponse.BadRequest("A SeriesInstanceUID is up to 64 digits and dots, as a CT scan's result gives it under dicom.seriesInstanceUid.");
+        }
+
+        var (result, pending) = await query.GetSeriesAsync(seriesInstanceUid, cancellationToken).ConfigureAwait(false);
+        return result is not null
+            ? ApiResponse.Ok(result)
+            : ApiResponse.NotFound(pending
+                ? "No result for this series yet: its slices are being recorded; it is aggregated once none has arrived for the quiet period."
+                : "No slice of this series has been recorded (yet).");
+    }
+
     /// <summary>GET /api/models: the models that score this host's scans (in Remote mode, the worker's).</summary>
     public Task<ApiResponse> GetModelsAsync(CancellationToken cancellationToken) => scoring.GetModelsAsync(cancellationToken);
 

@@ -70,6 +70,30 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
         return Supported[codec.EncodedFormat];
     }
 
+    /// <summary>
+    /// The study, series and SOP instance UIDs of a DICOM file, or null when the file is not DICOM, its structure cannot
+    /// be read, it holds none of them, or <see cref="DicomOptions.UidsInResults"/> is off. Reads the header only.
+    /// </summary>
+    public DicomUids? ReadDicomUids(ReadOnlySpan<byte> file)
+    {
+        if (!limits.Dicom.UidsInResults || file.IsEmpty || file.Length > limits.MaxBytes || !DicomFile.Recognises(file))
+        {
+            return null;
+        }
+
+        try
+        {
+            var dicom = DicomFile.Read(file, limits.Dicom.MaxInflatedBytes);
+            var uids = new DicomUids(
+                dicom.Uid(DicomFile.StudyInstanceUidTag), dicom.Uid(DicomFile.SeriesInstanceUidTag), dicom.Uid(DicomFile.SopInstanceUidTag));
+            return uids is { StudyInstanceUid: null, SeriesInstanceUid: null, SopInstanceUid: null } ? null : uids;
+        }
+        catch (ScanRejectedException)
+        {
+            return null; // the decoder gives the reason in the result
+        }
+    }
+
     /// <summary>The media type of a format <see cref="Validate"/> returns.</summary>
     public static string MediaType(string format) => format switch
     {

@@ -2,6 +2,7 @@ using CovidServerless.Core.Gate;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
+using CovidServerless.Core.Series;
 using Microsoft.Extensions.Logging;
 
 namespace CovidServerless.Core.Ingestion;
@@ -12,7 +13,13 @@ namespace CovidServerless.Core.Ingestion;
 /// retries, and after its last retry the poison handler records a <c>failed</c> result.
 /// </summary>
 public sealed class ScanProcessor(
-    IScanScorer scorer, ResultStore store, ResultNotifier notifier, TimeProvider clock, ILogger<ScanProcessor> logger)
+    IScanScorer scorer,
+    ScanDecoder decoder,
+    ResultStore store,
+    SeriesStore series,
+    ResultNotifier notifier,
+    TimeProvider clock,
+    ILogger<ScanProcessor> logger)
 {
     public async Task<ScanResult> ProcessAsync(ScanUpload upload, CancellationToken cancellationToken)
     {
@@ -30,6 +37,8 @@ public sealed class ScanProcessor(
             return recorded;
         }
 
+        // Only the instance UIDs leave the header (Images:Dicom:UidsInResults); a rejected DICOM scan carries them too.
+        var uids = decoder.ReadDicomUids(upload.Content.Span);
         ScanResult result;
         try
         {
@@ -43,6 +52,8 @@ public sealed class ScanProcessor(
         {
             result = Unscored(identity, ScanStatus.Rejected, ex.Message) with { Gate = (ex as GateRejectedException)?.Gate };
         }
+
+        result = result with { Dicom = uids };
 
         await RecordAsync(result, identity).ConfigureAwait(false);
         return result;
@@ -93,6 +104,7 @@ public sealed class ScanProcessor(
     private async Task RecordAsync(ScanResult result, ScanIdentity identity)
     {
         await store.SaveAsync(result, identity, CancellationToken.None).ConfigureAwait(false);
+        await series.AddSliceAsync(result, CancellationToken.None).ConfigureAwait(false);
         await AnnounceAsync(result, identity).ConfigureAwait(false);
         PipelineTelemetry.Scans.Add(
             1, new KeyValuePair<string, object?>("modality", result.Modality), new KeyValuePair<string, object?>("status", result.Status));
@@ -115,6 +127,7 @@ public sealed class ScanProcessor(
     private async Task RepublishAsync(ScanResult result, ScanIdentity identity)
     {
         await store.IndexAsync(result, CancellationToken.None).ConfigureAwait(false);
+        await series.AddSliceAsync(result, CancellationToken.None).ConfigureAwait(false);
         await AnnounceAsync(result, identity).ConfigureAwait(false);
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Azure.Data.Tables;
+using CovidServerless.Core.Imaging.Dicom;
 using CovidServerless.Core.Scoring;
 
 namespace CovidServerless.Core.Results;
@@ -31,6 +32,9 @@ internal static class ResultRows
             ["PCovid"] = result.PCovid,
             ["Threshold"] = result.Threshold,
             ["Gate"] = result.Gate is null ? null : JsonSerializer.Serialize(result.Gate, ScanResult.JsonOptions),
+            ["StudyInstanceUid"] = result.Dicom?.StudyInstanceUid,
+            ["SeriesInstanceUid"] = result.Dicom?.SeriesInstanceUid,
+            ["SopInstanceUid"] = result.Dicom?.SopInstanceUid,
             ["UploadedAt"] = result.UploadedAt,
             ["ProcessedAt"] = result.ProcessedAt,
         };
@@ -98,6 +102,7 @@ internal static class ResultRows
         PCovid = ensemble.GetDouble("PCovid"),
         Threshold = ensemble.GetDouble("Threshold"),
         Gate = ensemble.GetString("Gate") is { } gate ? JsonSerializer.Deserialize<Gate.GateResult>(gate, ScanResult.JsonOptions) : null,
+        Dicom = Uids(ensemble),
         UploadedAt = ensemble.GetDateTimeOffset("UploadedAt") ?? default,
         ProcessedAt = ensemble.GetDateTimeOffset("ProcessedAt") ?? default,
         // Only member rows written with this ensemble row (one transaction, one ProcessedAt) belong to it: upserts
@@ -109,5 +114,9 @@ internal static class ResultRows
     };
 
     public static ScanResult FromTimeline(TableEntity row) => ScanResult.FromJson(row.GetString("Result"));
+
+    private static DicomUids? Uids(TableEntity row) =>
+        new DicomUids(row.GetString("StudyInstanceUid"), row.GetString("SeriesInstanceUid"), row.GetString("SopInstanceUid")) is var uids
+            && uids is { StudyInstanceUid: null, SeriesInstanceUid: null, SopInstanceUid: null } ? null : uids;
 
 }

@@ -62,6 +62,14 @@ public sealed class ResultsQuery(ResultStore store)
         return row.HasValue ? ResultRows.FromTimeline(row.Value!) : null;
     }
 
+    /// <summary>A CT series' result, or null when none is written (yet); and whether slices of it await a quiet period.</summary>
+    public async Task<(Series.SeriesResult? Result, bool Pending)> GetSeriesAsync(string seriesInstanceUid, CancellationToken cancellationToken)
+    {
+        var series = new Series.SeriesStore(store);
+        var result = await series.FindResultAsync(seriesInstanceUid, cancellationToken).ConfigureAwait(false);
+        return (result, await series.IsPendingAsync(seriesInstanceUid, cancellationToken).ConfigureAwait(false));
+    }
+
     /// <summary>
     /// Recent results across blobs, newest upload first, optionally for one modality, status and verdict. A filtered
     /// page may hold fewer than <paramref name="top"/> results and still have a next page (Table storage stops a page

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using CovidServerless.Core.Gate;
+using CovidServerless.Core.Imaging.Dicom;
 using CovidServerless.Core.Scoring;
 
 namespace CovidServerless.Core.Results;
@@ -25,6 +26,12 @@ public sealed record ScanResult
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
+    /// <summary>What a results-queue message holds: "scan" (this record, one file) or "series" (<see cref="Series.SeriesResult"/>).</summary>
+    public const string KindName = "scan";
+
+    /// <summary>Always "scan", so queue consumers tell scan results from series results.</summary>
+    public string Kind { get; init; } = KindName;
+
     public required string ScanId { get; init; }
 
     public required string Modality { get; init; }
@@ -48,6 +55,12 @@ public sealed record ScanResult
 
     /// <summary>What the input gate made of the scan (also for a scan it rejected); null where no gate ran.</summary>
     public GateResult? Gate { get; init; }
+
+    /// <summary>
+    /// The DICOM study, series and SOP instance UIDs, for a DICOM scan whose header could be read (scored or rejected);
+    /// null for other formats or when Images:Dicom:UidsInResults is off. No other header attribute is ever carried.
+    /// </summary>
+    public DicomUids? Dicom { get; init; }
 
     /// <summary>When this version of the blob was uploaded (its Last-Modified time).</summary>
     public DateTimeOffset UploadedAt { get; init; }

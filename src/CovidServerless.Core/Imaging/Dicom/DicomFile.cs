@@ -19,10 +19,17 @@ internal sealed class DicomFile
     private const uint Undefined = 0xFFFFFFFF;
     private const int MaxSequenceDepth = 16;
 
-    // The attributes kept: nothing that identifies a patient.
+    public const uint StudyInstanceUidTag = 0x0020000D;
+    public const uint SeriesInstanceUidTag = 0x0020000E;
+    public const uint SopInstanceUidTag = 0x00080018;
+
+    // The attributes kept: nothing that identifies a patient (the instance UIDs are kept only in UID syntax, see Uid).
     private static readonly HashSet<uint> Kept =
     [
+        SopInstanceUidTag,
         0x00080060, // Modality
+        StudyInstanceUidTag,
+        SeriesInstanceUidTag,
         0x00280002, // SamplesPerPixel
         0x00280004, // PhotometricInterpretation
         0x00280006, // PlanarConfiguration
@@ -113,6 +120,16 @@ internal sealed class DicomFile
         var text = Encoding.ASCII.GetString(Data, at.Offset, at.Length).TrimEnd(' ', '\0').Trim();
         return text.Length == 0 ? null : text;
     }
+
+    /// <summary>
+    /// A UID attribute's value when it has a UID's form (PS3.5 9.1: at most 64 characters, digit components separated
+    /// by dots), else null: a malformed value is dropped, never passed on, so no other header text can travel as a UID.
+    /// Leading zeros (which PS3.5 forbids but some devices write) are kept: digits alone identify no patient.
+    /// </summary>
+    public string? Uid(uint tag) => String(tag) is { } text && IsUid(text) ? text : null;
+
+    public static bool IsUid(string? text) =>
+        text is { Length: > 0 and <= 64 } && text.Split('.').All(part => part.Length > 0 && part.All(char.IsAsciiDigit));
 
     /// <summary>The first value of a multi-valued string (values are separated by a backslash).</summary>
     public string? FirstValue(uint tag) => String(tag)?.Split('\\')[0].Trim() is { Length: > 0 } first ? first : null;

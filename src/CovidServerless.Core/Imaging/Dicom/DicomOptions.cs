@@ -20,6 +20,13 @@ public sealed class DicomOptions
         ["CT"] = new DicomWindow { Center = -600, Width = 1500 },
     };
 
+    /// <summary>
+    /// Whether results carry the scan's StudyInstanceUID, SeriesInstanceUID and SOPInstanceUID (consumers need them to
+    /// attach a result to its study; CT series are aggregated by SeriesInstanceUID, so off means no series results).
+    /// No other header attribute is ever stored, logged or sent.
+    /// </summary>
+    public bool UidsInResults { get; set; } = true;
+
     /// <summary>Largest data set a deflated file may inflate to (refuses deflate bombs).</summary>
     [System.ComponentModel.DataAnnotations.Range(1, long.MaxValue)]
     public long MaxInflatedBytes { get; set; } = 64L * 1024 * 1024;
