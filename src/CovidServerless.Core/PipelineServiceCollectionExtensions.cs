@@ -83,6 +83,9 @@ public static class PipelineServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>Calls to the scoring worker, at least half of them failed, within its window that open its circuit breaker.</summary>
+    public const int RemoteBreakerMinimumCalls = 4;
+
     private static void AddRemoteScoring(this IServiceCollection services, ScoringOptions scoring)
     {
         var worker = new Uri(scoring.RemoteEndpoint!.ToString().TrimEnd('/') + "/");
@@ -96,7 +99,13 @@ public static class PipelineServiceCollectionExtensions
                 var total = TimeSpan.FromSeconds(scoring.RemoteTimeoutSeconds);
                 resilience.TotalRequestTimeout.Timeout = total;
                 resilience.AttemptTimeout.Timeout = TimeSpan.FromTicks(Math.Max(total.Ticks / 3, TimeSpan.FromSeconds(1).Ticks));
-                resilience.CircuitBreaker.SamplingDuration = resilience.AttemptTimeout.Timeout * 2;
+                // Tuned for low volume: the standard breaker opens only after 100 calls in its window, which an
+                // overnight trickle never makes, so every scan paid the whole retry budget of a dead worker. Four calls,
+                // half of them failed, within two minutes open it; it tries the worker again after 30 s.
+                resilience.CircuitBreaker.MinimumThroughput = RemoteBreakerMinimumCalls;
+                resilience.CircuitBreaker.FailureRatio = 0.5;
+                resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromTicks(Math.Max(resilience.AttemptTimeout.Timeout.Ticks * 2, TimeSpan.FromMinutes(2).Ticks));
+                resilience.CircuitBreaker.BreakDuration = TimeSpan.FromSeconds(30);
                 resilience.Retry.MaxRetryAttempts = 2;
                 resilience.Retry.UseJitter = true;
             });

@@ -89,6 +89,21 @@ public sealed class FunctionClassTests(LocalPipeline pipeline)
     }
 
     [Fact]
+    public async Task A_poison_message_whose_handling_failed_every_retry_records_the_failed_result_from_the_poison_queue_s_own_poison_queue()
+    {
+        const string message = """{"ContainerName":"chest","BlobName":"functions/poisoned-twice.png","ETag":"\"0x99\""}""";
+        var trigger = typeof(FailedScanFunction).GetMethod(nameof(FailedScanFunction.RecordFailedScanAgain))!.GetParameters()[0]
+            .GetCustomAttributes(typeof(Microsoft.Azure.Functions.Worker.QueueTriggerAttribute), false).Cast<Microsoft.Azure.Functions.Worker.QueueTriggerAttribute>().Single();
+
+        await Create<FailedScanFunction>().RecordFailedScanAgain(message, default);
+
+        // The Functions host moves a message that failed five times to "<queue>-poison".
+        Assert.Equal(PoisonScanHandler.QueueName + "-poison", trigger.QueueName);
+        var result = await pipeline.Services.GetRequiredService<ResultsQuery>().GetLatestAsync(Modality.Chest, "functions/poisoned-twice.png", default);
+        Assert.Equal(ScanStatus.Failed, result!.Status);
+    }
+
+    [Fact]
     public async Task A_poison_message_for_another_container_is_ignored()
     {
         var handled = await pipeline.Services.GetRequiredService<PoisonScanHandler>()

@@ -36,6 +36,22 @@ public sealed class ResultStoreTests(AzuriteFixture azurite) : IClassFixture<Azu
     };
 
     [Fact]
+    public async Task Attempts_are_counted_per_blob_version_in_storage_and_none_is_lost_when_counted_at_once()
+    {
+        var id = new ScanIdentity(Modality.Ct, $"attempts/{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+        var newer = id with { ETag = "\"0x2\"" };
+
+        // Separate stores, as separate host processes would have: nothing but the table carries the count.
+        var counted = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Store.CountAttemptAsync(id, default)));
+
+        Assert.Equal(Enumerable.Range(1, 8), counted.Order());
+        Assert.Equal(8, await Store.AttemptsAsync(id, default));
+        Assert.Equal(0, await Store.AttemptsAsync(newer, default));
+        Assert.Equal(1, await Store.CountAttemptAsync(newer, default));
+        Assert.Empty(await storage.RowsForBlobAsync(Modality.Ct, id.BlobName)); // not among the blob's result rows
+    }
+
+    [Fact]
     public async Task Saving_the_same_scan_version_twice_upserts_the_same_rows()
     {
         var id = new ScanIdentity(Modality.Chest, "ward 3/Jane Doe #7?.png", "\"0x1\"", DateTimeOffset.UtcNow);

@@ -316,6 +316,58 @@ public sealed class ScanWatcherTests : IAsyncLifetime
         Assert.Equal(3, watching.Scorer.Calls);
     }
 
+    [Fact]
+    public async Task A_scan_whose_host_dies_during_every_attempt_ends_as_failed_after_the_allowed_attempts_instead_of_at_every_restart()
+    {
+        var name = await UploadAsync(Modality.Chest, "kills-its-host.png", TestImages.Uniform(90));
+        for (var start = 1; start <= 3; start++)
+        {
+            // Each host is a fresh process as far as the watcher knows (new services, nothing in memory) and stops
+            // while the scan is being scored: as a native crash or an out-of-memory kill leaves it, without a result.
+            var hanging = new HangingScorer();
+            await using var dying = Watcher(scorer: _ => hanging, maxAttempts: 3).Start();
+            await hanging.Entered.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        await using var restarted = Watcher(maxAttempts: 3).Start();
+        var result = await restarted.ResultAsync(Modality.Chest, name);
+        await ListedAgainAsync(times: 5);
+
+        Assert.Equal(ScanStatus.Failed, result.Status);
+        Assert.Equal(ScanWatcher.DidNotFinish(3), result.Reason);
+        Assert.Equal(0, restarted.Scorer.Calls);
+        Assert.Equal(ScanStatus.Failed, (await restarted.MessageAsync(name)).Status);
+        Assert.Equal(ScanStatus.Failed, (await restarted.Query.GetLatestAsync(Modality.Chest, name, default))!.Status);
+    }
+
+    [Fact]
+    public async Task A_scan_that_failed_some_attempts_before_a_restart_gets_only_the_attempts_left_after_it()
+    {
+        var name = await UploadAsync(Modality.Ct, "flaky-then-restarted.png", TestImages.Uniform(60));
+        var failing = new FailingScorer();
+        await using (var first = Watcher(scorer: _ => failing, maxAttempts: 3))
+        {
+            // Two failed attempts, then the host goes before its third.
+            var identity = await IdentityAsync(Modality.Ct, name);
+            await first.Store.CountAttemptAsync(identity, default);
+            await first.Store.CountAttemptAsync(identity, default);
+        }
+
+        await using var restarted = Watcher(scorer: _ => failing, maxAttempts: 3).Start();
+        var result = await restarted.ResultAsync(Modality.Ct, name);
+        await ListedAgainAsync(times: 5);
+
+        Assert.Equal(ScanStatus.Failed, result.Status);
+        Assert.Equal(ScanProcessor.FailedOnEveryRetry, result.Reason);
+        Assert.Equal(1, restarted.Scorer.Calls);
+    }
+
+    private async Task<ScanIdentity> IdentityAsync(Modality modality, string name)
+    {
+        var blob = (await storage!.Clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality)).GetBlobClient(name).GetPropertiesAsync()).Value;
+        return new ScanIdentity(modality, name, blob.ETag.ToString(), blob.LastModified);
+    }
+
     /// <summary>The listings of <paramref name="container"/> so far, from Azurite's access log.</summary>
     private int Listings(string container) => azurite.Requests.Count(line =>
         line.Contains($"/{container}?", StringComparison.Ordinal) && line.Contains("comp=list", StringComparison.Ordinal));
@@ -389,6 +441,21 @@ public sealed class ScanWatcherTests : IAsyncLifetime
     {
         public Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("The scorer is down.");
+    }
+
+    /// <summary>Scoring that never ends until its host stops.</summary>
+    private sealed class HangingScorer : IScanScorer
+    {
+        private readonly TaskCompletionSource entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Entered => entered.Task;
+
+        public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
+        {
+            entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new InvalidOperationException("unreachable");
+        }
     }
 
     private sealed class ShiftedTime(TimeSpan shift) : TimeProvider

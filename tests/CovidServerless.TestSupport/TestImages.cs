@@ -174,7 +174,7 @@ public static class TestImages
         png.Write(length);
     }
 
-    private static uint Crc32(byte[] data)
+    internal static uint Crc32(byte[] data)
     {
         var crc = 0xFFFFFFFFu;
         foreach (var b in data)

@@ -14,6 +14,9 @@ public sealed class PoisonScanHandler(ScanProcessor processor, StorageClients cl
 {
     public const string QueueName = "webjobs-blobtrigger-poison";
 
+    /// <summary>Where the host moves a poison message whose own handling failed on every retry.</summary>
+    public const string PoisonOfPoisonQueueName = QueueName + "-poison";
+
     public async Task<ScanResult?> HandleAsync(string message, CancellationToken cancellationToken)
     {
         PoisonMessage? poison;

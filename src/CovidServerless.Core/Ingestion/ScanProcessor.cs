@@ -59,6 +59,9 @@ public sealed class ScanProcessor(
         return result;
     }
 
+    public const string FailedOnEveryRetry =
+        "Processing failed on every retry (a service problem, not a problem with the scan); upload it again to retry.";
+
     /// <summary>Records a result without scoring: a rejection decided before download, or a final failure.</summary>
     public async Task<ScanResult> RecordUnscoredAsync(ScanIdentity identity, string status, string reason, CancellationToken cancellationToken)
     {
@@ -73,7 +76,7 @@ public sealed class ScanProcessor(
     /// Records that processing failed on every retry: a service problem, so the scan itself is not blamed. A version
     /// that already has a scored or rejected result keeps it (announced again, in case that had not happened yet).
     /// </summary>
-    public async Task<ScanResult> RecordFailedAsync(ScanIdentity identity, CancellationToken cancellationToken)
+    public async Task<ScanResult> RecordFailedAsync(ScanIdentity identity, CancellationToken cancellationToken, string? reason = null)
     {
         ArgumentNullException.ThrowIfNull(identity);
         if (await FinalResultAsync(identity, cancellationToken).ConfigureAwait(false) is { } recorded)
@@ -85,7 +88,7 @@ public sealed class ScanProcessor(
         return await RecordUnscoredAsync(
             identity,
             ScanStatus.Failed,
-            "Processing failed on every retry (a service problem, not a problem with the scan); upload it again to retry.",
+            reason ?? FailedOnEveryRetry,
             cancellationToken).ConfigureAwait(false);
     }
 

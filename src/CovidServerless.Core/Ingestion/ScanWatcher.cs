@@ -160,18 +160,31 @@ public sealed class ScanWatcher(
     private async Task IngestOnceAsync(PendingScan scan, ChannelWriter<PendingScan> pending, CancellationToken stoppingToken)
     {
         var identity = scan.Identity;
+        var maxAttempts = options.Value.MaxAttempts;
+        var attempt = scan.Attempt;
         try
         {
+            // Counted in storage before the attempt starts: a scan that kills the host (a native crash, out of memory)
+            // is counted too, so it ends as failed after MaxAttempts starts instead of crashing every restart.
+            attempt = Math.Max(attempt, await store.CountAttemptAsync(identity, stoppingToken).ConfigureAwait(false));
+            if (attempt > maxAttempts)
+            {
+                logger.LogWarning(
+                    "Scan {ScanId} was attempted {Attempts} times without an answer (earlier attempts ended with their host); recording it as failed.",
+                    identity.ScanId, attempt - 1);
+                await processor.RecordFailedAsync(identity, stoppingToken, DidNotFinish(attempt - 1)).ConfigureAwait(false);
+                return;
+            }
+
             var blob = clients.Blobs.GetBlobContainerClient(ScanContainers.For(identity.Modality)).GetBlobClient(identity.BlobName);
             await ingestor.IngestAsync(identity.Modality, blob, stoppingToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
-            var maxAttempts = options.Value.MaxAttempts;
-            logger.LogWarning(ex, "Ingesting scan {ScanId} failed (attempt {Attempt} of {MaxAttempts}).", identity.ScanId, scan.Attempt, maxAttempts);
-            if (scan.Attempt < maxAttempts)
+            logger.LogWarning(ex, "Ingesting scan {ScanId} failed (attempt {Attempt} of {MaxAttempts}).", identity.ScanId, attempt, maxAttempts);
+            if (attempt < maxAttempts)
             {
-                _ = RetryLaterAsync(scan with { Attempt = scan.Attempt + 1 }, pending, stoppingToken);
+                _ = RetryLaterAsync(scan with { Attempt = attempt + 1 }, pending, stoppingToken);
                 return;
             }
 
@@ -191,6 +204,10 @@ public sealed class ScanWatcher(
             logger.LogWarning(ex, "Stopping: scan {ScanId} is left for the next start.", identity.ScanId);
         }
     }
+
+    /// <summary>The reason of a scan whose attempts all ended with their host (or without a failure recorded).</summary>
+    public static string DidNotFinish(int attempts) =>
+        $"Processing did not finish in {attempts} attempts: the host stopped or crashed during each (this scan may be what crashes it); upload it again to retry.";
 
     private async Task RetryLaterAsync(PendingScan scan, ChannelWriter<PendingScan> pending, CancellationToken stoppingToken)
     {

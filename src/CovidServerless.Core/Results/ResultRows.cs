@@ -78,6 +78,11 @@ internal static class ResultRows
             ["Result"] = result.ToJson(),
         };
 
+    /// <summary>The attempts row of a scan id: a partition of its own, like the index, so no query of results reads it.</summary>
+    public static string AttemptsPartition(string scanId) => $"attempts-{scanId}";
+
+    public const string AttemptsRowKey = "attempts";
+
     public static string RowKey(ScanIdentity identity, string member) => $"{identity.VersionKey}-{member}";
 
     /// <summary>Newest upload first across every blob; the partition key keeps versions uploaded at the same tick apart.</summary>

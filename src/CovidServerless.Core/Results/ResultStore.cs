@@ -62,6 +62,54 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
     }
 
     /// <summary>
+    /// Counts one more processing attempt of a blob version, durably, before the attempt starts: a scan that kills its
+    /// host (a native crash, running out of memory) is still counted, so after enough restarts it is recorded as
+    /// failed instead of being tried forever. The first attempt costs one insert; later ones a read and a conditional
+    /// update (a conflict with another counter is read again, so no attempt goes uncounted).
+    /// </summary>
+    /// <returns>The attempts counted so far, this one included.</returns>
+    public async Task<int> CountAttemptAsync(ScanIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        var partition = ResultRows.AttemptsPartition(identity.ScanId);
+        while (true)
+        {
+            var existing = await results.GetEntityIfExistsAsync<TableEntity>(partition, ResultRows.AttemptsRowKey, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+            try
+            {
+                if (!existing.HasValue || existing.Value is null)
+                {
+                    await results.AddEntityAsync(new TableEntity(partition, ResultRows.AttemptsRowKey) { ["Attempts"] = 1 }, cancellationToken)
+                        .ConfigureAwait(false);
+                    return 1;
+                }
+
+                var row = existing.Value;
+                var attempts = (row.GetInt32("Attempts") ?? 0) + 1;
+                row["Attempts"] = attempts;
+                await results.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                return attempts;
+            }
+            catch (Azure.RequestFailedException ex) when (ex.Status is 409 or 412)
+            {
+                // Another counter wrote first: count on top of its write.
+            }
+        }
+    }
+
+    /// <summary>The attempts counted for a blob version (<see cref="CountAttemptAsync"/>), 0 when none.</summary>
+    public async Task<int> AttemptsAsync(ScanIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        var row = await results.GetEntityIfExistsAsync<TableEntity>(
+            ResultRows.AttemptsPartition(identity.ScanId), ResultRows.AttemptsRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue && row.Value is not null ? row.Value.GetInt32("Attempts") ?? 0 : 0;
+    }
+
+    /// <summary>
     /// The result's row in the newest-first listing. The pipeline writes it last, after the result's message, so
     /// that it also marks the recording as complete (<see cref="RecordedSinceAsync"/>).
     /// </summary>
