@@ -5,6 +5,7 @@ using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
+using CovidServerless.Core.Series;
 using CovidServerless.Core.Storage;
 using CovidServerless.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -32,7 +33,7 @@ public sealed class PipelineFuzzTests(AzuriteFixture azurite) : IClassFixture<Az
         var options = Options.Create(new StorageOptions { ResultsQueue = $"fuzz-{Guid.NewGuid():N}" });
         var store = new ResultStore(storage.Clients, options);
         var processor = new ScanProcessor(
-            new InProcessScanScorer(runner), store, new ResultNotifier(storage.Clients, options), TimeProvider.System, NullLogger<ScanProcessor>.Instance);
+            new InProcessScanScorer(runner), new ScanDecoder(), store, new SeriesStore(store), new ResultNotifier(storage.Clients, options), TimeProvider.System, NullLogger<ScanProcessor>.Instance);
         var run = Guid.NewGuid().ToString("N");
 
         var answers = new Dictionary<string, (ScanIdentity Identity, ScanResult Result)>();
