@@ -73,6 +73,19 @@ public sealed class ApiCommandTests
     }
 
     [Fact]
+    public async Task Results_listed_with_a_verdict_ask_the_api_for_that_verdict_only_and_print_its_page()
+    {
+        const string page = "{\"items\":[{\"scanId\":\"abc\",\"verdict\":\"indeterminate\"}],\"continuationToken\":null}";
+        await using var api = new OneAnswerServer($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {page.Length}\r\nConnection: close\r\n\r\n{page}");
+
+        var (exit, output, error) = await ConsoleCapture.RunAsync("results", "-m", "chest", "--verdict", "indeterminate", "--api", api.Url);
+
+        Assert.True(exit == 0, error);
+        Assert.Equal("GET /api/scans?top=20&modality=chest&verdict=indeterminate HTTP/1.1", Assert.Single(api.RequestLines));
+        Assert.Contains("\"verdict\": \"indeterminate\"", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Results_from_no_api_at_all_ask_whether_the_pipeline_runs()
     {
         var (exit, _, error) = await ConsoleCapture.RunAsync("results", "-m", "chest", "scan.png", "--api", $"http://127.0.0.1:{Azurite.FreePort()}");
@@ -230,6 +243,9 @@ public sealed class ApiCommandTests
 
         public string Url => $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
 
+        /// <summary>The request line ("GET /path HTTP/1.1") of every request answered so far.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<string> RequestLines { get; } = new();
+
         public async ValueTask DisposeAsync()
         {
             await stop.CancelAsync();
@@ -253,6 +269,7 @@ public sealed class ApiCommandTests
                         read += await stream.ReadAsync(request.AsMemory(read), stop.Token);
                     }
 
+                    RequestLines.Enqueue(Encoding.ASCII.GetString(request, 0, read).Split("\r\n")[0]);
                     await stream.WriteAsync(response, stop.Token);
                 }
             }

@@ -40,6 +40,58 @@ public sealed class EvaluateCommandTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task With_an_abstaining_band_it_reports_coverage_and_the_figures_of_the_confident_verdicts()
+    {
+        // Chest abstains from 0.3 to 0.7. Mean pCovid by grey level: 250 0.756, 240 0.740, 220 0.705, 150 0.555,
+        // 128 0.501, 30 0.286, 10 0.252. Confident: 250, 240 (TP), 30 (FN), 10 (TN), 220 (FP); 150 and 128 abstain.
+        using var abstaining = ModelFolder.WithAbstainingChest(margin: 0.2);
+        Write("covid", [250, 240, 150, 30]);
+        Write("noncovid", [10, 128, 220]);
+        var output = Path.Combine(data, "out");
+
+        var (exit, stdout, error) = await ConsoleCapture.RunAsync("evaluate", "--modality", "chest", "--data", data, "--out", output, "--models", abstaining.ManifestPath);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains(
+            "abstaining band (margin 0.200, max spread 1.000): coverage 0.714 (5 of 7 scans confident, 2 indeterminate); on the confident: accuracy 0.600  sensitivity 0.667  specificity 0.500",
+            stdout,
+            StringComparison.Ordinal);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        var triage = metrics.RootElement.GetProperty("triage");
+        Assert.Equal(0.2, triage.GetProperty("margin").GetDouble());
+        var confident = triage.GetProperty("metrics");
+        Assert.Equal(5.0 / 7.0, confident.GetProperty("coverage").GetDouble(), 12);
+        Assert.Equal((2, 1, 1, 1), (confident.GetProperty("tp").GetInt32(), confident.GetProperty("fp").GetInt32(), confident.GetProperty("tn").GetInt32(), confident.GetProperty("fn").GetInt32()));
+        Assert.Equal(0.6, confident.GetProperty("accuracy").GetDouble(), 12);
+
+        // The band changes no threshold figure: the ensemble row still counts every scan against 0.5.
+        var ensemble = metrics.RootElement.GetProperty("models").GetProperty("ensemble");
+        Assert.Equal(7, ensemble.GetProperty("tp").GetInt32() + ensemble.GetProperty("fp").GetInt32() + ensemble.GetProperty("tn").GetInt32() + ensemble.GetProperty("fn").GetInt32());
+        var ece = ensemble.GetProperty("ece").GetDouble();
+        Assert.Contains($"ensemble ECE {ece.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)} (expected calibration error", stdout, StringComparison.Ordinal);
+        var report = File.ReadAllText(Path.Combine(output, "report.md"));
+        Assert.Contains("## Triage with the abstaining band", report, StringComparison.Ordinal);
+        Assert.Contains("| 0.714 | 5 | 2 | 0.600 | 0.667 | 0.500 | 2 | 1 | 1 | 1 |", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_an_abstaining_band_it_reports_no_coverage_because_no_verdict_can_be_indeterminate()
+    {
+        Write("covid", [250, 150]);
+        Write("noncovid", [10, 128]);
+        var output = Path.Combine(data, "out");
+
+        var (exit, stdout, error) = await ConsoleCapture.RunAsync("evaluate", "--modality", "chest", "--data", data, "--out", output, "--models", models.ManifestPath);
+
+        Assert.True(exit == 0, error);
+        Assert.DoesNotContain("coverage", stdout, StringComparison.Ordinal);
+        Assert.Contains("ensemble ECE ", stdout, StringComparison.Ordinal);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json")));
+        Assert.Equal(JsonValueKind.Null, metrics.RootElement.GetProperty("triage").ValueKind);
+        Assert.DoesNotContain("abstaining band", File.ReadAllText(Path.Combine(output, "report.md")), StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public async Task The_report_counts_the_scans_the_input_gate_rejected_and_gives_their_reasons()
     {

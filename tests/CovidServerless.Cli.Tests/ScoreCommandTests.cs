@@ -32,6 +32,40 @@ public sealed class ScoreCommandTests : IDisposable
         Assert.Equal(ScanStatus.Rejected, rejected.Status);
     }
 
+    [Fact]
+    public async Task A_scan_inside_the_abstaining_band_prints_indeterminate_needs_a_radiologist_and_the_exit_code_stays_zero()
+    {
+        using var abstaining = ModelFolder.WithAbstainingChest(margin: 0.2); // chest: indeterminate from 0.3 to 0.7
+        File.WriteAllBytes(Path.Combine(folder, "mid-grey.png"), TestImages.Uniform(128)); // pCovid about 0.50
+        File.WriteAllBytes(Path.Combine(folder, "bright.png"), TestImages.Uniform(250)); // about 0.76
+
+        var (exit, table, _) = await ConsoleCapture.RunAsync("score", folder, "--modality", "chest", "--models", abstaining.ManifestPath);
+        var (jsonExit, json, _) = await ConsoleCapture.RunAsync("score", folder, "--modality", "chest", "--models", abstaining.ManifestPath, "--json");
+
+        Assert.Equal((0, 0), (exit, jsonExit)); // a verdict, whatever it is, is not an error
+        var lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.StartsWith($"{Path.Combine(folder, "mid-grey.png")}: indeterminate: needs a radiologist (pCovid 0.501, threshold 0.50) vgg16=", Assert.Single(lines, l => l.Contains("mid-grey", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.StartsWith($"{Path.Combine(folder, "bright.png")}: covid (pCovid 0.756", Assert.Single(lines, l => l.Contains("bright", StringComparison.Ordinal)), StringComparison.Ordinal);
+        var results = JsonSerializer.Deserialize<List<ScanResult>>(json, ScanResult.JsonOptions)!;
+        var unsure = results.Single(r => r.BlobName.EndsWith("mid-grey.png", StringComparison.Ordinal));
+        Assert.Equal(("indeterminate", 0.5), (unsure.Verdict, unsure.Threshold)); // the JSON carries the contract's value, not the words
+        Assert.Equal(4, unsure.Models.Count);
+    }
+
+    [Fact]
+    public async Task Only_indeterminate_verdicts_still_exit_zero_and_no_image_at_all_exits_one()
+    {
+        using var abstaining = ModelFolder.WithAbstainingChest(margin: 0.45);
+        File.WriteAllBytes(Path.Combine(folder, "mid-grey.png"), TestImages.Uniform(128));
+        var empty = Directory.CreateDirectory(Path.Combine(folder, "empty")).FullName;
+
+        var (exit, output, _) = await ConsoleCapture.RunAsync("score", Path.Combine(folder, "mid-grey.png"), "--modality", "chest", "--models", abstaining.ManifestPath);
+        var (emptyExit, _, _) = await ConsoleCapture.RunAsync("score", empty, "--modality", "chest", "--models", abstaining.ManifestPath);
+
+        Assert.Equal((0, 1), (exit, emptyExit));
+        Assert.Contains("indeterminate: needs a radiologist", output, StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public async Task Heatmap_option_writes_the_ensemble_and_each_members_overlay_at_the_scans_size_for_scored_files_only()
     {

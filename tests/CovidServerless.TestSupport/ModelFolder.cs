@@ -83,6 +83,21 @@ public sealed class ModelFolder : IDisposable
         return this;
     }
 
+    /// <summary>
+    /// The standard test ensembles with an abstaining band of <paramref name="margin"/> around chest's threshold (0.5);
+    /// CT has none. A mid-grey chest scan (pCovid about 0.5) is then indeterminate.
+    /// </summary>
+    public static ModelFolder WithAbstainingChest(double margin) => WithStandardEnsembles().Change(
+        "chest", m => m with { Ensemble = m.Ensemble with { Abstain = new AbstainRule { Margin = margin, Rationale = "test band" } } });
+
+    /// <summary>Rewrites one modality's section of the manifest (its rule or members) and writes the manifest again.</summary>
+    public ModelFolder Change(string modality, Func<ModalityManifest, ModalityManifest> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        modalities[modality] = change(modalities[modality]);
+        return Write();
+    }
+
     public ModelFolder SetModality(string modality, ModalityManifest manifest)
     {
         modalities[modality] = manifest;

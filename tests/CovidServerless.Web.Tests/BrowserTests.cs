@@ -287,7 +287,7 @@ public sealed class BrowserTests(WebApp web)
     }
 
     /// <summary>Picks the modality and file, presses Upload, waits for the link to the result and follows it.</summary>
-    private static async Task<string> UploadAndOpenResultAsync(IPage page, string modality, string file)
+    internal static async Task<string> UploadAndOpenResultAsync(IPage page, string modality, string file)
     {
         await page.GotoAsync("/");
         await page.Locator($"input[name=modality][value={modality}]").CheckAsync();
@@ -308,7 +308,13 @@ public sealed class BrowserTests(WebApp web)
         await Expect(page.Locator("#model-bars li")).ToHaveCountAsync(4, ResultWait);
         var result = await web.ResultAsync(scanId);
         Assert.Equal("scored", result.GetProperty("status").GetString());
-        var verdict = result.GetProperty("verdict").GetString() == "covid" ? "COVID" : "Non-COVID";
+        var verdict = result.GetProperty("verdict").GetString() switch
+        {
+            "covid" => "COVID",
+            "noncovid" => "Non-COVID",
+            "indeterminate" => "Indeterminate - needs a radiologist",
+            var other => throw new InvalidOperationException($"Unexpected verdict '{other}'."),
+        };
         static string F3(JsonElement e) => e.GetDouble().ToString("F3", CultureInfo.InvariantCulture);
         await Expect(page.Locator("#verdict")).ToHaveTextAsync(verdict);
         await Expect(page.Locator("#verdict-card")).ToContainTextAsync(

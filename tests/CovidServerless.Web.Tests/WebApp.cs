@@ -11,13 +11,25 @@ namespace CovidServerless.Web.Tests;
 /// The local host as ./run.sh starts it (the repository's own models, default image limits) on a private Azurite and
 /// a free loopback port, plus Debian's Chromium driven by Playwright. Shared by the browser tests.
 /// </summary>
-public sealed class WebApp : IAsyncLifetime
+public class WebApp : IAsyncLifetime
 {
     /// <summary>Debian's package; Playwright's own browser download cannot work on these machines.</summary>
     public static string ChromiumPath => Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 
+    private readonly string manifestPath;
     private WebApplication? app;
     private IPlaywright? playwright;
+
+    public WebApp()
+        : this(Path.Combine(RepoPaths.Root, "models", "manifest.json"))
+    {
+    }
+
+    /// <summary>The same host on another model set (a subclass's test manifest).</summary>
+    protected WebApp(string manifestPath)
+    {
+        this.manifestPath = manifestPath;
+    }
 
     public Azurite Azurite { get; } = new();
 
@@ -43,7 +55,7 @@ public sealed class WebApp : IAsyncLifetime
         {
             ["Urls"] = BaseUrl.ToString().TrimEnd('/'),
             ["AzureWebJobsStorage"] = Azurite.ConnectionString,
-            ["Models:ManifestPath"] = Path.Combine(RepoPaths.Root, "models", "manifest.json"),
+            ["Models:ManifestPath"] = manifestPath,
             ["Logging:LogLevel:Default"] = "Warning",
         });
         await app.StartAsync();
@@ -82,7 +94,7 @@ public sealed class WebApp : IAsyncLifetime
             ? Directory.EnumerateFiles(Path.Combine(data, modality, "val", label), prefix + "*").Order(StringComparer.Ordinal).First()
             : null;
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (Browser is not null)
         {

@@ -8,7 +8,10 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CovidServerless.Cli.Commands;
 
-/// <summary><c>covidscan evaluate --modality M --data DIR --out DIR</c>: metrics of every model and the ensemble.</summary>
+/// <summary>
+/// <c>covidscan evaluate --modality M --data DIR --out DIR</c>: metrics of every model and the ensemble; where the
+/// modality's rule has an abstaining band, also its coverage and the figures of the confident verdicts.
+/// </summary>
 internal static class EvaluateCommand
 {
     public static Command Create()
@@ -64,6 +67,8 @@ internal static class EvaluateCommand
                 return 2;
             }
 
+            run = run with { Abstain = services.GetRequiredService<ModelCatalog>().RuleFor(run.Modality)?.Abstain };
+
             // AUC, sensitivity and specificity need both classes; without them metrics.json would hold NaNs.
             var (covid, noncovid) = (run.Labels.Count(l => l), run.Labels.Count(l => !l));
             if (covid == 0 || noncovid == 0)
@@ -77,6 +82,15 @@ internal static class EvaluateCommand
             foreach (var (name, m) in run.Metrics().OrderBy(kv => kv.Key == EvaluationRun.Ensemble))
             {
                 Console.WriteLine($"{name,-12} AUC {m.Auc:F3}  accuracy {m.Accuracy:F3}  sensitivity {m.Sensitivity:F3}  specificity {m.Specificity:F3}  ECE {m.Ece:F3}");
+            }
+
+            Console.WriteLine($"ensemble ECE {run.Metrics()[EvaluationRun.Ensemble].Ece:F3} (expected calibration error of its pCovid, 10 bins)");
+            if (run.Triage() is { } triage)
+            {
+                Console.WriteLine(
+                    $"abstaining band (margin {run.Abstain!.Margin:F3}, max spread {run.Abstain.MaxSpread:F3}): coverage {triage.Coverage:F3} " +
+                    $"({triage.Confident} of {triage.Scans} scans confident, {triage.Scans - triage.Confident} indeterminate); on the confident: " +
+                    $"accuracy {triage.Accuracy:F3}  sensitivity {triage.Sensitivity:F3}  specificity {triage.Specificity:F3}");
             }
 
             Console.WriteLine($"input gate rejected {run.GateRejections} of {run.Scans.Count + run.Rejected.Count} images");

@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace CovidServerless.Cli.Commands;
 
-/// <summary><c>covidscan results --modality M [BLOB] [--history] [--top N]</c>: asks the running pipeline.</summary>
+/// <summary><c>covidscan results --modality M [BLOB] [--history] [--top N] [--verdict V]</c>: asks the running pipeline.</summary>
 internal static class ResultsCommand
 {
     public static Command Create()
@@ -14,8 +14,12 @@ internal static class ResultsCommand
         var history = new Option<bool>("--history") { Description = "Every version of the blob, newest first." };
         var top = new Option<int>("--top") { Description = "Page size when listing.", DefaultValueFactory = _ => 20 };
         var token = new Option<string?>("--continuation-token") { Description = "Token from the previous page." };
+        var verdict = new Option<string?>("--verdict")
+        {
+            Description = "When listing: only results with this verdict: covid, noncovid or indeterminate (the ensemble abstained: needs a radiologist).",
+        };
         var api = CommonOptions.Api();
-        var command = new Command("results", "Query results from the running pipeline's HTTP API.") { blob, modality, history, top, token, api };
+        var command = new Command("results", "Query results from the running pipeline's HTTP API.") { blob, modality, history, top, token, verdict, api };
         command.SetAction(async (parse, cancellationToken) =>
         {
             string path;
@@ -35,6 +39,12 @@ internal static class ResultsCommand
                 if (parse.GetValue(modality) is { } m)
                 {
                     query.Add($"modality={Uri.EscapeDataString(m)}");
+                }
+
+                // The API checks the value and names the three it knows.
+                if (parse.GetValue(verdict) is { } v)
+                {
+                    query.Add($"verdict={Uri.EscapeDataString(v)}");
                 }
 
                 if (parse.GetValue(token) is { } t)

@@ -14,6 +14,8 @@ namespace CovidServerless.Cli.Commands;
 /// <summary>
 /// <c>covidscan score FILES|DIRS --modality M [--json] [--heatmap DIR]</c>: scores local files; needs no storage. With
 /// --heatmap, writes per scored file DIR/&lt;stem&gt;.ensemble.png and DIR/&lt;stem&gt;.&lt;model&gt;.png (class-activation overlays).
+/// The exit code says whether the run worked, never what the scans showed: 0 once any file was scored or rejected,
+/// whatever the verdicts (covid, noncovid or indeterminate), 1 when no image was found, 2 for a usage or model problem.
 /// </summary>
 internal static class ScoreCommand
 {
@@ -24,7 +26,13 @@ internal static class ScoreCommand
         var models = CommonOptions.Models();
         var json = new Option<bool>("--json") { Description = "Write one JSON result per file (the pipeline's result shape) as an array." };
         var heatmap = new Option<string?>("--heatmap") { Description = "Folder to write heatmap overlays to: <file stem>.ensemble.png and <file stem>.<model>.png per scored file (red = toward COVID, blue = away)." };
-        var command = new Command("score", "Score image files with a modality's ensemble, without any storage.") { paths, modality, models, json, heatmap };
+        var command = new Command(
+            "score",
+            "Score image files with a modality's ensemble, without any storage. A verdict is covid, noncovid, or indeterminate " +
+            "(the ensemble abstains: needs a radiologist). Exit code 0 whatever the verdicts; 1 when no image was found; 2 for a usage or model problem.")
+        {
+            paths, modality, models, json, heatmap,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // Checked before anything is scored, so a mistyped path does not throw away the rest of the run.
@@ -131,9 +139,13 @@ internal static class ScoreCommand
         foreach (var r in results)
         {
             Console.WriteLine(r.Status == ScanStatus.Scored
-                ? $"{r.BlobName}: {r.Verdict} (pCovid {r.PCovid:F3}, threshold {r.Threshold:F2}) " +
+                ? $"{r.BlobName}: {VerdictWords(r.Verdict)} (pCovid {r.PCovid:F3}, threshold {r.Threshold:F2}) " +
                   string.Join(" ", r.Models.Select(m => $"{m.Name}={m.PCovid:F3}"))
                 : $"{r.BlobName}: {r.Status}: {r.Reason}");
         }
     }
+
+    /// <summary>An abstention says what it asks for, so that nobody reads it as a third diagnosis.</summary>
+    internal static string? VerdictWords(string? verdict) =>
+        verdict == Verdicts.Indeterminate ? "indeterminate: needs a radiologist" : verdict;
 }

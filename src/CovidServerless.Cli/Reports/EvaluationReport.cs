@@ -34,6 +34,7 @@ internal static class EvaluationReport
             rejected = run.Rejected.Select((r, i) => new { file = r.Scan.Path, reason = r.Reason, gate = run.RejectedByGate.ElementAtOrDefault(i) }),
             gateRejected = run.GateRejections,
             models = order.ToDictionary(name => name, name => metrics[name]),
+            triage = run.Triage() is { } triage ? new { margin = run.Abstain!.Margin, maxSpread = run.Abstain.MaxSpread, metrics = triage } : null,
             generatedAt = DateTimeOffset.UtcNow,
         };
         var written = new List<string> { Path.Combine(outFolder, "metrics.json") };
@@ -97,6 +98,19 @@ internal static class EvaluationReport
 
         md.AppendLine();
         md.AppendLine("ECE: expected calibration error over 10 equal-width pCovid bins (0 = perfectly calibrated).");
+        if (run.Triage() is { } triage)
+        {
+            md.AppendLine();
+            md.AppendLine("## Triage with the abstaining band");
+            md.AppendLine();
+            md.AppendLine(c, $"The ensemble answers `indeterminate` (needs a radiologist) when its pCovid is within {run.Abstain!.Margin:F3} of the threshold or its members' pCovid span more than {run.Abstain.MaxSpread:F3}. The table above ignores the band; this one counts the confident verdicts only.");
+            md.AppendLine();
+            md.AppendLine("| coverage | confident | indeterminate | accuracy | sensitivity | specificity | TP | FP | TN | FN |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+            md.AppendLine(c, $"| {triage.Coverage:F3} | {triage.Confident} | {triage.Scans - triage.Confident} | {triage.Accuracy:F3} | {triage.Sensitivity:F3} | {triage.Specificity:F3} | {triage.Tp} | {triage.Fp} | {triage.Tn} | {triage.Fn} |");
+            md.AppendLine();
+            md.AppendLine("Coverage: the share of scored scans given a confident verdict (covid or noncovid).");
+        }
         md.AppendLine();
         md.AppendLine("![ROC curves](roc.png)");
         md.AppendLine();

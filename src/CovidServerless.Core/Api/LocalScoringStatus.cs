@@ -15,7 +15,7 @@ public sealed class LocalScoringStatus(ModelCatalog catalog) : IScoringStatus
 
     public ApiResponse Models() => ApiResponse.Ok(catalog.AllModels.Select(m => new ModelDescription(
         m.Name, m.Modality.ToName(), m.Entry.Architecture, m.Entry.Version, m.Sha256, m.Entry.Input, m.Entry.Output,
-        m.Entry.Validation, catalog.RuleFor(m.Modality)?.Threshold)).ToList());
+        m.Entry.Validation, catalog.RuleFor(m.Modality)?.Threshold, catalog.RuleFor(m.Modality)?.Abstain)).ToList());
 
     public Task<ApiResponse> GetHealthAsync(CancellationToken cancellationToken) => Task.FromResult(Health());
 

@@ -49,7 +49,7 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
         return NoResult(parsed);
     }
 
-    /// <summary>GET /api/scans?modality=chest|ct&amp;status=scored|rejected|failed&amp;verdict=covid|noncovid&amp;top=N&amp;continuationToken=...</summary>
+    /// <summary>GET /api/scans?modality=chest|ct&amp;status=scored|rejected|failed&amp;verdict=covid|noncovid|indeterminate&amp;top=N&amp;continuationToken=...</summary>
     public async Task<ApiResponse> ListScansAsync(
         string? modality, string? top, string? continuationToken, CancellationToken cancellationToken, string? status = null, string? verdict = null)
     {
@@ -60,9 +60,10 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
             return ApiResponse.BadRequest($"Unknown status '{status}': use '{ScanStatus.Scored}', '{ScanStatus.Rejected}' or '{ScanStatus.Failed}'.");
         }
 
-        if (verdict is not null and not (Scoring.Verdicts.Covid or Scoring.Verdicts.NonCovid))
+        if (verdict is not null && !Scoring.Verdicts.IsKnown(verdict))
         {
-            return ApiResponse.BadRequest($"Unknown verdict '{verdict}': use '{Scoring.Verdicts.Covid}' or '{Scoring.Verdicts.NonCovid}'.");
+            return ApiResponse.BadRequest(
+                $"Unknown verdict '{verdict}': use '{Scoring.Verdicts.Covid}', '{Scoring.Verdicts.NonCovid}' or '{Scoring.Verdicts.Indeterminate}'.");
         }
 
         Modality? filter = null;

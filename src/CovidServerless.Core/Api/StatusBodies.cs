@@ -24,7 +24,8 @@ public sealed record WorkerHealth(string Endpoint, string Status, string? Proble
 
 /// <summary>
 /// One loaded model. <see cref="Validation"/> holds the figures the manifest records for it (free-form);
-/// <see cref="EnsembleThreshold"/> is its modality's decision threshold, which every member's verdict uses.
+/// <see cref="EnsembleThreshold"/> is its modality's decision threshold, which every member's verdict uses;
+/// <see cref="EnsembleAbstain"/> its abstaining band (null for none), inside which the ensemble's verdict is indeterminate.
 /// </summary>
 public sealed record ModelDescription(
     string Name,
@@ -35,4 +36,5 @@ public sealed record ModelDescription(
     Models.ModelInputSpec Input,
     Models.ModelOutputSpec Output,
     System.Text.Json.Nodes.JsonObject? Validation = null,
-    double? EnsembleThreshold = null);
+    double? EnsembleThreshold = null,
+    Models.AbstainRule? EnsembleAbstain = null);

@@ -1,5 +1,6 @@
 using CovidServerless.Core.Gate;
 using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Models;
 using CovidServerless.Core.Scoring;
 
 namespace CovidServerless.Core.Evaluation;
@@ -19,8 +20,17 @@ public sealed record EvaluationRun(
 
     public IReadOnlyList<bool> Labels => [.. Scans.Select(s => s.IsCovid)];
 
+    /// <summary>The ensemble's verdict of each scan (same order as <see cref="Scans"/>), indeterminate inside the abstaining band.</summary>
+    public IReadOnlyList<string> Verdicts { get; init; } = [];
+
+    /// <summary>The modality's abstaining band; null when its rule has none (then no scan is indeterminate).</summary>
+    public AbstainRule? Abstain { get; init; }
+
     public IReadOnlyDictionary<string, BinaryMetrics> Metrics() =>
         Scores.ToDictionary(kv => kv.Key, kv => BinaryMetrics.Compute(Labels, kv.Value, Threshold));
+
+    /// <summary>Coverage and the figures of the confident verdicts; null when the rule has no abstaining band.</summary>
+    public TriageMetrics? Triage() => Abstain is null ? null : TriageMetrics.Compute(Labels, Verdicts);
 }
 
 /// <summary>Scores a labelled folder with the same <see cref="IScanScorer"/> that serves scans.</summary>
@@ -33,6 +43,7 @@ public sealed class Evaluator(IScanScorer scorer)
         var rejected = new List<(LabelledScan, string)>();
         var gates = new List<GateResult?>();
         var perModel = new Dictionary<string, List<double>>();
+        var verdicts = new List<string>();
         double threshold = 0.5;
         var names = new List<string>();
         foreach (var scan in all)
@@ -62,12 +73,14 @@ public sealed class Evaluator(IScanScorer scorer)
             }
 
             Add(perModel, EvaluationRun.Ensemble, score.PCovid);
+            verdicts.Add(score.Verdict);
             progress?.Report(scored.Count + rejected.Count);
         }
 
         return new EvaluationRun(modality, threshold, names, scored, perModel.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()), rejected)
         {
             RejectedByGate = gates,
+            Verdicts = verdicts,
         };
     }
 

@@ -23,7 +23,8 @@
 
   const $ = (id) => document.getElementById(id);
   const fmt = (p) => (typeof p === 'number' ? p.toFixed(3) : '–');
-  const verdictWords = (v) => (v === 'covid' ? 'COVID' : v === 'noncovid' ? 'Non-COVID' : '–');
+  // An abstention reads as what it asks for, in words: never by colour alone, never as a third diagnosis.
+  const verdictWords = (v) => (v === 'covid' ? 'COVID' : v === 'noncovid' ? 'Non-COVID' : v === 'indeterminate' ? 'Indeterminate - needs a radiologist' : '–');
   const modalityWords = (m) => (m === 'chest' ? 'Chest X-ray' : m === 'ct' ? 'CT' : m);
   const statusWords = (s) => (s ? s[0].toUpperCase() + s.slice(1) : '–');
   const when = (iso) => (iso ? new Date(iso).toLocaleString() : '–');
@@ -235,10 +236,13 @@
     const cards = [];
     if (r.status === 'scored') {
       const covid = r.verdict === 'covid';
-      cards.push(el('div', { class: 'card', id: 'verdict-card' },
+      const why = r.verdict === 'indeterminate'
+        ? 'too close to it, or the models disagree too much, for the ensemble to call it: a radiologist should read this scan.'
+        : `${covid ? 'at or above' : 'below'} it, so the ensemble calls it ${verdictWords(r.verdict)}.`;
+      cards.push(el('div', { class: `card verdict-${r.verdict}`, id: 'verdict-card' },
         el('h2', { class: 'visually-hidden', text: 'Ensemble verdict' }),
         el('p', { class: `verdict ${r.verdict}`, id: 'verdict', text: `${verdictWords(r.verdict)}` }),
-        el('p', { text: `Ensemble pCovid ${fmt(r.pCovid)}; threshold ${fmt(r.threshold)}: ${covid ? 'at or above' : 'below'} it, so the ensemble calls it ${verdictWords(r.verdict)}.` }),
+        el('p', { text: `Ensemble pCovid ${fmt(r.pCovid)}; threshold ${fmt(r.threshold)}: ${why}` }),
         bar('div', 'Ensemble (mean of the models)', r.pCovid, r.threshold, r.verdict, null)));
 
       const models = r.models || [];
@@ -288,7 +292,7 @@
   function bar(tag, name, p, threshold, verdict, version) {
     const pct = Math.max(0, Math.min(1, p || 0)) * 100;
     const label = `${name}${version ? ` (version ${version})` : ''}: pCovid ${fmt(p)}, threshold ${fmt(threshold)}, verdict ${verdictWords(verdict)}`;
-    const fill = el('span', { class: `fill ${verdict === 'covid' ? 'covid' : ''}` });
+    const fill = el('span', { class: `fill ${verdict === 'covid' || verdict === 'indeterminate' ? verdict : ''}` });
     fill.style.width = `${pct}%`;
     const mark = el('span', { class: 'threshold' });
     mark.style.left = `${Math.max(0, Math.min(1, threshold || 0)) * 100}%`;
@@ -388,9 +392,13 @@
     const sections = ['chest', 'ct'].map((m) => {
       const members = list.filter((x) => x.modality === m);
       const threshold = members.find((x) => typeof x.ensembleThreshold === 'number');
+      const band = members.map((x) => x.ensembleAbstain).find((a) => a && typeof a.margin === 'number');
+      const abstains = band
+        ? ` Indeterminate (needs a radiologist) within ${fmt(band.margin)} of the threshold${band.maxSpread < 1 ? `, or when the models' pCovid differ by more than ${fmt(band.maxSpread)}` : ''}.`
+        : '';
       return el('section', { 'aria-labelledby': `models-${m}` },
         el('h2', { id: `models-${m}`, text: `${modalityWords(m)}: ${members.length} model${members.length === 1 ? '' : 's'}` }),
-        el('p', { text: threshold ? `Ensemble: mean pCovid of the models, threshold ${fmt(threshold.ensembleThreshold)}.` : 'Ensemble: mean pCovid of the models.' }),
+        el('p', { text: (threshold ? `Ensemble: mean pCovid of the models, threshold ${fmt(threshold.ensembleThreshold)}.` : 'Ensemble: mean pCovid of the models.') + abstains }),
         el('div', { class: 'models-grid' }, ...members.map(modelCard)));
     });
     $('models-body').replaceChildren(...sections);
