@@ -29,9 +29,14 @@ public static class PipelineServiceCollectionExtensions
                 o => o.Dicom.MaxInflatedBytes > 0 && o.Dicom.DefaultWindows.Values.All(w => w.Width >= 1)
                     && ModalityNames.All.All(m => o.Dicom.ModalitiesFor(m).Count > 0),
                 "Images:Dicom needs MaxInflatedBytes > 0, default windows at least 1 wide and at least one DICOM modality for each container.")
+            .Validate(
+                o => o.MaxDecodedPixelsInFlight >= o.MaxPixels,
+                "Images:MaxDecodedPixelsInFlight must be at least Images:MaxPixels, or the largest image allowed could never be decoded.")
             .ValidateOnStart();
         services.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<DecodedPixelBudget>();
         services.TryAddSingleton<ScanDecoder>();
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<EnsembleRunner>();

@@ -34,12 +34,14 @@ public static class LocalHostApp
         RefuseNonLoopback(builder.Configuration);
         builder.AddServiceDefaults();
         builder.Services.AddCovidPipeline(builder.Configuration);
+        builder.Services.AddRequestLimits(builder.Configuration);
         builder.Services.AddHostedService<InputContainers>();
         builder.Services.AddHostedService<ScanWatch>();
         builder.Services.AddHostedService<SeriesWatch>();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.UseRequestLimits();
         app.UseWebUi();
         app.MapDefaultEndpoints();
         app.MapResultsApi();

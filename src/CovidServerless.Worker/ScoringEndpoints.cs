@@ -26,6 +26,9 @@ public static class ScoringEndpoints
         return app;
     }
 
+    /// <summary>What a busy worker asks its callers to wait before they send a scan again.</summary>
+    public const int RetryAfterSeconds = 2;
+
     private static void Count(Modality modality, string outcome) => PipelineTelemetry.WorkerRequests.Add(
         1, new KeyValuePair<string, object?>("modality", modality.ToName()), new KeyValuePair<string, object?>("outcome", outcome));
 
@@ -68,6 +71,14 @@ public static class ScoringEndpoints
         catch (ModelsUnavailableException ex)
         {
             Count(parsed, "unavailable");
+            return Results.Json(new { error = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        catch (ScoringUnavailableException ex)
+        {
+            // The scoring queue or the decoded-pixel budget is full: the host's resilience pipeline waits this long
+            // and sends the scan again (or its trigger retries it later), so nothing is lost.
+            Count(parsed, "busy");
+            request.HttpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Results.Json(new { error = ex.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
         }
     }

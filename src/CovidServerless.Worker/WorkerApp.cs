@@ -27,11 +27,13 @@ public static class WorkerApp
         builder.AddServiceDefaults(prometheus: true);
         builder.Services.AddCovidScoring(builder.Configuration).AddBatchingScorer();
         builder.AddWorkerAuthentication();
+        builder.Services.AddRequestLimits(builder.Configuration);
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         PipelineTelemetry.ObserveModelsOnCuda(() => catalog.OnCuda);
+        app.UseRequestLimits();
         app.MapDefaultEndpoints();
         app.MapPrometheusScrapingEndpoint();
         app.MapScoring();

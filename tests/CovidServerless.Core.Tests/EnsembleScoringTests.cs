@@ -104,6 +104,21 @@ public class EnsembleScoringTests
     }
 
     [Fact]
+    public void A_prepared_scans_pooled_tensors_hold_no_pixels_once_it_is_disposed()
+    {
+        using var folder = ModelFolder.WithStandardEnsembles();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var runner = TestCatalogs.Runner(catalog);
+        var prepared = runner.Prepare(Modality.Chest, TestImages.Uniform(200));
+        var tensors = Enumerable.Range(0, catalog.For(Modality.Chest).Inputs.Count).Select(prepared.TensorArray).ToList();
+        Assert.All(tensors, tensor => Assert.Contains(tensor, value => value != 0));
+
+        prepared.Dispose();
+
+        Assert.All(tensors, tensor => Assert.All(tensor, value => Assert.Equal(0f, value)));
+    }
+
+    [Fact]
     public async Task A_batch_mixing_modalities_is_refused()
     {
         using var folder = ModelFolder.WithStandardEnsembles();

@@ -67,11 +67,13 @@ public sealed class TestTokens : IDisposable
     }
 
     /// <summary>An Azure.Identity credential that hands out this key's tokens, for the audience its scope names.</summary>
-    public TokenCredential Credential() => new Issuing(this);
+    /// <param name="roles">The app roles its tokens carry (default: the worker's).</param>
+    /// <param name="audience">The audience its tokens name instead of the scope's (a misconfigured scope).</param>
+    public TokenCredential Credential(string[]? roles = null, string? audience = null) => new Issuing(this, roles, audience);
 
     public void Dispose() => rsa.Dispose();
 
-    private sealed class Issuing(TestTokens tokens) : TokenCredential
+    private sealed class Issuing(TestTokens tokens, string[]? roles, string? audienceOverride) : TokenCredential
     {
         public List<string> Scopes { get; } = [];
 
@@ -79,7 +81,7 @@ public sealed class TestTokens : IDisposable
         {
             var scope = Assert.Single(requestContext.Scopes);
             var audience = scope.EndsWith("/.default", StringComparison.Ordinal) ? scope[..^"/.default".Length] : scope;
-            return new AccessToken(tokens.Create(audience), DateTimeOffset.UtcNow.AddHours(1));
+            return new AccessToken(tokens.Create(audienceOverride ?? audience, roles: roles), DateTimeOffset.UtcNow.AddHours(1));
         }
 
         public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>

@@ -9,6 +9,7 @@ using CovidServerless.Worker;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
@@ -115,7 +116,35 @@ public sealed class WorkerAuthenticationTests : IAsyncLifetime, IDisposable
     {
         await using var host = RemoteHost(workerUrl, scope: null, tokens.Credential());
 
-        await Assert.ThrowsAsync<ScoringUnavailableException>(() => host.GetRequiredService<IScanScorer>().ScoreAsync(Modality.Chest, TestImages.Uniform(100), default));
+        await Assert.ThrowsAsync<WorkerAuthorizationException>(() => host.GetRequiredService<IScanScorer>().ScoreAsync(Modality.Chest, TestImages.Uniform(100), default));
+    }
+
+    [Fact]
+    public async Task A_worker_refusing_the_hosts_token_is_a_logged_configuration_error_and_never_falls_back_to_in_process_scoring()
+    {
+        var logs = new LogMessages();
+        var credential = tokens.Credential(audience: "api://some-other-app");
+        await using var host = RemoteHost(workerUrl, scope: TestTokens.Audience + "/.default", credential, fallback: true, logs);
+        var token = (await credential.GetTokenAsync(new TokenRequestContext([TestTokens.Audience + "/.default"]), default)).Token;
+
+        var refusal = await Assert.ThrowsAsync<WorkerAuthorizationException>(() => host.GetRequiredService<IScanScorer>().ScoreAsync(Modality.Chest, TestImages.Uniform(100), default));
+
+        Assert.Contains("HTTP 401", refusal.Message, StringComparison.Ordinal);
+        var logged = Assert.Single(logs.All, m => m.Contains("Configuration error", StringComparison.Ordinal));
+        Assert.Contains("HTTP 401 (bearer error invalid_token)", logged, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.All, m => m.Contains(token[..40], StringComparison.Ordinal) || m.Contains("some-other-app", StringComparison.Ordinal));
+        Assert.False(host.GetRequiredService<WorkerAvailability>().Last?.Answered);
+    }
+
+    [Fact]
+    public async Task A_host_token_without_the_workers_app_role_is_a_configuration_error_that_names_the_role()
+    {
+        await using var host = RemoteHost(workerUrl, scope: TestTokens.Audience + "/.default", tokens.Credential(roles: []), fallback: true);
+
+        var refusal = await Assert.ThrowsAsync<WorkerAuthorizationException>(() => host.GetRequiredService<IScanScorer>().ScoreAsync(Modality.Chest, TestImages.Uniform(100), default));
+
+        Assert.Contains("HTTP 403", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("app role", refusal.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -196,18 +225,24 @@ public sealed class WorkerAuthenticationTests : IAsyncLifetime, IDisposable
         return settings;
     }
 
-    private ServiceProvider RemoteHost(string url, string? scope, TokenCredential credential)
+    private ServiceProvider RemoteHost(string url, string? scope, TokenCredential credential, bool fallback = false, LogMessages? logs = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Scoring:Mode"] = "Remote",
             ["Scoring:RemoteEndpoint"] = url,
-            ["Scoring:FallbackToInProcess"] = "false",
+            ["Scoring:FallbackToInProcess"] = fallback ? "true" : "false",
             ["Scoring:RemoteTimeoutSeconds"] = "5",
             ["Models:ManifestPath"] = models.ManifestPath,
             ["WorkerToken:Scope"] = scope,
         }).Build();
-        return new ServiceCollection().AddLogging()
+        return new ServiceCollection().AddLogging(logging =>
+            {
+                if (logs is not null)
+                {
+                    logging.AddProvider(logs);
+                }
+            })
             .AddKeyedSingleton(RemoteScanScorer.HttpClientName, credential)
             .AddCovidScoring(configuration).BuildServiceProvider();
     }

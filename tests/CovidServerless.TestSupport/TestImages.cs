@@ -142,7 +142,54 @@ public static class TestImages
     /// <summary>A PNG whose header declares the given size but carries a tiny (wrong) body: a decompression-bomb stand-in.</summary>
     public static byte[] PngDeclaring(int width, int height) => Png(width, height, 8, 0, [0, 0]);
 
+    /// <summary>
+    /// A valid all-black 8-bit greyscale PNG of the given size: a few KB that decode to width x height RGBA pixels, a
+    /// decompression bomb within the limits.
+    /// </summary>
+    public static byte[] BlackPngBomb(int width, int height)
+    {
+        using var compressed = new MemoryStream();
+        using (var zlib = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            var row = new byte[width + 1]; // filter type 0, then zeros
+            for (var y = 0; y < height; y++)
+            {
+                zlib.Write(row);
+            }
+        }
+
+        return PngWithIdat(width, height, 8, 0, compressed.ToArray());
+    }
+
+    /// <summary>A small real JPEG whose frame header (SOF0) is changed to declare the given size.</summary>
+    public static byte[] JpegDeclaring(int width, int height)
+    {
+        var jpeg = Uniform(128, 64, 64, SKEncodedImageFormat.Jpeg);
+        for (var at = 2; at + 8 < jpeg.Length; at++)
+        {
+            if (jpeg[at] == 0xFF && jpeg[at + 1] is 0xC0 or 0xC1 or 0xC2)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(at + 5), (ushort)height);
+                BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(at + 7), (ushort)width);
+                return jpeg;
+            }
+        }
+
+        throw new InvalidOperationException("The encoder wrote no SOF0/1/2 segment.");
+    }
+
     private static byte[] Png(int width, int height, byte bitDepth, byte colourType, byte[] rawRows)
+    {
+        using var compressed = new MemoryStream();
+        using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            zlib.Write(rawRows);
+        }
+
+        return PngWithIdat(width, height, bitDepth, colourType, compressed.ToArray());
+    }
+
+    private static byte[] PngWithIdat(int width, int height, byte bitDepth, byte colourType, byte[] idat)
     {
         using var png = new MemoryStream();
         png.Write([0x89, .. "PNG"u8, 0x0D, 0x0A, 0x1A, 0x0A]);
@@ -152,13 +199,7 @@ public static class TestImages
         header[8] = bitDepth;
         header[9] = colourType;
         WriteChunk(png, "IHDR", header);
-        using var compressed = new MemoryStream();
-        using (var zlib = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            zlib.Write(rawRows);
-        }
-
-        WriteChunk(png, "IDAT", compressed.ToArray());
+        WriteChunk(png, "IDAT", idat);
         WriteChunk(png, "IEND", []);
         return png.ToArray();
     }

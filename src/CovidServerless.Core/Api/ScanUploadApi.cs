@@ -177,13 +177,17 @@ public sealed class ScanUploadApi(StorageClients clients, ScanDecoder decoder, R
                 }
 
                 // A DICOM file's header holds the patient's name and more: the browser gets the pixels only, as PNG.
-                using var scan = decoder.Decode(bytes, modality);
+                using var scan = await decoder.DecodeAsync(bytes, modality, cancellationToken).ConfigureAwait(false);
                 using var png = scan.Bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
                 return ApiResponse.Ok(new ApiFile(png.ToArray(), "image/png"));
             }
             catch (ScanRejectedException)
             {
                 return ApiResponse.NotFound($"The image of scan {scanId} is no longer a readable image.");
+            }
+            catch (Scoring.ScoringUnavailableException ex)
+            {
+                return new ApiResponse(503, new ApiError(ex.Message));
             }
         }
     }

@@ -8,6 +8,15 @@ namespace CovidServerless.Core.Imaging;
 /// </summary>
 public sealed class DecodedScan(SKBitmap bitmap, string format) : IDisposable
 {
+    private IDisposable? reservation;
+
+    /// <summary>A decoded scan whose pixels count against <see cref="DecodedPixelBudget"/> until it is disposed.</summary>
+    internal DecodedScan(SKBitmap bitmap, string format, IDisposable reservation)
+        : this(bitmap, format)
+    {
+        this.reservation = reservation;
+    }
+
     public SKBitmap Bitmap { get; } = bitmap;
 
     /// <summary>The encoded format the scan arrived in, e.g. "png" (for diagnostics only, never a feature).</summary>
@@ -17,5 +26,9 @@ public sealed class DecodedScan(SKBitmap bitmap, string format) : IDisposable
 
     public int Height => Bitmap.Height;
 
-    public void Dispose() => Bitmap.Dispose();
+    public void Dispose()
+    {
+        Bitmap.Dispose();
+        Interlocked.Exchange(ref reservation, null)?.Dispose();
+    }
 }

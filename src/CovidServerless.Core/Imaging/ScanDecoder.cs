@@ -9,7 +9,7 @@ namespace CovidServerless.Core.Imaging;
 /// or throws <see cref="ScanRejectedException"/> with a reason a person understands. DICOM files are recognised by
 /// content (the <c>DICM</c> magic after the preamble, or a preamble-less data set) and rendered by the DICOM reader.
 /// </summary>
-public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
+public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options, DecodedPixelBudget budget)
 {
     private static readonly Dictionary<SKEncodedImageFormat, string> Supported = new()
     {
@@ -22,32 +22,66 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
 
     private readonly ImageLimitsOptions limits = options.Value;
 
+    public ScanDecoder(IOptions<ImageLimitsOptions> options)
+        : this(options, new DecodedPixelBudget(options))
+    {
+    }
+
     public ScanDecoder()
         : this(Options.Create(new ImageLimitsOptions()))
     {
     }
 
+    /// <summary>The budget every decode of this decoder reserves its pixels from.</summary>
+    public DecodedPixelBudget Budget { get; } = budget;
+
     /// <summary>
     /// Decodes a scan. Given the container's <paramref name="modality"/>, a DICOM file must be of a DICOM Modality that
-    /// fits it (e.g. CR or DX for chest); other formats carry no modality to check.
+    /// fits it (e.g. CR or DX for chest); other formats carry no modality to check. Blocks while the pixel budget is
+    /// full: for tools; servers call <see cref="DecodeAsync"/>.
     /// </summary>
     public DecodedScan Decode(ReadOnlySpan<byte> file, Modality? modality = null)
     {
-        if (DicomFile.Recognises(CheckLength(file)))
+        var reservation = Budget.Reserve(Inspect(file, modality).DecodedPixels);
+        return DecodeReserved(file, modality, reservation);
+    }
+
+    /// <summary>
+    /// As <see cref="Decode"/>, waiting asynchronously for room in the pixel budget; throws
+    /// <see cref="Scoring.ScoringUnavailableException"/> when none comes in time. The pixels count against the budget
+    /// until the scan is disposed.
+    /// </summary>
+    public async Task<DecodedScan> DecodeAsync(ReadOnlyMemory<byte> file, Modality? modality, CancellationToken cancellationToken)
+    {
+        var reservation = await Budget.ReserveAsync(Inspect(file.Span, modality).DecodedPixels, cancellationToken).ConfigureAwait(false);
+        return DecodeReserved(file.Span, modality, reservation);
+    }
+
+    private DecodedScan DecodeReserved(ReadOnlySpan<byte> file, Modality? modality, IDisposable reservation)
+    {
+        try
         {
-            var dicom = DicomDecoder.Decode(file, limits, modality, decodePixels: true)!;
-            dicom.SetImmutable();
-            return new DecodedScan(dicom, "dicom");
+            if (DicomFile.Recognises(CheckLength(file)))
+            {
+                var dicom = DicomDecoder.Decode(file, limits, modality, decodePixels: true)!;
+                dicom.SetImmutable();
+                return new DecodedScan(dicom, "dicom", reservation);
+            }
+
+            using var data = SKData.CreateCopy(CheckLength(file));
+            using var stream = new SKMemoryStream(data);
+            using var codec = Open(stream, file);
+            var upright = ExifOrientation.ApplyUpright(DecodePixels(codec), codec.EncodedOrigin);
+
+            // Immutable pixels are shared, not copied, by the SKImage that preprocessing resizes from.
+            upright.SetImmutable();
+            return new DecodedScan(upright, Supported[codec.EncodedFormat], reservation);
         }
-
-        using var data = SKData.CreateCopy(CheckLength(file));
-        using var stream = new SKMemoryStream(data);
-        using var codec = Open(stream, file);
-        var upright = ExifOrientation.ApplyUpright(DecodePixels(codec), codec.EncodedOrigin);
-
-        // Immutable pixels are shared, not copied, by the SKImage that preprocessing resizes from.
-        upright.SetImmutable();
-        return new DecodedScan(upright, Supported[codec.EncodedFormat]);
+        catch
+        {
+            reservation.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -56,18 +90,24 @@ public sealed class ScanDecoder(IOptions<ImageLimitsOptions> options)
     /// that cannot be a scan is rejected there, whether or not the scorer is reachable.
     /// </summary>
     /// <returns>The file's format: "dicom", "png", "jpeg", "bmp", "gif" or "webp".</returns>
-    public string Validate(ReadOnlySpan<byte> file, Modality? modality = null)
+    public string Validate(ReadOnlySpan<byte> file, Modality? modality = null) => Inspect(file, modality).Format;
+
+    /// <summary>
+    /// The checks of <see cref="Validate"/>, and how much of the pixel budget decoding will hold (in 4-byte pixels):
+    /// the bitmap, twice over for an image that EXIF orientation turns (the turned copy), and a DICOM file's stored values.
+    /// </summary>
+    private (string Format, long DecodedPixels) Inspect(ReadOnlySpan<byte> file, Modality? modality)
     {
         if (DicomFile.Recognises(CheckLength(file)))
         {
-            DicomDecoder.Decode(file, limits, modality, decodePixels: false);
-            return "dicom";
+            return ("dicom", DicomDecoder.DecodedPixels(file, limits, modality));
         }
 
         using var data = SKData.CreateCopy(CheckLength(file));
         using var stream = new SKMemoryStream(data);
         using var codec = Open(stream, file);
-        return Supported[codec.EncodedFormat];
+        var pixels = (long)codec.Info.Width * codec.Info.Height;
+        return (Supported[codec.EncodedFormat], codec.EncodedOrigin == SKEncodedOrigin.TopLeft ? pixels : 2 * pixels);
     }
 
     /// <summary>

@@ -23,6 +23,7 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     private readonly Dictionary<Modality, StrongBox<long>> lastArrivals = [];
     private readonly TimeProvider time;
     private int batchesInFlight;
+    private int admitted;
     private Exception? fault;
     private readonly List<Task> loops = [];
 
@@ -62,17 +63,41 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
     /// </summary>
     public event Action<Modality, int>? BatchScored;
 
+    /// <summary>Scans admitted now: being prepared, queued or in a batch being scored.</summary>
+    public int Admitted => Volatile.Read(ref admitted);
+
+    /// <exception cref="ScoringUnavailableException">
+    /// <see cref="ScoringOptions.MaxQueuedScans"/> scans are already in this scorer, or the decoded-pixel budget stayed
+    /// full: the caller retries later (the worker answers 503 with Retry-After).
+    /// </exception>
     public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
     {
-        var prepared = runner.Prepare(modality, image.Span);
-
-        // Once queued, the batch loop owns the prepared scan and disposes of it after scoring, even if this caller
-        // stops waiting: its tensors must not go back to the pool while a batch may still read them.
-        var pending = new Pending(prepared, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously), ArrivesAfterQuietSpell(modality));
-        if (!queues[modality].Writer.TryWrite(pending))
+        // Refused before any decoding: past the bound a burst costs this process nothing but the request.
+        if (Interlocked.Increment(ref admitted) > options.MaxQueuedScans)
         {
-            prepared.Dispose();
-            throw new ObjectDisposedException(nameof(BatchingScanScorer));
+            Interlocked.Decrement(ref admitted);
+            throw new ScoringUnavailableException(
+                $"The scorer already holds its limit of {options.MaxQueuedScans} scans (Scoring:MaxQueuedScans); try again later.");
+        }
+
+        Pending pending;
+        try
+        {
+            var prepared = await runner.PrepareAsync(modality, image, cancellationToken).ConfigureAwait(false);
+
+            // Once queued, the batch loop owns the prepared scan and disposes of it after scoring, even if this caller
+            // stops waiting: its tensors must not go back to the pool while a batch may still read them.
+            pending = new Pending(prepared, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously), ArrivesAfterQuietSpell(modality));
+            if (!queues[modality].Writer.TryWrite(pending))
+            {
+                prepared.Dispose();
+                throw new ObjectDisposedException(nameof(BatchingScanScorer));
+            }
+        }
+        catch
+        {
+            Interlocked.Decrement(ref admitted);
+            throw;
         }
 
         return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -137,6 +162,8 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
 
     private async Task ScoreAsync(Modality modality, List<Pending> batch)
     {
+        IReadOnlyList<EnsembleScore>? scores = null;
+        Exception? failure = null;
         try
         {
             var scans = batch.Select(p => p.Scan).ToList();
@@ -147,7 +174,6 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
                 scans.Add(scans[^1]);
             }
 
-            IReadOnlyList<EnsembleScore> scores;
             Interlocked.Increment(ref batchesInFlight);
             try
             {
@@ -160,11 +186,6 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
                 // Before the callers hear back, so that what they send next finds this batch ended.
                 Interlocked.Decrement(ref batchesInFlight);
             }
-
-            for (var i = 0; i < batch.Count; i++)
-            {
-                batch[i].Result.TrySetResult(scores[i]);
-            }
         }
         catch (Exception ex)
         {
@@ -175,11 +196,18 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
                 Interlocked.CompareExchange(ref fault, ex, null);
             }
 
-            batch.ForEach(p => p.Result.TrySetException(ex));
+            failure = ex;
         }
         finally
         {
+            // Also before the callers hear back: their tensors are back in the pool and their places in the queue free.
             batch.ForEach(p => p.Scan.Dispose());
+            Interlocked.Add(ref admitted, -batch.Count);
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            _ = failure is null ? batch[i].Result.TrySetResult(scores![i]) : batch[i].Result.TrySetException(failure);
         }
     }
 

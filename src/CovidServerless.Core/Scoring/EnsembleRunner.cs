@@ -30,6 +30,17 @@ public sealed class EnsembleRunner(ModelCatalog catalog, ScanDecoder decoder, IO
     }
 
     /// <summary>
+    /// As <see cref="Prepare"/>, waiting asynchronously for room in the decoded-pixel budget (servers); throws
+    /// <see cref="ScoringUnavailableException"/> when none comes in time.
+    /// </summary>
+    public async Task<PreparedScan> PrepareAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
+    {
+        var ensemble = catalog.For(modality);
+        using var scan = await decoder.DecodeAsync(image, modality, cancellationToken).ConfigureAwait(false);
+        return PreparedScan.For(ensemble, scan);
+    }
+
+    /// <summary>
     /// Scores prepared scans of one modality as one ONNX run per model. On the CPU each model run holds one slot, so a
     /// scan or batch scored alone has its models run side by side; on CUDA a batch holds one slot and runs its models
     /// one after another. Cancellation stops the waits for slots; a run that has started ends.
@@ -98,7 +109,7 @@ public sealed class EnsembleRunner(ModelCatalog catalog, ScanDecoder decoder, IO
         {
             if (pooledBatches)
             {
-                Array.ForEach(batches, batch => ArrayPool<float>.Shared.Return(batch));
+                Array.ForEach(batches, batch => ArrayPool<float>.Shared.Return(batch, clearArray: true));
             }
         }
 

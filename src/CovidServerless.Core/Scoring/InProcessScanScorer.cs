@@ -5,7 +5,7 @@ public sealed class InProcessScanScorer(EnsembleRunner runner) : IScanScorer
 {
     public async Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken)
     {
-        using var prepared = runner.Prepare(modality, image.Span);
+        using var prepared = await runner.PrepareAsync(modality, image, cancellationToken).ConfigureAwait(false);
         return (await runner.ScoreAsync([prepared], cancellationToken).ConfigureAwait(false))[0];
     }
 }

@@ -9,7 +9,8 @@ namespace CovidServerless.Core.Scoring;
 /// A scan preprocessed for one modality's ensemble: one tensor per distinct model input. Preparing is the CPU work
 /// between decoding and the model runs, so callers can do it on their own threads while a batch is being scored.
 /// The tensors (about 600 KB each at 224x224x3) come from a shared pool, so that scans in a steady stream do not
-/// each land on the large object heap and set off a full collection every few scans; dispose to give them back.
+/// each land on the large object heap and set off a full collection every few scans; dispose to give them back
+/// (cleared, so that no patient's pixels linger in the pool).
 /// </summary>
 public sealed class PreparedScan : IDisposable
 {
@@ -78,7 +79,7 @@ public sealed class PreparedScan : IDisposable
         {
             if (tensor is not null)
             {
-                ArrayPool<float>.Shared.Return(tensor);
+                ArrayPool<float>.Shared.Return(tensor, clearArray: true); // a scan's pixels do not outlive it in the pool
             }
         }
     }

@@ -59,6 +59,14 @@ public sealed class ScoringOptions : IValidatableObject
     public int MaxBatchSize { get; set; } = 16;
 
     /// <summary>
+    /// Most scans the batching scorer (the worker) holds at once, being prepared, queued or scored; past it a scan is
+    /// refused for now (the worker answers 503 with Retry-After and the hosts retry). Each holds about 0.6 MB of tensors
+    /// per model input once prepared, and its decoded pixels (capped by Images:MaxDecodedPixelsInFlight) while prepared.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxQueuedScans { get; set; } = 256;
+
+    /// <summary>
     /// How long the batching scorer waits for more scans before running a partial batch. A scan that comes at least
     /// this long after the previous one of its modality, while no batch is being scored, runs at once: a lone scan
     /// does not wait.

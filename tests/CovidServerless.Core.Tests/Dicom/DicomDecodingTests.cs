@@ -254,7 +254,7 @@ public class DicomDecodingTests
 
         var rejected = Assert.Throws<ScanRejectedException>(() => decoder.Decode(file));
 
-        Assert.Equal("The DICOM image declares 70 frame(s) of 1000x1000x1 values, over the limit of 67,108,864; it was not decoded.", rejected.Message);
+        Assert.Equal("The DICOM image declares 70 frame(s) of 1000x1000x1 values, over the limit of 33,554,432; it was not decoded.", rejected.Message);
     }
 
     [Fact]

@@ -23,6 +23,30 @@ internal static class DicomDecoder
 
     public static SKBitmap? Decode(ReadOnlySpan<byte> file, ImageLimitsOptions limits, Modality? container, bool decodePixels)
     {
+        var (dicom, image, modality) = Check(file, limits, container);
+        if (!decodePixels)
+        {
+            return null;
+        }
+
+        var frame = DicomFrames.Read(dicom, image);
+        return image.Samples == 1
+            ? RenderMonochrome(frame[0], image, Window(image, modality, limits.Dicom, frame[0]))
+            : RenderColour(frame, image);
+    }
+
+    /// <summary>
+    /// What decoding the file will hold at once, in 4-byte units: the RGBA bitmap plus one 32-bit array of stored values
+    /// per sample of the frame shown. Checks everything <see cref="Decode"/> checks first.
+    /// </summary>
+    public static long DecodedPixels(ReadOnlySpan<byte> file, ImageLimitsOptions limits, Modality? container)
+    {
+        var (_, image, _) = Check(file, limits, container);
+        return (long)image.Rows * image.Columns * (1 + image.Samples);
+    }
+
+    private static (DicomFile Dicom, DicomImageAttributes Image, string? Modality) Check(ReadOnlySpan<byte> file, ImageLimitsOptions limits, Modality? container)
+    {
         var dicom = DicomFile.Read(file, limits.Dicom.MaxInflatedBytes);
         var modality = dicom.String(0x00080060)?.ToUpperInvariant();
         if (container is { } target)
@@ -43,15 +67,7 @@ internal static class DicomDecoder
                 $"The DICOM image declares {image.Frames} frame(s) of {image.Columns}x{image.Rows}x{image.Samples} values, over the limit of {limits.MaxPixels:N0}; it was not decoded.");
         }
 
-        if (!decodePixels)
-        {
-            return null;
-        }
-
-        var frame = DicomFrames.Read(dicom, image);
-        return image.Samples == 1
-            ? RenderMonochrome(frame[0], image, Window(image, modality, limits.Dicom, frame[0]))
-            : RenderColour(frame, image);
+        return (dicom, image, modality);
     }
 
     /// <summary>The modality a rejection may name: a defined term, or a phrase that echoes nothing from the file.</summary>
