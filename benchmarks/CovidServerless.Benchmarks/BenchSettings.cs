@@ -17,7 +17,7 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
 
     /// <summary>
     /// Rounds of the default configuration end to end, each beside its own in-process burst; the median round's
-    /// fraction is endToEndFraction (from one burst of each, it ranged 59-84% over 27 runs on this noisy machine).
+    /// fraction is endToEndFraction, as one burst of each varies too much between runs on a shared machine.
     /// </summary>
     public int EndToEndRounds => Quick ? 3 : 5;
 
@@ -45,19 +45,4 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
 
     /// <summary>A slow burst configuration stops after the timed round that passes this, so one run fits a GPU lease.</summary>
     public TimeSpan GpuBurstBudget => TimeSpan.FromSeconds(Quick ? 5 : 25);
-
-    public static BenchSettings Parse(string[] args, string repoRoot)
-    {
-        string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var data = Value("--data") ?? Path.GetFullPath(Path.Combine(repoRoot, "..", "shared", "data"));
-        return new BenchSettings(
-            args.Contains("--quick"),
-            Path.GetFullPath(Value("--models") ?? Environment.GetEnvironmentVariable("Models__ManifestPath") ?? Path.Combine(repoRoot, "models", "manifest.json")),
-            Value("--json"),
-            Directory.Exists(data) ? data : null,
-            repoRoot)
-        {
-            Gpu = args.Contains("--gpu"),
-        };
-    }
 }

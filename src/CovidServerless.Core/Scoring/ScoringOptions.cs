@@ -48,7 +48,7 @@ public sealed class ScoringOptions : IValidatableObject
 
     /// <summary>
     /// In-process mode: coalesce scans that arrive together (a backlog) into batched model runs, as the worker
-    /// does; on by default because covidscan bench measured a higher end-to-end rate with it (benchmarks/log.md).
+    /// does; on by default because it gives the higher end-to-end rate under a backlog (docs/performance.md).
     /// The local host then lets up to <see cref="MaxBatchSize"/> triggers wait together; scoring stays capped by
     /// Models:MaxConcurrentScans.
     /// </summary>
@@ -75,9 +75,8 @@ public sealed class ScoringOptions : IValidatableObject
     public int MaxBatchDelayMilliseconds { get; set; } = 5;
 
     /// <summary>
-    /// Padding of partial batches. On H200 and H100 machines, a 512-scan burst ran at 43,000-88,000 scans/min with
-    /// every batch padded to 16 and at 1,100-3,200 with batches of whatever size had queued, in the same runs
-    /// (benchmarks/README.md, "On a GPU").
+    /// Padding of partial batches. CUDA runs a burst far faster when every batch has one size than with batches of
+    /// whatever size had queued (docs/performance.md, GPU).
     /// </summary>
     public BatchPadding BatchPadding { get; set; } = BatchPadding.Auto;
 
