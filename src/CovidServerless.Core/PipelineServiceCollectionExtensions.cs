@@ -1,6 +1,7 @@
 using Azure.Core;
 using Azure.Identity;
 using CovidServerless.Core.Api;
+using CovidServerless.Core.Heatmaps;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Models;
@@ -31,6 +32,8 @@ public static class PipelineServiceCollectionExtensions
                 "Images:Dicom needs MaxInflatedBytes > 0, default windows at least 1 wide and at least one DICOM modality for each container.")
             .ValidateOnStart();
         services.AddOptions<ModelOptions>().Bind(configuration.GetSection(ModelOptions.SectionName))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<HeatmapOptions>().Bind(configuration.GetSection(HeatmapOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ScanDecoder>();
         services.TryAddSingleton<ModelCatalog>();
@@ -152,6 +155,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ResultStore>();
         services.TryAddSingleton<ResultNotifier>();
         services.TryAddSingleton<ResultsQuery>();
+        services.TryAddSingleton<HeatmapStore>();
         services.TryAddSingleton<ScanProcessor>();
         services.TryAddSingleton<BlobScanIngestor>();
         services.TryAddSingleton<PoisonScanHandler>();

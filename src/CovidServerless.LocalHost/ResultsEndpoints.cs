@@ -34,6 +34,8 @@ public static class ResultsEndpoints
             Write(await uploads.GetResultAsync(scanId, ct)));
         api.MapGet("/results/{scanId}/image", async (string scanId, ScanUploadApi uploads, CancellationToken ct) =>
             Write(await uploads.GetImageAsync(scanId, ct)));
+        api.MapGet("/results/{scanId}/heatmap", async (string scanId, string? model, ScanUploadApi uploads, CancellationToken ct) =>
+            Write(await uploads.GetHeatmapAsync(scanId, model, ct)));
         api.MapGet("/models", async (ResultsApi results, CancellationToken ct) => Write(await results.GetModelsAsync(ct)));
         api.MapGet("/health", async (ResultsApi results, CancellationToken ct) => Write(await results.GetHealthAsync(ct)));
         return app;

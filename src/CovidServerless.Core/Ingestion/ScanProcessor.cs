@@ -1,4 +1,5 @@
 using CovidServerless.Core.Gate;
+using CovidServerless.Core.Heatmaps;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
@@ -9,10 +10,11 @@ namespace CovidServerless.Core.Ingestion;
 /// <summary>
 /// The pipeline's one entry point for a scan: score it (or reject it with a reason), record the result and
 /// announce it. Scan problems become <c>rejected</c> results; host and storage problems throw so the trigger
-/// retries, and after its last retry the poison handler records a <c>failed</c> result.
+/// retries, and after its last retry the poison handler records a <c>failed</c> result. A scored scan's heatmap
+/// overlays (from the maps its scoring run returned) are stored before its result, so a result's link never dangles.
 /// </summary>
 public sealed class ScanProcessor(
-    IScanScorer scorer, ResultStore store, ResultNotifier notifier, TimeProvider clock, ILogger<ScanProcessor> logger)
+    IScanScorer scorer, ResultStore store, ResultNotifier notifier, TimeProvider clock, ILogger<ScanProcessor> logger, HeatmapStore? heatmaps = null)
 {
     public async Task<ScanResult> ProcessAsync(ScanUpload upload, CancellationToken cancellationToken)
     {
@@ -31,6 +33,7 @@ public sealed class ScanProcessor(
         }
 
         ScanResult result;
+        IReadOnlyList<MemberHeatmap>? maps = null;
         try
         {
             var started = clock.GetTimestamp();
@@ -38,10 +41,17 @@ public sealed class ScanProcessor(
             PipelineTelemetry.ScoringDuration.Record(
                 clock.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("modality", identity.Modality.ToName()));
             result = Scored(identity, score);
+            maps = score.Heatmaps;
         }
         catch (ScanRejectedException ex)
         {
             result = Unscored(identity, ScanStatus.Rejected, ex.Message) with { Gate = (ex as GateRejectedException)?.Gate };
+        }
+
+        if (heatmaps is not null && maps is not null)
+        {
+            // Part of the recording: a stop does not interrupt it either.
+            result = await heatmaps.WriteAsync(result, upload.Content, maps, CancellationToken.None).ConfigureAwait(false);
         }
 
         await RecordAsync(result, identity).ConfigureAwait(false);

@@ -31,6 +31,7 @@ internal static class ResultRows
             ["PCovid"] = result.PCovid,
             ["Threshold"] = result.Threshold,
             ["Gate"] = result.Gate is null ? null : JsonSerializer.Serialize(result.Gate, ScanResult.JsonOptions),
+            ["HeatmapUrl"] = result.HeatmapUrl,
             ["UploadedAt"] = result.UploadedAt,
             ["ProcessedAt"] = result.ProcessedAt,
         };
@@ -46,6 +47,7 @@ internal static class ResultRows
                 ["ModelVersion"] = model.Version,
                 ["PCovid"] = model.PCovid,
                 ["Verdict"] = model.Verdict,
+                ["HeatmapUrl"] = model.HeatmapUrl,
                 ["ProcessedAt"] = result.ProcessedAt,
             };
         }
@@ -98,6 +100,7 @@ internal static class ResultRows
         PCovid = ensemble.GetDouble("PCovid"),
         Threshold = ensemble.GetDouble("Threshold"),
         Gate = ensemble.GetString("Gate") is { } gate ? JsonSerializer.Deserialize<Gate.GateResult>(gate, ScanResult.JsonOptions) : null,
+        HeatmapUrl = ensemble.GetString("HeatmapUrl"),
         UploadedAt = ensemble.GetDateTimeOffset("UploadedAt") ?? default,
         ProcessedAt = ensemble.GetDateTimeOffset("ProcessedAt") ?? default,
         // Only member rows written with this ensemble row (one transaction, one ProcessedAt) belong to it: upserts
@@ -105,7 +108,10 @@ internal static class ResultRows
         // after the manifest lost or renamed a model) keeps the earlier recording's member rows in the table.
         Models = [.. members
             .Where(m => m.GetDateTimeOffset("ProcessedAt") == ensemble.GetDateTimeOffset("ProcessedAt"))
-            .Select(m => new ModelScore(m.GetString("Member"), m.GetString("ModelVersion"), m.GetDouble("PCovid") ?? double.NaN, m.GetString("Verdict")))],
+            .Select(m => new ModelScore(m.GetString("Member"), m.GetString("ModelVersion"), m.GetDouble("PCovid") ?? double.NaN, m.GetString("Verdict"))
+            {
+                HeatmapUrl = m.GetString("HeatmapUrl"),
+            })],
     };
 
     public static ScanResult FromTimeline(TableEntity row) => ScanResult.FromJson(row.GetString("Result"));
