@@ -11,6 +11,7 @@ public static class BenchCommand
     {
         ArgumentNullException.ThrowIfNull(run);
         var gpu = new Option<bool>("--gpu") { Description = "Run the ensemble on CUDA against this machine's CPU, instead of the CPU sections." };
+        var heatmaps = new Option<bool>("--heatmaps") { Description = "Only the heatmap section: scoring with and without the stored heatmap overlay." };
         var quick = new Option<bool>("--quick") { Description = "Shrink every section to prove that it works, not to measure." };
         var json = new Option<string?>("--json") { Description = "Also write the figures to this JSON file.", HelpName = "FILE" };
         var models = new Option<string>("--models")
@@ -27,7 +28,7 @@ public static class BenchCommand
         };
         var command = new RootCommand("covidscan bench: throughput, latency and cold start of the pipeline on this machine (benchmarks/README.md).")
         {
-            gpu, quick, json, models, data,
+            gpu, heatmaps, quick, json, models, data,
         };
         command.SetAction(parse =>
         {
@@ -40,6 +41,7 @@ public static class BenchCommand
                 repoRoot)
             {
                 Gpu = parse.GetValue(gpu),
+                HeatmapsOnly = parse.GetValue(heatmaps),
             });
         });
         return command;

@@ -142,6 +142,7 @@ public static class BenchRunner
         var storage = new StorageBenchmarks(settings);
         var (table, queue) = await storage.WritesAsync(azurite);
         Console.WriteLine($"\n== storage (Azurite on loopback)\n  table write     {table}   (one transaction: ensemble + 4 model rows, plus timeline row)\n  queue send      {queue}");
+        var (heatmapCosts, heatmapFraction) = await HeatmapSectionAsync(settings, catalog, azurite, images);
         var bestInProcessRate = bestRates.DefaultIfEmpty(double.NaN).Average();
         var endToEnd = await new EndToEndSection(settings, catalog, storage).RunAsync(images, bestInProcessRate);
 
@@ -161,6 +162,8 @@ public static class BenchRunner
         report["speedupVsPerScanLoading"] = meanSpeedup;
         report["speedupVsPerScanLoadingLoneScan"] = meanLoneSpeedup;
         report["speedupVsPerScanLoadingAtLimit"] = meanSpeedupAtLimit;
+        report["heatmapCostFraction"] = heatmapFraction;
+        report["heatmaps"] = heatmapCosts;
         report["coldStartSeconds"] = cold?.StartToReadySeconds;
         report["peakMemoryMB"] = cold?.PeakMemoryMB;
         report["machine"] = new { cpu = Cpu(), cores = Environment.ProcessorCount, date = DateTimeOffset.UtcNow, quick = settings.Quick, intraOpThreads = options.EffectiveIntraOpThreads };
@@ -185,6 +188,7 @@ public static class BenchRunner
         Console.WriteLine(string.Create(c, $"  speedupVsPerScanLoading {meanSpeedup:F1}x  (target >= 20x)"));
         Console.WriteLine(string.Create(c, $"    lone scan, default     {meanLoneSpeedup:F1}x  (seed's way / a lone scan through the default in-process scorer, models side by side)"));
         Console.WriteLine(string.Create(c, $"    at the machine's limit {meanSpeedupAtLimit:F1}x  (seed's way / the ensemble's work at the fastest MatMul rate measured: the most any warm scan could reach on this machine)"));
+        Console.WriteLine(string.Create(c, $"  heatmapCostFraction     {heatmapFraction:P1}  (target <= 10% (issue 36); scoring + maps + overlay stored vs scoring alone, median of paired differences over the scoring median, mean of modalities)"));
         Console.WriteLine(string.Create(c, $"  coldStartSeconds        {cold?.StartToReadySeconds:F2}  (target < 3 s)"));
         Console.WriteLine(string.Create(c, $"  peakMemoryMB            {cold?.PeakMemoryMB:F0}"));
         if (settings.JsonPath is not null)
@@ -194,6 +198,53 @@ public static class BenchRunner
         }
 
         return 0;
+    }
+
+    /// <summary>--heatmaps: the heatmap section alone (its ratio is measured within itself, so it needs nothing else).</summary>
+    public static async Task<int> RunHeatmapsAsync(BenchSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var options = new ModelOptions { ManifestPath = settings.ManifestPath };
+        using var catalog = new ModelCatalog(Options.Create(options), NullLogger<ModelCatalog>.Instance);
+        if (!catalog.IsReady)
+        {
+            await Console.Error.WriteLineAsync("Models not ready: " + string.Join("; ", catalog.Problems));
+            return 2;
+        }
+
+        Console.WriteLine($"covidscan bench --heatmaps{(settings.Quick ? " --quick" : string.Empty)}");
+        Console.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Cpu()}, {Environment.ProcessorCount} cores, default model options (intra-op threads {options.EffectiveIntraOpThreads}, {options.MaxConcurrentScans} runs at once), models {settings.ManifestPath}");
+        var images = ModalityNames.All.ToDictionary(m => m, m => Samples.For(m, settings.DataFolder, 16));
+        await using var azurite = new Azurite();
+        await azurite.StartAsync();
+        var (costs, fraction) = await HeatmapSectionAsync(settings, catalog, azurite, images);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\n  heatmapCostFraction     {fraction:P1}  (target <= 10%)"));
+        if (settings.JsonPath is not null)
+        {
+            await File.WriteAllTextAsync(settings.JsonPath, JsonSerializer.Serialize(new { heatmapCostFraction = fraction, heatmaps = costs }, Json));
+        }
+
+        return 0;
+    }
+
+    private static async Task<(Dictionary<string, HeatmapCostResult> Costs, double Fraction)> HeatmapSectionAsync(
+        BenchSettings settings, ModelCatalog catalog, Azurite azurite, Dictionary<Modality, IReadOnlyList<byte[]>> images)
+    {
+        var costs = new Dictionary<string, HeatmapCostResult>();
+        Console.WriteLine($"\n== heatmaps (a lone scan scored in process, alone vs with its maps fetched and its overlay drawn at {new Core.Heatmaps.HeatmapOptions().MaxSide} px and stored in Azurite; pairs alternating over {images[Modality.Chest].Count} scans)");
+        foreach (var modality in ModalityNames.All)
+        {
+            if (await HeatmapCost.MeasureAsync(settings, catalog, azurite, modality, images[modality]) is not { } cost)
+            {
+                Console.WriteLine($"  {modality.ToName(),-5} no model has a heatmap output: not measured");
+                continue;
+            }
+
+            costs[modality.ToName()] = cost;
+            Console.WriteLine($"  {modality.ToName(),-5} scoring {cost.Scoring}\n        with heatmap {cost.WithHeatmap}  -> +{cost.Fraction:P1}\n        with per-model heatmaps too {cost.WithPerModel}  -> +{cost.PerModelFraction:P1}");
+        }
+
+        return (costs, costs.Values.Select(h => h.Fraction).DefaultIfEmpty(double.NaN).Average());
     }
 
     internal static string Cpu() =>

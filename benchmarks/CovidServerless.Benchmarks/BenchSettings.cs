@@ -32,6 +32,9 @@ public sealed record BenchSettings(bool Quick, string ManifestPath, string? Json
     /// <summary>--gpu: the ensemble on CUDA against this machine's CPU instead of the CPU sections.</summary>
     public bool Gpu { get; init; }
 
+    /// <summary>Run only the heatmap section (<c>--heatmaps</c>).</summary>
+    public bool HeatmapsOnly { get; init; }
+
     public int GpuSampleScans => Quick ? 2 : 32;
 
     public int[] GpuBatchSizes => Quick ? [1, 2] : [1, 2, 4, 8, 16, 32, 64];

@@ -49,6 +49,16 @@ public sealed class WebFunctions(ScanUploadApi uploads)
         CancellationToken cancellationToken) =>
         ResultsFunctions.Write(await uploads.GetImageAsync(scanId, cancellationToken), request);
 
+    [Function("GetResultHeatmap")]
+    public async Task<IActionResult> GetResultHeatmap(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "results/{scanId}/heatmap")] HttpRequest request,
+        string scanId,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return ResultsFunctions.Write(await uploads.GetHeatmapAsync(scanId, request.Query["model"], cancellationToken), request);
+    }
+
     /// <summary>
     /// GET /api/web/{file}: index.html, app.js, app.css; nothing else (no paths, no listing). Anonymous: the files hold
     /// no data and no secret, and a browser cannot attach a key to the script and style requests the page makes. Every

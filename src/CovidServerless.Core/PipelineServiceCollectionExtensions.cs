@@ -1,6 +1,7 @@
 using Azure.Core;
 using Azure.Identity;
 using CovidServerless.Core.Api;
+using CovidServerless.Core.Heatmaps;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Models;
@@ -37,6 +38,8 @@ public static class PipelineServiceCollectionExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<DecodedPixelBudget>();
+        services.AddOptions<HeatmapOptions>().Bind(configuration.GetSection(HeatmapOptions.SectionName))
+            .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ScanDecoder>();
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<EnsembleRunner>();
@@ -170,6 +173,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<Series.SeriesOptions>().Bind(configuration.GetSection(Series.SeriesOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<Series.SeriesAggregator>();
+        services.TryAddSingleton<HeatmapStore>();
         services.TryAddSingleton<ScanProcessor>();
         services.TryAddSingleton<BlobScanIngestor>();
         services.TryAddSingleton<PoisonScanHandler>();

@@ -36,6 +36,8 @@ public static class ResultsEndpoints
             Write(await uploads.GetImageAsync(scanId, ct)));
         api.MapGet("/series/{seriesInstanceUid}", async (string seriesInstanceUid, ResultsApi results, CancellationToken ct) =>
             Write(await results.GetSeriesAsync(seriesInstanceUid, ct)));
+        api.MapGet("/results/{scanId}/heatmap", async (string scanId, string? model, ScanUploadApi uploads, CancellationToken ct) =>
+            Write(await uploads.GetHeatmapAsync(scanId, model, ct)));
         api.MapGet("/models", async (ResultsApi results, CancellationToken ct) => Write(await results.GetModelsAsync(ct)));
         api.MapGet("/health", async (ResultsApi results, CancellationToken ct) => Write(await results.GetHealthAsync(ct)));
         return app;

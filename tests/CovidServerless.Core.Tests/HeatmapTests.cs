@@ -1,6 +1,9 @@
 using CovidServerless.Core.Heatmaps;
 using CovidServerless.Core.Imaging;
+using CovidServerless.Core.Models;
+using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
+using Microsoft.Extensions.Options;
 using SkiaSharp;
 
 namespace CovidServerless.Core.Tests;
@@ -104,4 +107,68 @@ public sealed class HeatmapTests
             Assert.True(member.Map.Values.Max() > member.Map.Values.Min(), $"{member.Model}: flat map");
         }
     }
+
+    [Theory]
+    [InlineData("chest")]
+    [InlineData("ct")]
+    public async Task Scoring_with_heatmaps_on_returns_each_members_map_from_the_same_run_and_the_same_scores(string modalityName)
+    {
+        using var catalog = TestCatalogs.Load(CommittedManifest, inputGate: false);
+        var modality = ModalityNames.Parse(modalityName);
+        var bytes = TestImages.Noise(300, 200, SKEncodedImageFormat.Png, seed: 5);
+        using var plain = TestCatalogs.Runner(catalog);
+        using var withMaps = new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions()), Options.Create(new HeatmapOptions()));
+        using var scan = new ScanDecoder().Decode(bytes);
+        var explained = new HeatmapExplainer(catalog).Explain(modality, scan);
+
+        using var prepared = withMaps.Prepare(modality, bytes);
+        var score = (await withMaps.ScoreAsync([prepared]))[0];
+        using var again = plain.Prepare(modality, bytes);
+        var without = (await plain.ScoreAsync([again]))[0];
+
+        Assert.Null(without.Heatmaps);
+        Assert.Equal(without.Models, score.Models);
+        Assert.Equal(without.PCovid, score.PCovid);
+        var maps = Assert.IsAssignableFrom<IReadOnlyList<MemberHeatmap>>(score.Heatmaps);
+        Assert.Equal(explained.Select(m => m.Model), maps.Select(m => m.Model));
+        foreach (var (map, expected) in maps.Zip(explained))
+        {
+            Assert.Equal((expected.Map.Width, expected.Map.Height), (map.Map.Width, map.Map.Height));
+            Assert.Equal(expected.Map.Values, map.Map.Values);
+        }
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(4L)]
+    public void A_batch_returns_each_images_own_map_also_from_a_model_exported_with_a_fixed_batch(long? fixedBatch)
+    {
+        using var folder = new ModelFolder();
+        var entry = folder.AddModelFile(
+            "chest", "tiny", TinyOnnxModels.MeanIntensity(2f, 0f, fixedBatch: fixedBatch, heatmapName: ModelFolder.HeatmapOutput),
+            output: new ModelOutputSpec { Heatmap = ModelFolder.HeatmapOutput });
+        folder.SetModality("chest", new ModalityManifest { Ensemble = new EnsembleRule { Threshold = 0.5 }, Models = [entry] }).Write();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath, inputGate: false);
+        var model = catalog.For(Modality.Chest).Models[0];
+        var perImage = model.Input.ElementsPerImage;
+        var batch = new float[perImage * 3];
+        batch.AsSpan(0, perImage).Fill(0.5f); // image 0: uniform 0.5
+        batch.AsSpan(perImage * 2, perImage).Fill(1f); // image 2: uniform 1; image 1 stays 0
+
+        var (pCovid, maps) = model.Predict(batch, 3, withMaps: true);
+
+        Assert.Equal(3, pCovid.Length);
+        Assert.NotNull(maps);
+        Assert.Equal([1f, 0f, 2f], maps.Select(m => m.Values.Distinct().Single())); // weight x region mean
+        Assert.All(maps, m => Assert.Equal((TinyOnnxModels.MapGrid, TinyOnnxModels.MapGrid), (m.Width, m.Height)));
+        Assert.Null(model.Predict(batch, 3, withMaps: false).Maps);
+    }
+
+    [Theory]
+    [InlineData(4000, 3000, 512, 512, 384)]
+    [InlineData(300, 2000, 512, 77, 512)]
+    [InlineData(200, 100, 512, 200, 100)]
+    [InlineData(5000, 1, 512, 512, 1)]
+    public void An_overlay_is_the_scans_shape_scaled_down_to_the_longest_side_cap_and_never_up(int width, int height, int maxSide, int expectedWidth, int expectedHeight) =>
+        Assert.Equal((expectedWidth, expectedHeight), HeatmapStore.FitSize(width, height, maxSide));
 }

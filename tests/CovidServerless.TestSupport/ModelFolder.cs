@@ -32,6 +32,23 @@ public sealed class ModelFolder : IDisposable
         return folder.Write();
     }
 
+    /// <summary>The standard test ensembles, each member also with a 4 x 4 heatmap output (<see cref="TinyOnnxModels.MeanIntensity"/>).</summary>
+    public static ModelFolder WithStandardEnsemblesAndHeatmaps()
+    {
+        var folder = new ModelFolder();
+        foreach (var (modality, (weight, bias)) in StandardMembers)
+        {
+            var output = new ModelOutputSpec { Heatmap = HeatmapOutput };
+            var entries = weight.Select((w, i) => folder.AddModelFile(
+                modality, ArchitectureNames[i], TinyOnnxModels.MeanIntensity(w, bias[i], heatmapName: HeatmapOutput), output: output)).ToList();
+            folder.modalities[modality] = new ModalityManifest { Ensemble = new EnsembleRule { Threshold = 0.5 }, Models = entries };
+        }
+
+        return folder.Write();
+    }
+
+    public const string HeatmapOutput = "covid_cam";
+
     public static readonly string[] ArchitectureNames = ["vgg16", "resnet50", "inceptionv3", "xception"];
 
     /// <summary>Chest and CT members differ, so a result shows which ensemble scored it.</summary>

@@ -16,6 +16,10 @@ public static class TinyOnnxModels
 
     /// <param name="fixedBatch">A fixed first dimension instead of the usual dynamic one.</param>
     /// <param name="convolutionalHead">Probabilities shaped [N, 2, 1, 1], as a fully convolutional head leaves them.</param>
+    /// <param name="heatmapName">
+    /// Also a [N, 4, 4] map output of this name: Weight times the mean input of each of 4 x 4 equal regions (its mean
+    /// plus Bias is the logit, as a class-activation map's sum plus bias is). Needs a height and width divisible by 4.
+    /// </param>
     public static byte[] MeanIntensity(
         float weight,
         float bias,
@@ -23,7 +27,8 @@ public static class TinyOnnxModels
         OutputKind kind = OutputKind.Probabilities,
         string outputName = "probabilities",
         long? fixedBatch = null,
-        bool convolutionalHead = false)
+        bool convolutionalHead = false,
+        string? heatmapName = null)
     {
         spec ??= new ModelInputSpec();
         long[] dims = spec.Layout == TensorLayout.NHWC
@@ -65,9 +70,37 @@ public static class TinyOnnxModels
             graph.Initializer.Add(new TensorProto { Name = "spatial_axes", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 2 }, Int64Data = { 2, 3 } });
         }
 
+        if (heatmapName is not null)
+        {
+            AddRegionMap(graph, spec, heatmapName, fixedBatch);
+        }
+
         var model = new ModelProto { IrVersion = 8, ProducerName = "CovidServerless.TestSupport", Graph = graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = string.Empty, Version = 13 });
         return model.ToByteArray();
+    }
+
+    public const int MapGrid = 4;
+
+    private static void AddRegionMap(GraphProto graph, ModelInputSpec spec, string name, long? fixedBatch)
+    {
+        if (spec.Height % MapGrid != 0 || spec.Width % MapGrid != 0)
+        {
+            throw new ArgumentException($"A map needs a height and width divisible by {MapGrid}.", nameof(spec));
+        }
+
+        long[] regions = spec.Layout == TensorLayout.NHWC
+            ? [-1, MapGrid, spec.Height / MapGrid, MapGrid, spec.Width / MapGrid, spec.Channels]
+            : [-1, spec.Channels, MapGrid, spec.Height / MapGrid, MapGrid, spec.Width / MapGrid];
+        long[] within = spec.Layout == TensorLayout.NHWC ? [2, 4, 5] : [1, 3, 5];
+        graph.Initializer.Add(new TensorProto { Name = "region_shape", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { regions.Length }, Int64Data = { regions } });
+        graph.Node.Add(Node("Reshape", [spec.Name, "region_shape"], ["regions"]));
+        var reduce = Node("ReduceMean", ["regions"], ["region_means"]);
+        reduce.Attribute.Add(new AttributeProto { Name = "axes", Type = AttributeProto.Types.AttributeType.Ints, Ints = { within } });
+        reduce.Attribute.Add(new AttributeProto { Name = "keepdims", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
+        graph.Node.Add(reduce);
+        graph.Node.Add(Node("Mul", ["region_means", "weight"], [name]));
+        graph.Output.Add(TensorValue(name, [MapGrid, MapGrid], fixedBatch));
     }
 
     private static NodeProto Node(string op, string[] inputs, string[] outputs)

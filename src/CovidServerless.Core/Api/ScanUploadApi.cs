@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Storage.Blobs.Models;
+using CovidServerless.Core.Heatmaps;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Storage;
@@ -11,12 +12,13 @@ namespace CovidServerless.Core.Api;
 public sealed record UploadAccepted(string ScanId, string Modality, string BlobName, string BlobVersion, string ResultUrl);
 
 /// <summary>
-/// POST /api/scans/{modality}[?name=...] and GET /api/results/{scanId}[/image]: the browser's way in and out. An upload
+/// POST /api/scans/{modality}[?name=...] and GET /api/results/{scanId}[/image|/heatmap]: the browser's way in and out. An upload
 /// is checked with the pipeline's own limits and decoder before anything is stored, so a file the pipeline would
 /// reject is refused at once (413, 415 or 400); accepted bytes go to the modality's container, where the blob trigger
 /// finds them as it finds any other upload. Look-ups go by scan id, so no blob name (patient data) is in a URL.
 /// </summary>
-public sealed class ScanUploadApi(StorageClients clients, ScanDecoder decoder, ResultsQuery query, IOptions<ImageLimitsOptions> limits)
+public sealed class ScanUploadApi(
+    StorageClients clients, ScanDecoder decoder, ResultsQuery query, IOptions<ImageLimitsOptions> limits, HeatmapStore heatmaps)
 {
     /// <summary>Blob Storage's limit on a name's length.</summary>
     public const int MaxNameLength = 1024;
@@ -190,6 +192,51 @@ public sealed class ScanUploadApi(StorageClients clients, ScanDecoder decoder, R
                 return new ApiResponse(503, new ApiError(ex.Message));
             }
         }
+    }
+
+    /// <summary>
+    /// GET /api/results/{scanId}/heatmap[?model=NAME]: the PNG overlay of the ensemble's map (or of one model's, where
+    /// the result links one) stored when the scan was scored; 404 saying why where there is none.
+    /// </summary>
+    public async Task<ApiResponse> GetHeatmapAsync(string scanId, string? model, CancellationToken cancellationToken)
+    {
+        if (!ScanIdentity.IsScanId(scanId))
+        {
+            return BadScanId();
+        }
+
+        var result = await query.GetByScanIdAsync(scanId, cancellationToken).ConfigureAwait(false);
+        if (result is null)
+        {
+            return ApiResponse.NotFound($"No result for scan {scanId} (yet), so no heatmap.");
+        }
+
+        if (result.Status != ScanStatus.Scored)
+        {
+            return ApiResponse.NotFound($"Scan {scanId} was {result.Status}: it has no heatmap.");
+        }
+
+        if (result.HeatmapUrl is null)
+        {
+            return ApiResponse.NotFound($"Scan {scanId} has no heatmap: heatmaps were off, or its models have no heatmap output, when it was scored.");
+        }
+
+        var member = HeatmapStore.Ensemble;
+        if (!string.IsNullOrEmpty(model))
+        {
+            // Only names the result links are looked up, so the query never picks an arbitrary blob.
+            if (result.Models.FirstOrDefault(m => m.Name == model && m.HeatmapUrl is not null) is not { } linked)
+            {
+                return ApiResponse.NotFound(
+                    $"Scan {scanId} has no heatmap for that model: the result's models[].heatmapUrl links the ones stored (Heatmaps:PerModel).");
+            }
+
+            member = linked.Name;
+        }
+
+        return await heatmaps.ReadAsync(scanId, member, cancellationToken).ConfigureAwait(false) is { } png
+            ? ApiResponse.Ok(new ApiFile(png, "image/png"))
+            : ApiResponse.NotFound($"The heatmap of scan {scanId} was deleted.");
     }
 
     private static ApiResponse BadScanId() =>

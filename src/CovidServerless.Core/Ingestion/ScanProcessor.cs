@@ -1,4 +1,5 @@
 using CovidServerless.Core.Gate;
+using CovidServerless.Core.Heatmaps;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
@@ -10,7 +11,8 @@ namespace CovidServerless.Core.Ingestion;
 /// <summary>
 /// The pipeline's one entry point for a scan: score it (or reject it with a reason), record the result and
 /// announce it. Scan problems become <c>rejected</c> results; host and storage problems throw so the trigger
-/// retries, and after its last retry the poison handler records a <c>failed</c> result.
+/// retries, and after its last retry the poison handler records a <c>failed</c> result. A scored scan's heatmap
+/// overlays (from the maps its scoring run returned) are stored before its result, so a result's link never dangles.
 /// </summary>
 public sealed class ScanProcessor(
     IScanScorer scorer,
@@ -19,7 +21,8 @@ public sealed class ScanProcessor(
     SeriesStore series,
     ResultNotifier notifier,
     TimeProvider clock,
-    ILogger<ScanProcessor> logger)
+    ILogger<ScanProcessor> logger,
+    HeatmapStore? heatmaps = null)
 {
     public async Task<ScanResult> ProcessAsync(ScanUpload upload, CancellationToken cancellationToken)
     {
@@ -40,6 +43,7 @@ public sealed class ScanProcessor(
         // Only the instance UIDs leave the header (Images:Dicom:UidsInResults); a rejected DICOM scan carries them too.
         var uids = decoder.ReadDicomUids(upload.Content.Span);
         ScanResult result;
+        IReadOnlyList<MemberHeatmap>? maps = null;
         try
         {
             var started = clock.GetTimestamp();
@@ -47,6 +51,7 @@ public sealed class ScanProcessor(
             PipelineTelemetry.ScoringDuration.Record(
                 clock.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("modality", identity.Modality.ToName()));
             result = Scored(identity, score);
+            maps = score.Heatmaps;
         }
         catch (ScanRejectedException ex)
         {
@@ -54,6 +59,11 @@ public sealed class ScanProcessor(
         }
 
         result = result with { Dicom = uids };
+        if (heatmaps is not null && maps is not null)
+        {
+            // Part of the recording: a stop does not interrupt it either.
+            result = await heatmaps.WriteAsync(result, upload.Content, maps, CancellationToken.None).ConfigureAwait(false);
+        }
 
         await RecordAsync(result, identity).ConfigureAwait(false);
         return result;

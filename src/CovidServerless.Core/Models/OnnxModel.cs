@@ -26,15 +26,24 @@ public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256
     /// pCovid for each image of a batch laid out back to back in <paramref name="batch"/>. A model with a fixed batch
     /// size runs in runs of that size, the last one padded with zeros whose outputs are dropped.
     /// </summary>
-    public float[] PredictCovid(float[] batch, int count)
+    public float[] PredictCovid(float[] batch, int count) => Predict(batch, count, withMaps: false).PCovid;
+
+    /// <summary>
+    /// As <see cref="PredictCovid"/>, and with <paramref name="withMaps"/> (where the model has a heatmap output) each
+    /// image's class-activation map from the same run: the map is a small extra output of a graph that runs anyway.
+    /// </summary>
+    public (float[] PCovid, CamMap[]? Maps) Predict(float[] batch, int count, bool withMaps)
     {
+        ArgumentNullException.ThrowIfNull(batch);
+        withMaps &= HasHeatmap;
         var perImage = Entry.Input.ElementsPerImage;
         if (fixedBatch is not { } size || size == count)
         {
-            return Run(batch.AsMemory(0, count * perImage), count);
+            return Run(batch.AsMemory(0, count * perImage), count, withMaps);
         }
 
         var result = new float[count];
+        var maps = withMaps ? new CamMap[count] : null;
         for (var start = 0; start < count; start += size)
         {
             var images = Math.Min(size, count - start);
@@ -46,52 +55,65 @@ public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256
                 run = padded;
             }
 
-            Run(run, size).AsSpan(0, images).CopyTo(result.AsSpan(start));
+            var (pCovid, runMaps) = Run(run, size, withMaps);
+            pCovid.AsSpan(0, images).CopyTo(result.AsSpan(start));
+            if (maps is not null)
+            {
+                Array.Copy(runMaps!, 0, maps, start, images);
+            }
         }
 
-        return result;
+        return (result, maps);
     }
 
     /// <summary>True when the manifest names a heatmap output for this model (see <see cref="ModelOutputSpec.Heatmap"/>).</summary>
     public bool HasHeatmap => Entry.Output.Heatmap is not null;
 
-    /// <summary>
-    /// pCovid and the class-activation map of one image (<paramref name="image"/>: one image's elements). Runs the model
-    /// once for both outputs; kept apart from <see cref="PredictCovid"/> so that scoring alone never fetches a map.
-    /// </summary>
+    /// <summary>pCovid and the class-activation map of one image (<paramref name="image"/>: one image's elements).</summary>
     public (float PCovid, CamMap Map) PredictWithHeatmap(ReadOnlyMemory<float> image)
     {
-        var heatmap = Entry.Output.Heatmap ?? throw new InvalidOperationException($"Model {Name} has no heatmap output in the manifest.");
-        var input = Entry.Input;
-        var batch = fixedBatch ?? 1;
-        var data = new float[batch * input.ElementsPerImage];
-        image.Span[..input.ElementsPerImage].CopyTo(data);
-        int[] shape = input.Layout == TensorLayout.NHWC
-            ? [batch, input.Height, input.Width, input.Channels]
-            : [batch, input.Channels, input.Height, input.Width];
-        var tensor = new DenseTensor<float>(data, shape);
-        using var outputs = session.Run([NamedOnnxValue.CreateFromTensor(input.Name, tensor)], [Entry.Output.Name, heatmap]);
-        var pCovid = ReadCovidProbabilities(outputs[0].AsTensor<float>(), batch)[0];
-        var map = outputs[1].AsTensor<float>();
-        int h = map.Dimensions[1], w = map.Dimensions[2];
-        var values = new float[h * w];
-        for (var k = 0; k < values.Length; k++)
+        if (!HasHeatmap)
         {
-            values[k] = map.GetValue(k);
+            throw new InvalidOperationException($"Model {Name} has no heatmap output in the manifest.");
         }
 
-        return (pCovid, new CamMap(w, h, values));
+        var perImage = Entry.Input.ElementsPerImage;
+        var data = new float[perImage];
+        image.Span[..perImage].CopyTo(data);
+        var (pCovid, maps) = Predict(data, 1, withMaps: true);
+        return (pCovid[0], maps![0]);
     }
 
-    private float[] Run(Memory<float> images, int count)
+    private (float[] PCovid, CamMap[]? Maps) Run(Memory<float> images, int count, bool withMaps)
     {
         var input = Entry.Input;
         int[] shape = input.Layout == TensorLayout.NHWC
             ? [count, input.Height, input.Width, input.Channels]
             : [count, input.Channels, input.Height, input.Width];
         var tensor = new DenseTensor<float>(images, shape);
-        using var outputs = session.Run([NamedOnnxValue.CreateFromTensor(input.Name, tensor)], [Entry.Output.Name]);
-        return ReadCovidProbabilities(outputs[0].AsTensor<float>(), count);
+        string[] names = withMaps ? [Entry.Output.Name, Entry.Output.Heatmap!] : [Entry.Output.Name];
+        using var outputs = session.Run([NamedOnnxValue.CreateFromTensor(input.Name, tensor)], names);
+        var pCovid = ReadCovidProbabilities(outputs[0].AsTensor<float>(), count);
+        return (pCovid, withMaps ? ReadMaps(outputs[1].AsTensor<float>(), count) : null);
+    }
+
+    /// <summary>Each image's [h, w] map of a [N, h, w] output.</summary>
+    private static CamMap[] ReadMaps(Tensor<float> output, int count)
+    {
+        int h = output.Dimensions[1], w = output.Dimensions[2];
+        var maps = new CamMap[count];
+        for (var i = 0; i < count; i++)
+        {
+            var values = new float[h * w];
+            for (var k = 0; k < values.Length; k++)
+            {
+                values[k] = output.GetValue((i * values.Length) + k);
+            }
+
+            maps[i] = new CamMap(w, h, values);
+        }
+
+        return maps;
     }
 
     private float[] ReadCovidProbabilities(Tensor<float> output, int count)

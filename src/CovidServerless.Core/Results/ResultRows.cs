@@ -35,6 +35,7 @@ internal static class ResultRows
             ["StudyInstanceUid"] = result.Dicom?.StudyInstanceUid,
             ["SeriesInstanceUid"] = result.Dicom?.SeriesInstanceUid,
             ["SopInstanceUid"] = result.Dicom?.SopInstanceUid,
+            ["HeatmapUrl"] = result.HeatmapUrl,
             ["UploadedAt"] = result.UploadedAt,
             ["ProcessedAt"] = result.ProcessedAt,
         };
@@ -50,6 +51,7 @@ internal static class ResultRows
                 ["ModelVersion"] = model.Version,
                 ["PCovid"] = model.PCovid,
                 ["Verdict"] = model.Verdict,
+                ["HeatmapUrl"] = model.HeatmapUrl,
                 ["ProcessedAt"] = result.ProcessedAt,
             };
         }
@@ -108,6 +110,7 @@ internal static class ResultRows
         Threshold = ensemble.GetDouble("Threshold"),
         Gate = ensemble.GetString("Gate") is { } gate ? JsonSerializer.Deserialize<Gate.GateResult>(gate, ScanResult.JsonOptions) : null,
         Dicom = Uids(ensemble),
+        HeatmapUrl = ensemble.GetString("HeatmapUrl"),
         UploadedAt = ensemble.GetDateTimeOffset("UploadedAt") ?? default,
         ProcessedAt = ensemble.GetDateTimeOffset("ProcessedAt") ?? default,
         // Only member rows written with this ensemble row (one transaction, one ProcessedAt) belong to it: upserts
@@ -115,7 +118,10 @@ internal static class ResultRows
         // after the manifest lost or renamed a model) keeps the earlier recording's member rows in the table.
         Models = [.. members
             .Where(m => m.GetDateTimeOffset("ProcessedAt") == ensemble.GetDateTimeOffset("ProcessedAt"))
-            .Select(m => new ModelScore(m.GetString("Member"), m.GetString("ModelVersion"), m.GetDouble("PCovid") ?? double.NaN, m.GetString("Verdict")))],
+            .Select(m => new ModelScore(m.GetString("Member"), m.GetString("ModelVersion"), m.GetDouble("PCovid") ?? double.NaN, m.GetString("Verdict"))
+            {
+                HeatmapUrl = m.GetString("HeatmapUrl"),
+            })],
     };
 
     public static ScanResult FromTimeline(TableEntity row) => ScanResult.FromJson(row.GetString("Result"));

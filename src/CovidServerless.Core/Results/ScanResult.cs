@@ -62,6 +62,9 @@ public sealed record ScanResult
     /// </summary>
     public DicomUids? Dicom { get; init; }
 
+    /// <summary>Where the ensemble's heatmap overlay is served (GET /api/results/{scanId}/heatmap); null where none was stored.</summary>
+    public string? HeatmapUrl { get; init; }
+
     /// <summary>When this version of the blob was uploaded (its Last-Modified time).</summary>
     public DateTimeOffset UploadedAt { get; init; }
 

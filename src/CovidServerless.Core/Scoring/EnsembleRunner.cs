@@ -1,4 +1,5 @@
 using System.Buffers;
+using CovidServerless.Core.Heatmaps;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
 using Microsoft.Extensions.Options;
@@ -9,10 +10,14 @@ namespace CovidServerless.Core.Scoring;
 /// The one place a scan is decoded, prepared and run through its modality's ensemble. Every in-process scorer
 /// (one scan at a time, batched) goes through it, so they share one cap on concurrent model runs: at most
 /// <see cref="ModelOptions.MaxConcurrentScans"/> at once over the whole process, so that with each session's
-/// intra-op threads the CPU is used fully but not oversubscribed.
+/// intra-op threads the CPU is used fully but not oversubscribed. With heatmaps enabled, the same runs also fetch each
+/// member's class-activation map (<see cref="EnsembleScore.Heatmaps"/>); without <paramref name="heatmaps"/>, none.
 /// </summary>
-public sealed class EnsembleRunner(ModelCatalog catalog, ScanDecoder decoder, IOptions<ModelOptions> options) : IDisposable
+public sealed class EnsembleRunner(
+    ModelCatalog catalog, ScanDecoder decoder, IOptions<ModelOptions> options, IOptions<HeatmapOptions>? heatmaps = null) : IDisposable
 {
+    private readonly bool withMaps = heatmaps?.Value.Enabled ?? false;
+
     private readonly SemaphoreSlim modelRuns = new(options.Value.MaxConcurrentScans, options.Value.MaxConcurrentScans);
 
     /// <summary>Whether the models run on CUDA.</summary>
@@ -72,8 +77,9 @@ public sealed class EnsembleRunner(ModelCatalog catalog, ScanDecoder decoder, IO
         // A batch of one runs on the scan's own tensor: no copy.
         var pooledBatches = scans.Count > 1;
         var batches = ensemble.Inputs.Select((_, input) => pooledBatches ? Batch(scans, input) : scans[0].TensorArray(input)).ToArray();
-        float[] Run(int m) => ensemble.Models[m].PredictCovid(batches[ensemble.InputOfModel[m]], scans.Count);
-        float[][] perModel;
+        var withMaps = this.withMaps && ensemble.Models.Any(m => m.HasHeatmap);
+        (float[] PCovid, CamMap[]? Maps) Run(int m) => ensemble.Models[m].Predict(batches[ensemble.InputOfModel[m]], scans.Count, withMaps);
+        (float[] PCovid, CamMap[]? Maps)[] perModel;
         try
         {
             if (catalog.OnCuda)
@@ -117,12 +123,20 @@ public sealed class EnsembleRunner(ModelCatalog catalog, ScanDecoder decoder, IO
         ModelScore Member(int m, int i)
         {
             var model = ensemble.Models[m];
-            var pCovid = model.Entry.Calibration?.Apply(perModel[m][i]) ?? perModel[m][i];
+            var pCovid = model.Entry.Calibration?.Apply(perModel[m].PCovid[i]) ?? perModel[m].PCovid[i];
             return new ModelScore(model.Name, model.Entry.Version, pCovid, Verdicts.For(pCovid, rule.Threshold));
         }
 
-        return [.. Enumerable.Range(0, scans.Count).Select(i => EnsembleScore.SoftVote(
-            ensemble.Modality, [.. Enumerable.Range(0, ensemble.Models.Count).Select(m => Member(m, i))], rule) with { Gate = scans[i].Gate })];
+        IReadOnlyList<MemberHeatmap>? Heatmaps(IReadOnlyList<ModelScore> members, int i) => withMaps
+            ? [.. Enumerable.Range(0, members.Count).Where(m => perModel[m].Maps is not null)
+                .Select(m => new MemberHeatmap(members[m].Name, (float)members[m].PCovid, perModel[m].Maps![i]))]
+            : null;
+
+        return [.. Enumerable.Range(0, scans.Count).Select(i =>
+        {
+            ModelScore[] members = [.. Enumerable.Range(0, ensemble.Models.Count).Select(m => Member(m, i))];
+            return EnsembleScore.SoftVote(ensemble.Modality, members, rule) with { Gate = scans[i].Gate, Heatmaps = Heatmaps(members, i) };
+        })];
     }
 
     /// <summary>The scans' tensors for one input laid out back to back, as ONNX Runtime needs them, in a pooled array.</summary>

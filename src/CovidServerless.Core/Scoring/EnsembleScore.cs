@@ -1,4 +1,5 @@
 using CovidServerless.Core.Gate;
+using CovidServerless.Core.Heatmaps;
 using CovidServerless.Core.Models;
 
 namespace CovidServerless.Core.Scoring;
@@ -17,7 +18,11 @@ public static class Verdicts
 }
 
 /// <summary>One model's opinion of one scan.</summary>
-public sealed record ModelScore(string Name, string Version, double PCovid, string Verdict);
+public sealed record ModelScore(string Name, string Version, double PCovid, string Verdict)
+{
+    /// <summary>Where this model's own heatmap overlay is served (Heatmaps:PerModel); null where none was stored.</summary>
+    public string? HeatmapUrl { get; init; }
+}
 
 /// <summary>
 /// The ensemble's answer for one scan: the soft vote (mean calibrated pCovid) of its members against the threshold, or
@@ -27,6 +32,9 @@ public sealed record EnsembleScore(Modality Modality, IReadOnlyList<ModelScore> 
 {
     /// <summary>What the input gate made of the scan before the ensemble ran; null where no gate ran.</summary>
     public GateResult? Gate { get; init; }
+
+    /// <summary>Each member's class-activation map from the scoring run (calibrated pCovid beside it); null where heatmaps are off.</summary>
+    public IReadOnlyList<MemberHeatmap>? Heatmaps { get; init; }
 
     public static EnsembleScore SoftVote(Modality modality, IReadOnlyList<ModelScore> members, double threshold) =>
         SoftVote(modality, members, new EnsembleRule { Threshold = threshold });
