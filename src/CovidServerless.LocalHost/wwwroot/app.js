@@ -408,10 +408,12 @@
     const v = m.validation || {};
     const facts = [['Architecture', m.architecture || '–'], ['Version', m.version],
       ['Input', m.input ? `${m.input.width}×${m.input.height} ${m.input.layout} ${m.input.channelOrder}` : '–']];
-    if (typeof v.auc === 'number') facts.push(['Validation AUC', v.auc.toFixed(3)]);
+    // Cross-validated figures carry a spread over folds; older manifests a single val AUC and accuracy.
+    const aucLabel = typeof v.aucSd === 'number' ? 'Cross-validated AUC' : 'Validation AUC';
+    if (typeof v.auc === 'number') facts.push([aucLabel, typeof v.aucSd === 'number' ? `${v.auc.toFixed(3)} (folds ${v.aucMean.toFixed(3)} ± ${v.aucSd.toFixed(3)})` : v.auc.toFixed(3)]);
     if (typeof v.accuracy === 'number') facts.push(['Validation accuracy', v.accuracy.toFixed(3)]);
-    if (v.n !== undefined) facts.push(['Validation images', String(v.n)]);
-    if (v.data) facts.push(['Validation data', String(v.data)]);
+    if (v.n !== undefined) facts.push([typeof v.aucSd === 'number' ? 'Scans scored out of fold' : 'Validation images', String(v.n)]);
+    if (v.data) facts.push(['How measured', String(v.data)]);
     facts.push(['SHA-256', `${(m.sha256 || '').slice(0, 12)}…`]);
     return el('div', { class: 'card', 'data-model': `${m.modality}/${m.name}` },
       el('h3', { text: m.name }),
