@@ -208,8 +208,11 @@ public sealed class BrowserTests(WebApp web)
             {
                 var card = page.Locator($"[data-model='{modality}/{model.GetProperty("name").GetString()}']");
                 await Expect(card).ToContainTextAsync($"Version{model.GetProperty("version").GetString()}");
-                var auc = model.GetProperty("validation").GetProperty("auc").GetDouble();
-                await Expect(card).ToContainTextAsync($"Validation AUC{auc.ToString("F3", CultureInfo.InvariantCulture)}");
+                // The committed figures are cross-validated: pooled AUC with its mean and spread over the folds.
+                var validation = model.GetProperty("validation");
+                string F(string name) => validation.GetProperty(name).GetDouble().ToString("F3", CultureInfo.InvariantCulture);
+                await Expect(card).ToContainTextAsync($"Cross-validated AUC{F("auc")} (folds {F("aucMean")} ± {F("aucSd")})");
+                await Expect(card).ToContainTextAsync($"Scans scored out of fold{validation.GetProperty("n").GetInt32()}");
             }
 
             await Expect(page.Locator($"#models-{modality}").Locator("xpath=..").Locator(".card")).ToHaveCountAsync(4);
