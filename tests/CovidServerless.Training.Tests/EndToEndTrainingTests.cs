@@ -8,6 +8,7 @@ using CovidServerless.Training.Training;
 namespace CovidServerless.Training.Tests;
 
 /// <summary>Train -> export -> load in ONNX Runtime -> score, on a tiny synthetic dataset.</summary>
+[Collection(TorchTraining.Name)]
 public sealed class EndToEndTrainingTests : IDisposable
 {
     private readonly string workDirectory = Path.Combine(Path.GetTempPath(), "covidserverless-train-e2e-" + Guid.NewGuid().ToString("N"));

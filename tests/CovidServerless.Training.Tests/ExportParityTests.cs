@@ -10,6 +10,7 @@ using TorchTensor = TorchSharp.torch.Tensor;
 namespace CovidServerless.Training.Tests;
 
 /// <summary>The exported ONNX graph computes what the TorchSharp module computes in eval mode.</summary>
+[Collection(TorchTraining.Name)]
 public sealed class ExportParityTests
 {
     private const double Tolerance = 1e-4;

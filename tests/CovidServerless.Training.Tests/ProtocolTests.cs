@@ -7,6 +7,7 @@ using CovidServerless.Training.Training;
 namespace CovidServerless.Training.Tests;
 
 /// <summary>train.sh's protocol (cross-validate -> train-final -> calibrate) on a tiny synthetic dataset.</summary>
+[Collection(TorchTraining.Name)]
 public sealed class ProtocolTests : IDisposable
 {
     private readonly string workDirectory = Path.Combine(Path.GetTempPath(), "covidserverless-protocol-" + Guid.NewGuid().ToString("N"));
