@@ -37,7 +37,8 @@ internal static class CalibrateCommand
 
         var report = new Report(modality, models, rows, targetSensitivity, minCoverage);
         var parameters = TriageFit.Fit(report.Scans(OutOfFoldScores.Original), targetSensitivity, minCoverage);
-        var text = report.Write(parameters, OutOfFoldScores.Recipe(oofPath));
+        var triage = report.CrossFitted(OutOfFoldScores.Original);
+        var text = report.Write(parameters, triage, OutOfFoldScores.Recipe(oofPath));
         var reportPath = Path.Combine(outDirectory, "cv", $"{modality}.md");
         File.WriteAllText(reportPath, text);
         log(text);
@@ -48,7 +49,6 @@ internal static class CalibrateCommand
             return;
         }
 
-        var triage = report.CrossFitted(OutOfFoldScores.Original);
         var entries = current.Models.Select((m, i) => m with
         {
             Calibration = parameters.Calibrations[i] with
@@ -111,7 +111,7 @@ internal static class CalibrateCommand
             var binary = judged.Select(j => j.Verdict == Core.Scoring.Verdicts.Indeterminate
                 ? null : (bool?)(j.Verdict == Core.Scoring.Verdicts.Covid)).ToArray();
             // The binary rule: the abstaining band is ignored, each scan is called by the threshold its fold was given.
-            var called = judged.Select(j => j.PCovid >= ThresholdOf(j)).ToArray();
+            var called = judged.Select(j => j.PCovid >= j.Threshold).ToArray();
             int Count(Func<int, bool> where) => Enumerable.Range(0, labels.Length).Count(where);
             var confident = Enumerable.Range(0, labels.Length).Where(i => binary[i] is not null).ToArray();
             return new TriageFigures(
@@ -125,12 +125,7 @@ internal static class CalibrateCommand
                 Proportion.Wilson(confident.Count(i => binary[i] == labels[i]), confident.Length),
                 Proportion.Wilson(confident.Count(i => labels[i] && binary[i] == true), confident.Count(i => labels[i])),
                 Proportion.Wilson(confident.Count(i => !labels[i] && binary[i] == false), confident.Count(i => !labels[i])));
-
-            double ThresholdOf((ScanScores Scan, double[] Calibrated, double PCovid, string Verdict) j) => thresholds.GetOrAdd(j.Scan.Fold, fold =>
-                TriageFit.Fit([.. scans.Where(s => s.Fold != fold)], targetSensitivity, minCoverage).Threshold);
         }
-
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, double> thresholds = new();
 
         public CrossValidationRecord ModelValidation(string model)
         {
@@ -141,7 +136,7 @@ internal static class CalibrateCommand
                 Math.Round(Auc(own), 4), Math.Round(folds.Average(), 4), Math.Round(Sd(folds), 4), [.. folds.Select(a => Math.Round(a, 4))], own.Count);
         }
 
-        public string Write(TriageParameters parameters, string recipe)
+        public string Write(TriageParameters parameters, TriageFigures triage, string recipe)
         {
             var text = new StringBuilder();
             void Line(string line) => text.AppendLine(line); // numbers are formatted invariantly by F
@@ -171,7 +166,6 @@ internal static class CalibrateCommand
                 $"{F(softVote.Average())} | {F(Sd(softVote))} | {string.Join(" ", softVote.Select(a => F(a)))} | | |");
             text.AppendLine();
 
-            var triage = CrossFitted(OutOfFoldScores.Original);
             text.AppendLine("## Triage (cross-fitted)");
             text.AppendLine();
             Line($"Manifest values (fitted on all out-of-fold scores): vote scaled with T {F(parameters.Ensemble.Temperature)} B {F(parameters.Ensemble.Bias)}, threshold {F(parameters.Threshold, 4)} for target sensitivity {F(targetSensitivity, 2)}; " +

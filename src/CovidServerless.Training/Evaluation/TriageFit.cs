@@ -5,6 +5,9 @@ namespace CovidServerless.Training.Evaluation;
 /// <summary>One scan's out-of-fold scores: each member's raw pCovid, in the order of the fit's model names.</summary>
 internal sealed record ScanScores(string File, int Fold, bool IsCovid, double[] Members);
 
+/// <summary>A scan judged by parameters fitted without its fold: calibrated members, ensemble pCovid, verdict, and the threshold used.</summary>
+internal sealed record JudgedScan(ScanScores Scan, double[] Calibrated, double PCovid, string Verdict, double Threshold);
+
 /// <summary>Everything triage needs beyond the models: member temperatures, threshold, abstaining band.</summary>
 internal sealed record TriageParameters(ModelCalibration[] Calibrations, ModelCalibration Ensemble, double Threshold, double Margin, double MaxSpread)
 {
@@ -48,10 +51,10 @@ internal static class TriageFit
     }
 
     /// <summary>Each scan's calibrated ensemble pCovid and verdict from parameters fitted without its fold.</summary>
-    public static List<(ScanScores Scan, double[] Calibrated, double PCovid, string Verdict)> CrossFit(
+    public static List<JudgedScan> CrossFit(
         IReadOnlyList<ScanScores> scans, double targetSensitivity, double minCoverage)
     {
-        var judged = new List<(ScanScores, double[], double, string)>();
+        var judged = new List<JudgedScan>();
         foreach (var fold in scans.Select(s => s.Fold).Distinct().Order())
         {
             var parameters = Fit([.. scans.Where(s => s.Fold != fold)], targetSensitivity, minCoverage);
@@ -61,7 +64,7 @@ internal static class TriageFit
                 var vote = Core.Scoring.EnsembleScore.SoftVote(Core.Modality.Ct,
                     [.. calibrated.Select((p, m) => new Core.Scoring.ModelScore($"m{m}", "0", p, Core.Scoring.Verdicts.For(p, parameters.Threshold)))],
                     parameters.Rule);
-                return (s, calibrated, vote.PCovid, vote.Verdict);
+                return new JudgedScan(s, calibrated, vote.PCovid, vote.Verdict, parameters.Threshold);
             }));
         }
 
