@@ -413,8 +413,11 @@ public sealed class ScanWatcherTests : IAsyncLifetime
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
+            // Recorded once the timer exists: a test that advances the time on seeing the delay must not advance it
+            // before the timer is set, or the timer starts after the advance and never fires.
+            var timer = fake.CreateTimer(callback, state, dueTime, period);
             delays.Enqueue(dueTime);
-            return fake.CreateTimer(callback, state, dueTime, period);
+            return timer;
         }
 
         public void Advance(TimeSpan by) => fake.Advance(by);
