@@ -46,8 +46,11 @@ public static class MutatedScans
         }
     }
 
-    private static (string Mutation, byte[] Bytes) Mutate(byte[] original, Random random)
+    /// <summary>One mutation of <paramref name="original"/>, drawn from <paramref name="random"/> (the torture run mutates real scans with it).</summary>
+    public static (string Mutation, byte[] Bytes) Mutate(byte[] original, Random random)
     {
+        ArgumentNullException.ThrowIfNull(original);
+        ArgumentNullException.ThrowIfNull(random);
         var bytes = (byte[])original.Clone();
         switch (random.Next(11))
         {

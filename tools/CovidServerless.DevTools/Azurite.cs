@@ -5,14 +5,15 @@ using System.Net.Sockets;
 namespace CovidServerless.DevTools;
 
 /// <summary>
-/// A private Azurite (blob, queue, table) on free loopback ports with in-memory data, started from the
-/// repository's pinned npm install by <see cref="StartAsync"/> and stopped on dispose. Tests use it through an xunit
-/// fixture (TestSupport's AzuriteFixture); the benchmark starts its own.
+/// A private Azurite (blob, queue, table) on free loopback ports with in-memory data (or data on disk in
+/// <see cref="DataFolder"/>), started from the repository's pinned npm install by <see cref="StartAsync"/> and stopped
+/// on dispose. Tests use it through an xunit fixture (TestSupport's AzuriteFixture); the benchmark and the torture
+/// run start their own.
 /// </summary>
 public class Azurite : IAsyncDisposable
 {
     private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-    private static readonly string[] InMemoryQuiet = ["--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry"];
+    private static readonly string[] Quiet = ["--skipApiVersionCheck", "--disableTelemetry"];
     private readonly List<(string Name, Process Process)> processes = [];
 
     /// <summary>Generous: on a shared machine under heavy load Node.js can take tens of seconds to start.</summary>
@@ -36,6 +37,12 @@ public class Azurite : IAsyncDisposable
 
     /// <summary>Access-log lines (method and path of each request) when <see cref="LogRequests"/> is set.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> Requests { get; } = new();
+
+    /// <summary>
+    /// Keep the data in this folder instead of in memory, so that it outlives a <see cref="RestartAsync"/> (the
+    /// torture run stops storage mid-burst); null: in memory.
+    /// </summary>
+    public string? DataFolder { get; init; }
 
     public int BlobPort { get; private set; } = FreePort();
 
@@ -109,7 +116,8 @@ public class Azurite : IAsyncDisposable
             start.ArgumentList.Add("--silent");
         }
 
-        foreach (var arg in InMemoryQuiet.Concat(serviceArguments))
+        string[] persistence = DataFolder is null ? ["--inMemoryPersistence"] : ["--location", DataFolder];
+        foreach (var arg in persistence.Concat(Quiet).Concat(serviceArguments))
         {
             start.ArgumentList.Add(arg);
         }
@@ -154,6 +162,35 @@ public class Azurite : IAsyncDisposable
 
         // Listening, but not Azurite: it exited, and another process holds the port.
         return AnyExited() ? (BlobPort, true) : null;
+    }
+
+    /// <summary>
+    /// Stops the emulator the way an operator does (SIGTERM: it saves its data and closes its ports), then starts it
+    /// again on the same ports; with <see cref="DataFolder"/> the data is still there.
+    /// </summary>
+    /// <returns>How long storage was down.</returns>
+    public async Task<TimeSpan> RestartAsync(TimeSpan downFor)
+    {
+        var clock = Stopwatch.StartNew();
+        foreach (var (_, process) in processes)
+        {
+            using var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await term.WaitForExitAsync();
+            using var stopped = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await process.WaitForExitAsync(stopped.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // It did not stop in time: kill it, as a crashed emulator would be.
+            }
+        }
+
+        Stop();
+        await Task.Delay(downFor);
+        await StartAsync();
+        return clock.Elapsed;
     }
 
     public ValueTask DisposeAsync()

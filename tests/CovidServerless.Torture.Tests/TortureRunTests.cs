@@ -1,0 +1,48 @@
+using CovidServerless.Torture;
+using Xunit.Abstractions;
+
+namespace CovidServerless.Torture.Tests;
+
+/// <summary>
+/// The CI-sized torture run (docs/reliability.md): the real local host and Azurite under every fault of the full run,
+/// with 200 scans instead of 2,000. <c>./covidscan torture</c> runs the full size.
+/// </summary>
+public class TortureRunTests(ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task Under_host_kills_a_storage_restart_bad_files_and_a_crashing_scan_every_upload_ends_with_one_final_result_announced_one_way()
+    {
+        Skip.If(RepoPaths.SharedData is null, RepoPaths.NoSharedDataMessage);
+        var work = Directory.CreateTempSubdirectory("covidscan-torture-ci-");
+        var settings = new TortureSettings(
+            Scans: 200,
+            BadPercent: 5,
+            HostKills: 3,
+            Seed: 33,
+            MaxAttempts: 3,
+            Data: RepoPaths.SharedData,
+            Manifest: Path.Combine(RepoPaths.Root, "models", "manifest.json"),
+            WorkFolder: work.FullName,
+            DrainTimeout: TimeSpan.FromMinutes(4));
+        var printed = new StringWriter();
+        TortureReport report;
+        try
+        {
+            report = await TortureRun.RunAsync(settings, printed, CancellationToken.None);
+        }
+        finally
+        {
+            output.WriteLine(printed.ToString());
+        }
+
+        Assert.Empty(report.Violations);
+        Assert.Equal(0, report.Lost);
+        Assert.Equal(0, report.DifferingDuplicates);
+        Assert.Equal(report.Uploaded, report.FinalResults);
+        Assert.Equal(3, report.HostKills);
+        Assert.Equal(1, report.AzuriteRestarts);
+        Assert.Equal("failed", report.PoisonStatus);
+        Assert.InRange(report.PoisonCrashes, 1, settings.MaxAttempts);
+        work.Delete(recursive: true);
+    }
+}

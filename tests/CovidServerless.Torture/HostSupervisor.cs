@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace CovidServerless.Torture;
+
+/// <summary>
+/// Keeps the torture host running as an operator's service manager would: starts it, and starts it again whenever it
+/// ends, whether the run killed it (SIGKILL) or it crashed on its own (the poison scan). Samples the peak memory of
+/// every host process it started from /proc.
+/// </summary>
+public sealed class HostSupervisor : IAsyncDisposable
+{
+    private readonly Func<ProcessStartInfo> startInfo;
+    private readonly StreamWriter log;
+    private readonly Lock gate = new();
+    private readonly CancellationTokenSource stopping = new(); // cancelled once, never disposed: DisposeAsync may run twice
+    private Process? current;
+    private bool killedByRun;
+    private Task? loop;
+    private Task? sampler;
+
+    public HostSupervisor(Func<ProcessStartInfo> startInfo, string logPath)
+    {
+        this.startInfo = startInfo;
+        log = new StreamWriter(logPath, append: false) { AutoFlush = true };
+    }
+
+    public int Starts { get; private set; }
+
+    public int Kills { get; private set; }
+
+    /// <summary>Ends that the host chose itself and whose output named the poison scan (Environment.FailFast).</summary>
+    public int PoisonCrashes { get; private set; }
+
+    /// <summary>Ends that neither the run nor the poison scan caused (exit code each), e.g. a host that gave up while storage was down.</summary>
+    public List<int> OtherExits { get; } = [];
+
+    /// <summary>The highest peak resident memory (VmHWM) of any one host process, in bytes, sampled every 250 ms.</summary>
+    public long PeakHostBytes { get; private set; }
+
+    public void Start()
+    {
+        loop = Task.Run(SuperviseAsync);
+        sampler = Task.Run(SampleAsync);
+    }
+
+    /// <summary>SIGKILLs the running host (the loop starts it again); false when none was running.</summary>
+    public bool Kill()
+    {
+        lock (gate)
+        {
+            if (current is null || current.HasExited)
+            {
+                return false;
+            }
+
+            killedByRun = true;
+            current.Kill(); // SIGKILL on Linux
+            Kills++;
+            return true;
+        }
+    }
+
+    private async Task SuperviseAsync()
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            var poisonSeen = false;
+            var process = new Process { StartInfo = startInfo() };
+            process.OutputDataReceived += (_, line) => Write(line.Data);
+            process.ErrorDataReceived += (_, line) =>
+            {
+                poisonSeen |= line.Data?.Contains(PoisonScorer.CrashMessage, StringComparison.Ordinal) == true;
+                Write(line.Data);
+            };
+            lock (gate)
+            {
+                killedByRun = false;
+                process.Start();
+                current = process;
+                Starts++;
+            }
+
+            Write($"=== torture: host start #{Starts} (pid {process.Id}) at {DateTime.UtcNow:O}");
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            await process.WaitForExitAsync(CancellationToken.None);
+            lock (gate)
+            {
+                Write($"=== torture: host pid {process.Id} ended with {process.ExitCode}{(killedByRun ? " (SIGKILL by the run)" : string.Empty)}");
+                if (!killedByRun && !stopping.IsCancellationRequested)
+                {
+                    if (poisonSeen)
+                    {
+                        PoisonCrashes++;
+                    }
+                    else
+                    {
+                        OtherExits.Add(process.ExitCode);
+                    }
+                }
+
+                current = null;
+            }
+
+            process.Dispose();
+        }
+    }
+
+    private async Task SampleAsync()
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            int? pid;
+            lock (gate)
+            {
+                pid = current is { HasExited: false } running ? running.Id : null;
+            }
+
+            if (pid is { } id && PeakResidentBytes(id) is { } peak && peak > PeakHostBytes)
+            {
+                PeakHostBytes = peak;
+            }
+
+            try
+            {
+                await Task.Delay(250, stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>VmHWM of a process from /proc (its peak resident set so far), null once it is gone.</summary>
+    public static long? PeakResidentBytes(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private void Write(string? line)
+    {
+        if (line is not null)
+        {
+            lock (log)
+            {
+                log.WriteLine(line);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await stopping.CancelAsync();
+        Kill();
+        if (loop is not null)
+        {
+            await loop;
+        }
+
+        if (sampler is not null)
+        {
+            await sampler;
+        }
+
+        log.Dispose();
+    }
+}

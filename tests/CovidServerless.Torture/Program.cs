@@ -1,0 +1,4 @@
+using CovidServerless.DevTools;
+using CovidServerless.Torture;
+
+return await TortureCommand.Create(RepoPaths.Root).Parse(args).InvokeAsync();

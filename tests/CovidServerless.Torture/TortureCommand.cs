@@ -1,0 +1,73 @@
+using System.CommandLine;
+
+namespace CovidServerless.Torture;
+
+/// <summary>
+/// <c>./covidscan torture</c>: the fault-injection run of the real local pipeline (docs/reliability.md). Its
+/// <c>host</c> command is the local host that the run starts, stops and kills.
+/// </summary>
+public static class TortureCommand
+{
+    public static RootCommand Create(string repoRoot)
+    {
+        var scans = new Option<int>("--scans") { Description = "Valid scans uploaded in the burst (real images, reused under other names).", DefaultValueFactory = _ => 2000 };
+        var bad = new Option<int>("--bad-percent") { Description = "Bad files (mutated real images) on top, in percent of --scans.", DefaultValueFactory = _ => 5 };
+        var kills = new Option<int>("--kills") { Description = "SIGKILLs of the local host at random moments (at least 3).", DefaultValueFactory = _ => 3 };
+        var seed = new Option<int>("--seed") { Description = "Picks images, mutations, the poison scan and the moments of the faults.", DefaultValueFactory = _ => 33 };
+        var attempts = new Option<int>("--max-attempts") { Description = "The host's ScanWatch:MaxAttempts: the poison scan ends failed after this many crashes.", DefaultValueFactory = _ => 5 };
+        var drain = new Option<int>("--drain-minutes") { Description = "How long to wait for every final result; scans still without one are lost.", DefaultValueFactory = _ => 30 };
+        var data = new Option<string>("--data")
+        {
+            Description = "The shared data folder with chest/ and ct/ (default: ../shared/data beside the repository).",
+            HelpName = "SHARED_DATA",
+            DefaultValueFactory = _ => Path.Combine(repoRoot, "..", "shared", "data"),
+        };
+        var models = new Option<string>("--models")
+        {
+            Description = "Path of the model manifest (default: Models__ManifestPath, else models/manifest.json).",
+            HelpName = "MANIFEST",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Models__ManifestPath") ?? Path.Combine(repoRoot, "models", "manifest.json"),
+        };
+        var work = new Option<string?>("--work") { Description = "Folder for Azurite's data and the host's log (default: a new temporary folder).", HelpName = "FOLDER" };
+        var command = new RootCommand(
+            "covidscan torture: uploads a burst of real scans and bad files to the local pipeline (local host + Azurite), SIGKILLs the host, " +
+            "restarts Azurite and crashes the host with a poison scan, then checks that every upload has exactly one final result and one kind of message.")
+        {
+            scans, bad, kills, seed, attempts, drain, data, models, work,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var settings = new TortureSettings(
+                parse.GetValue(scans),
+                parse.GetValue(bad),
+                parse.GetValue(kills),
+                parse.GetValue(seed),
+                parse.GetValue(attempts),
+                Path.GetFullPath(parse.GetValue(data)!),
+                Path.GetFullPath(parse.GetValue(models)!),
+                parse.GetValue(work) is { } folder ? Path.GetFullPath(folder) : Directory.CreateTempSubdirectory("covidscan-torture-").FullName,
+                TimeSpan.FromMinutes(parse.GetValue(drain)));
+            if (settings.Scans < 10 || settings.HostKills < 3 || settings.BadPercent is < 0 or > 100 || settings.MaxAttempts < 1)
+            {
+                Console.Error.WriteLine("covidscan torture: needs --scans >= 10, --kills >= 3, --bad-percent 0-100 and --max-attempts >= 1.");
+                return 2;
+            }
+
+            var report = await TortureRun.RunAsync(settings, Console.Out, cancellationToken);
+            return report.Violations.Count == 0 ? 0 : 1;
+        });
+
+        var poison = new Option<string>("--poison-sha256") { Description = "SHA-256 (hex) of the scan whose scoring crashes the process.", Required = true };
+        var host = new Command("host", "The local host as the product composes it, with a scorer that calls Environment.FailFast on the poison scan (the run starts it).")
+        {
+            poison,
+        };
+        host.SetAction(async (parse, cancellationToken) =>
+        {
+            await TortureHost.Build(parse.GetValue(poison)!).RunAsync(cancellationToken);
+            return 0;
+        });
+        command.Subcommands.Add(host);
+        return command;
+    }
+}

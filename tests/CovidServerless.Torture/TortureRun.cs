@@ -1,0 +1,435 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs.Models;
+using CovidServerless.Core;
+using CovidServerless.Core.Ingestion;
+using CovidServerless.Core.Results;
+using CovidServerless.Core.Storage;
+using CovidServerless.DevTools;
+using Microsoft.Extensions.Options;
+
+namespace CovidServerless.Torture;
+
+/// <summary>
+/// One torture run: Azurite with its data on disk, the torture host under a <see cref="HostSupervisor"/>, a burst of
+/// uploads, the faults at seeded moments (SIGKILLs of the host while it works through the backlog, one Azurite stop
+/// and start while the burst is being uploaded, the poison scan's crashes), then the checks of what storage holds.
+/// </summary>
+public static class TortureRun
+{
+    private static readonly string[] Configurations = ["Release", "Debug"];
+    private static readonly string[] FinalStatuses = [ScanStatus.Scored, ScanStatus.Rejected, ScanStatus.Failed];
+
+    public static async Task<TortureReport> RunAsync(TortureSettings settings, TextWriter output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(output);
+        var report = new TortureReport();
+        var plan = Corpus.Make(settings);
+        var poison = plan.Single(u => u.Kind == UploadKind.Poison);
+        report.Uploaded = plan.Count;
+        report.ValidScans = plan.Count(u => u.Kind == UploadKind.Valid);
+        report.BadFiles = plan.Count(u => u.Kind == UploadKind.Bad);
+        var random = new Random(settings.Seed + 1);
+        output.WriteLine(
+            $"torture: {plan.Count:N0} uploads ({report.ValidScans:N0} real scans, {report.BadFiles:N0} bad files, 1 poison scan), seed {settings.Seed}, " +
+            $"{settings.HostKills} SIGKILLs, 1 Azurite restart, ScanWatch:MaxAttempts {settings.MaxAttempts}; work folder {settings.WorkFolder}");
+        output.WriteLine($"torture: the host is covidscan-torture's 'host' command: the product's LocalHostApp with its scorer wrapped to FailFast on the poison scan's SHA-256.");
+
+        var azurite = new Azurite { DataFolder = Path.Combine(settings.WorkFolder, "azurite") };
+        Directory.CreateDirectory(azurite.DataFolder);
+        await using var azuriteLifetime = azurite;
+        await azurite.StartAsync();
+        var clients = new StorageClients(
+            new ConfigurationBuilder().AddInMemoryCollection([new("AzureWebJobsStorage", azurite.ConnectionString)]).Build(),
+            Options.Create(new StorageOptions()));
+        foreach (var modality in ModalityNames.All)
+        {
+            await clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality)).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        }
+
+        var hostUrl = $"http://127.0.0.1:{Azurite.FreePort()}";
+        var hostDll = HostDll();
+        var poisonHash = Corpus.Sha256(poison.Bytes);
+        var supervisor = new HostSupervisor(
+            () =>
+            {
+                var start = new ProcessStartInfo("dotnet", [hostDll, "host", "--poison-sha256", poisonHash])
+                {
+                    UseShellExecute = false,
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    WorkingDirectory = RepoPaths.Root,
+                };
+                start.Environment["AzureWebJobsStorage"] = azurite.ConnectionString;
+                start.Environment["Urls"] = hostUrl;
+                start.Environment["Models__ManifestPath"] = settings.Manifest;
+                start.Environment["ScanWatch__MaxAttempts"] = settings.MaxAttempts.ToString(CultureInfo.InvariantCulture);
+                start.Environment["Logging__LogLevel__Default"] = "Warning";
+                start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
+                return start;
+            },
+            Path.Combine(settings.WorkFolder, "host.log"));
+        await using var supervisorLifetime = supervisor;
+        supervisor.Start();
+
+        // The faults' moments, from the seed: Azurite's restart once this share of the burst is uploaded, each kill once
+        // this share of the uploads has a message on the results queue (plus up to 3 s).
+        var azuriteAt = (int)(plan.Count * (0.3 + (0.3 * random.NextDouble())));
+        var killAt = Enumerable.Range(0, settings.HostKills).Select(_ => 0.1 + (0.7 * random.NextDouble())).Order().ToList();
+        var killDelays = killAt.Select(_ => TimeSpan.FromMilliseconds(random.Next(3000))).ToList();
+        output.WriteLine($"torture: Azurite restarts after upload {azuriteAt:N0}; the host is killed at {string.Join(", ", killAt.Select(k => k.ToString("P0", CultureInfo.InvariantCulture)))} of the results.");
+
+        var clock = Stopwatch.StartNew();
+        var versions = new ConcurrentDictionary<int, string>();
+        var uploaded = 0;
+        var next = -1;
+        var azuriteRestart = Task.CompletedTask;
+        var azuritePeak = 0L;
+        async Task UploadAsync()
+        {
+            while (Interlocked.Increment(ref next) is var i && i < plan.Count)
+            {
+                versions[i] = await UploadOnceAsync(clients, plan[i], cancellationToken);
+                if (Interlocked.Increment(ref uploaded) == azuriteAt)
+                {
+                    azuriteRestart = Task.Run(async () =>
+                    {
+                        SampleAzurite(azurite, ref azuritePeak);
+                        var (blob, queue, table) = (azurite.BlobPort, azurite.QueuePort, azurite.TablePort);
+                        report.AzuriteDown = await azurite.RestartAsync(TimeSpan.FromSeconds(2));
+                        report.AzuriteRestarts++;
+                        if ((blob, queue, table) != (azurite.BlobPort, azurite.QueuePort, azurite.TablePort))
+                        {
+                            report.Violations.Add("Azurite came back on other ports (its own were taken): the run cannot go on.");
+                        }
+
+                        output.WriteLine($"torture: Azurite stopped (SIGTERM) and started again on its data after upload {azuriteAt:N0}: down {report.AzuriteDown.TotalSeconds:F1} s.");
+                    }, cancellationToken);
+                }
+            }
+        }
+
+        var uploading = Task.WhenAll(Enumerable.Range(0, 4).Select(_ => UploadAsync()));
+        var queue = clients.Queues.GetQueueClient(new StorageOptions().ResultsQueue);
+        var kills = 0;
+        var (hostStart, messagesAtHostStart) = (0, 0);
+        var drained = false;
+        var lastCheck = TimeSpan.Zero;
+        var deadline = TimeSpan.Zero;
+        while (!drained)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await Task.Delay(500, cancellationToken);
+            SampleAzurite(azurite, ref azuritePeak);
+            if (uploading.IsCompleted && deadline == TimeSpan.Zero)
+            {
+                await uploading;
+                report.UploadTime = clock.Elapsed;
+                deadline = clock.Elapsed + settings.DrainTimeout;
+                output.WriteLine($"torture: {plan.Count:N0} uploads done in {report.UploadTime.TotalSeconds:F1} s.");
+            }
+
+            // A kill needs its share of the results and a host that has announced scans since it started: each kill
+            // lands while a host works through the backlog, not while it loads its models.
+            var messages = await MessagesAsync(queue);
+            if (supervisor.Starts != hostStart)
+            {
+                (hostStart, messagesAtHostStart) = (supervisor.Starts, messages);
+            }
+
+            if (kills < killAt.Count && messages >= killAt[kills] * plan.Count && messages > messagesAtHostStart)
+            {
+                await Task.Delay(killDelays[kills], cancellationToken);
+                if (supervisor.Kill())
+                {
+                    kills++;
+                    output.WriteLine($"torture: SIGKILL {kills} of the host at {clock.Elapsed.TotalSeconds:F1} s.");
+                }
+            }
+
+            if (deadline != TimeSpan.Zero && azuriteRestart.IsCompleted && clock.Elapsed - lastCheck > TimeSpan.FromSeconds(5))
+            {
+                lastCheck = clock.Elapsed;
+                var missing = await MissingAsync(clients, plan, versions);
+                drained = missing == 0;
+                if (!drained && clock.Elapsed > deadline)
+                {
+                    output.WriteLine($"torture: {missing:N0} uploads still without a final result {settings.DrainTimeout.TotalMinutes:F0} min after the burst; giving up.");
+                    break;
+                }
+            }
+        }
+
+        report.DrainTime = clock.Elapsed;
+        report.HostStarts = supervisor.Starts;
+        report.HostKills = supervisor.Kills;
+        report.PoisonCrashes = supervisor.PoisonCrashes;
+        report.OtherHostExits = [.. supervisor.OtherExits];
+        report.PeakHostBytes = supervisor.PeakHostBytes;
+        await supervisor.DisposeAsync();
+        await azuriteRestart;
+        SampleAzurite(azurite, ref azuritePeak);
+        report.PeakAzuriteBytes = azuritePeak;
+
+        await CheckAsync(clients, plan, versions, settings, report);
+        Print(report, settings, output);
+        return report;
+    }
+
+    /// <summary>The torture host: this program's own build (its "host" command), beside this assembly or in the project's bin folder.</summary>
+    private static string HostDll()
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "covidscan-torture.dll");
+        string[] candidates = [beside, .. Configurations.Select(c => Path.Combine(RepoPaths.Root, "tests", "CovidServerless.Torture", "bin", c, "net10.0", "linux-x64", "covidscan-torture.dll"))];
+        return candidates.FirstOrDefault(dll => File.Exists(dll) && File.Exists(Path.ChangeExtension(dll, ".runtimeconfig.json")))
+            ?? throw new InvalidOperationException("covidscan-torture is not built: dotnet build tests/CovidServerless.Torture -c Release");
+    }
+
+    /// <summary>
+    /// Uploads one file as a client that retries through a storage outage would: only if the blob does not exist, so a
+    /// retry after an upload whose answer was lost adds no second version; then the version that exists is the one.
+    /// </summary>
+    private static async Task<string> UploadOnceAsync(StorageClients clients, PlannedUpload upload, CancellationToken cancellationToken)
+    {
+        var blob = clients.Blobs.GetBlobContainerClient(ScanContainers.For(upload.Modality)).GetBlobClient(upload.BlobName);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var options = new BlobUploadOptions { Conditions = new BlobRequestConditions { IfNoneMatch = ETag.All } };
+                return (await blob.UploadAsync(BinaryData.FromBytes(upload.Bytes), options, cancellationToken)).Value.ETag.ToString();
+            }
+            catch (RequestFailedException ex) when (ex.Status == 409)
+            {
+                return (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.ETag.ToString();
+            }
+            catch (Exception ex) when (attempt < 100 && ex is RequestFailedException or HttpRequestException or AggregateException or IOException)
+            {
+                await Task.Delay(500, cancellationToken);
+            }
+        }
+    }
+
+    private static async Task<int> MessagesAsync(Azure.Storage.Queues.QueueClient queue)
+    {
+        try
+        {
+            return (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
+        }
+        catch (RequestFailedException)
+        {
+            return 0; // not created yet, or storage is down
+        }
+    }
+
+    private static string ScanIdOf(PlannedUpload upload, string etag) => new ScanIdentity(upload.Modality, upload.BlobName, etag, default).ScanId;
+
+    private static async Task<List<TableEntity>> EnsembleRowsAsync(StorageClients clients) =>
+        await clients.Tables.GetTableClient(new StorageOptions().ResultsTable)
+            .QueryAsync<TableEntity>(filter: "Member eq 'ensemble'", select: ["ScanId", "Status", "Reason", "BlobName", "BlobVersion"])
+            .ToListAsync();
+
+    /// <returns>Uploads without a final result yet (all of them while storage cannot be read).</returns>
+    private static async Task<int> MissingAsync(StorageClients clients, IReadOnlyList<PlannedUpload> plan, ConcurrentDictionary<int, string> versions)
+    {
+        try
+        {
+            var final = (await EnsembleRowsAsync(clients))
+                .Where(row => FinalStatuses.Contains(row.GetString("Status")))
+                .Select(row => row.GetString("ScanId"))
+                .ToHashSet();
+            return plan.Select((upload, i) => ScanIdOf(upload, versions[i])).Count(id => !final.Contains(id));
+        }
+        catch (RequestFailedException)
+        {
+            return plan.Count;
+        }
+    }
+
+    private static async Task CheckAsync(
+        StorageClients clients,
+        IReadOnlyList<PlannedUpload> plan,
+        ConcurrentDictionary<int, string> versions,
+        TortureSettings settings,
+        TortureReport report)
+    {
+        var expected = plan.Select((upload, i) => (Upload: upload, ScanId: ScanIdOf(upload, versions[i]))).ToList();
+        var expectedIds = expected.Select(e => e.ScanId).ToHashSet();
+        var rows = (await EnsembleRowsAsync(clients)).ToLookup(row => row.GetString("ScanId"));
+        var results = clients.Tables.GetTableClient(new StorageOptions().ResultsTable);
+        var index = (await results.QueryAsync<TableEntity>(filter: "PartitionKey ge 'scan-' and PartitionKey lt 'scan.'").ToListAsync())
+            .ToDictionary(row => row.PartitionKey["scan-".Length..], row => ScanResult.FromJson(row.GetString("Result")));
+        var timeline = (await clients.Tables.GetTableClient(new StorageOptions().TimelineTable).QueryAsync<TableEntity>().ToListAsync())
+            .ToLookup(row => row.GetString("ScanId"));
+
+        foreach (var (upload, scanId) in expected)
+        {
+            var mine = rows[scanId].ToList();
+            var status = mine.Count == 1 ? mine[0].GetString("Status") : null;
+            if (mine.Count == 0 || !FinalStatuses.Contains(status))
+            {
+                report.Lost++;
+                Violation(report, $"lost: {Describe(upload)} has {(mine.Count == 0 ? "no result" : $"status '{status}'")}");
+                continue;
+            }
+
+            if (mine.Count > 1)
+            {
+                Violation(report, $"{Describe(upload)} has {mine.Count} result rows for one version");
+            }
+
+            report.FinalResults++;
+            switch (status)
+            {
+                case ScanStatus.Scored: report.Scored++; break;
+                case ScanStatus.Rejected: report.Rejected++; break;
+                default: report.Failed++; report.ValidScansFailed += upload.Kind == UploadKind.Valid ? 1 : 0; break;
+            }
+
+            if (!index.TryGetValue(scanId, out var indexed) || indexed.Status != status)
+            {
+                Violation(report, $"{Describe(upload)}: its scan-id index row is {(indexed is null ? "missing" : $"'{indexed.Status}'")}, its result '{status}'");
+            }
+
+            if (timeline[scanId].Count() != 1)
+            {
+                Violation(report, $"{Describe(upload)} has {timeline[scanId].Count()} timeline rows, not 1");
+            }
+
+            if (upload.Kind == UploadKind.Valid && status == ScanStatus.Rejected)
+            {
+                Violation(report, $"{Describe(upload)}: a real scan was rejected ({mine[0].GetString("Reason")})");
+            }
+        }
+
+        foreach (var extra in rows.Where(group => !expectedIds.Contains(group.Key)))
+        {
+            Violation(report, $"a result row for scan id {extra.Key}, which no upload of this run has");
+        }
+
+        // Messages: every one on the queue, grouped by scan id, compared without processedAt.
+        var bodies = new Dictionary<string, HashSet<string>>();
+        var queue = clients.Queues.GetQueueClient(new StorageOptions().ResultsQueue);
+        while (true)
+        {
+            var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromHours(1))).Value;
+            if (batch.Length == 0)
+            {
+                break;
+            }
+
+            foreach (var message in batch)
+            {
+                var json = JsonNode.Parse(message.Body.ToString())!.AsObject();
+                if ((string?)json["kind"] != ScanResult.KindName)
+                {
+                    continue;
+                }
+
+                report.Messages++;
+                var scanId = (string)json["scanId"]!;
+                json.Remove("processedAt");
+                if (!bodies.TryGetValue(scanId, out var set))
+                {
+                    bodies[scanId] = set = [];
+                }
+
+                set.Add(json.ToJsonString());
+            }
+        }
+
+        report.IdenticalDuplicates = report.Messages - bodies.Values.Sum(set => set.Count);
+        foreach (var (scanId, set) in bodies)
+        {
+            if (set.Count > 1)
+            {
+                report.DifferingDuplicates++;
+                Violation(report, $"scan id {scanId} was announced {set.Count} different ways");
+            }
+
+            if (!rows.Contains(scanId))
+            {
+                report.MessagesWithoutRow++;
+                Violation(report, $"a message for scan id {scanId} without a result row");
+            }
+        }
+
+        foreach (var (upload, scanId) in expected.Where(e => rows.Contains(e.ScanId) && !bodies.ContainsKey(e.ScanId)))
+        {
+            report.RowsWithoutMessage++;
+            Violation(report, $"{Describe(upload)} has a result row but no message");
+        }
+
+        // The poison scan: failed, after MaxAttempts attempts counted in storage, and the host no longer crashing on it.
+        var poisonId = expected.Single(e => e.Upload.Kind == UploadKind.Poison).ScanId;
+        report.PoisonStatus = rows[poisonId].FirstOrDefault()?.GetString("Status") ?? "none";
+        var attempts = await results.GetEntityIfExistsAsync<TableEntity>($"attempts-{poisonId}", "attempts");
+        report.PoisonAttempts = attempts.HasValue ? attempts.Value!.GetInt32("Attempts") ?? 0 : 0;
+        if (report.PoisonStatus != ScanStatus.Failed)
+        {
+            Violation(report, $"the poison scan ended '{report.PoisonStatus}', not failed");
+        }
+
+        if (report.PoisonAttempts != settings.MaxAttempts + 1)
+        {
+            Violation(report, $"the poison scan's attempts in storage are {report.PoisonAttempts}, not {settings.MaxAttempts} that crashed plus the one that recorded it failed");
+        }
+
+        if (report.PoisonCrashes > settings.MaxAttempts)
+        {
+            Violation(report, $"the poison scan crashed the host {report.PoisonCrashes} times, more than ScanWatch:MaxAttempts {settings.MaxAttempts}");
+        }
+
+        if (report.HostKills < settings.HostKills)
+        {
+            Violation(report, $"only {report.HostKills} of {settings.HostKills} SIGKILLs happened before the backlog drained");
+        }
+
+        if (report.AzuriteRestarts != 1)
+        {
+            Violation(report, "Azurite was not restarted mid-burst");
+        }
+    }
+
+    private static string Describe(PlannedUpload upload) => $"{upload.Modality.ToName()}/{upload.BlobName} ({upload.Kind}, {upload.Description})";
+
+    private static void Violation(TortureReport report, string text)
+    {
+        report.Violations.Add(text);
+    }
+
+    private static void SampleAzurite(Azurite azurite, ref long peak)
+    {
+        foreach (var pid in azurite.ProcessIds.Values)
+        {
+            if (HostSupervisor.PeakResidentBytes(pid) is { } bytes && bytes > peak)
+            {
+                peak = bytes;
+            }
+        }
+    }
+
+    private static void Print(TortureReport r, TortureSettings settings, TextWriter output)
+    {
+        const double MiB = 1024 * 1024;
+        output.WriteLine("torture: summary");
+        output.WriteLine($"  uploads            {r.Uploaded:N0} ({r.ValidScans:N0} real scans, {r.BadFiles:N0} bad files, 1 poison scan), seed {settings.Seed}");
+        output.WriteLine($"  faults             {r.HostKills} SIGKILLs of the host, {r.PoisonCrashes} poison crashes (Environment.FailFast), {r.AzuriteRestarts} Azurite restart (down {r.AzuriteDown.TotalSeconds:F1} s); {r.HostStarts} host starts; other host exits: {(r.OtherHostExits.Count == 0 ? "none" : string.Join(", ", r.OtherHostExits))}");
+        output.WriteLine($"  final results      {r.FinalResults:N0} of {r.Uploaded:N0}: {r.Scored:N0} scored, {r.Rejected:N0} rejected, {r.Failed:N0} failed ({r.ValidScansFailed} of them real scans caught in a host's death)");
+        output.WriteLine($"  lost               {r.Lost}");
+        output.WriteLine($"  messages           {r.Messages:N0}: identical duplicates {r.IdenticalDuplicates}, differing duplicates {r.DifferingDuplicates}; rows without message {r.RowsWithoutMessage}, messages without row {r.MessagesWithoutRow}");
+        output.WriteLine($"  poison scan        {r.PoisonStatus} after {r.PoisonAttempts} attempts counted in storage (ScanWatch:MaxAttempts {settings.MaxAttempts})");
+        output.WriteLine($"  time               uploads {r.UploadTime.TotalSeconds:F1} s; drained (every upload final) {r.DrainTime.TotalSeconds:F1} s after the first upload");
+        output.WriteLine($"  peak memory (RSS)  host {r.PeakHostBytes / MiB:F0} MiB (highest of its {r.HostStarts} processes), Azurite {r.PeakAzuriteBytes / MiB:F0} MiB");
+        output.WriteLine(r.Violations.Count == 0 ? "torture: PASS" : $"torture: FAIL, {r.Violations.Count} violations:");
+        foreach (var violation in r.Violations.Take(50))
+        {
+            output.WriteLine($"  - {violation}");
+        }
+    }
+}
