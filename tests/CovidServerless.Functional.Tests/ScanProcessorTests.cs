@@ -140,6 +140,22 @@ public sealed class ScanProcessorTests(AzuriteFixture azurite) : IClassFixture<A
     }
 
     [Fact]
+    public async Task A_version_recorded_as_failed_again_keeps_its_first_failure_so_both_announcements_say_the_same()
+    {
+        var (processor, _, queue) = CountingProcessor();
+        var identity = new ScanIdentity(Modality.Chest, $"failed-twice/{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
+        var first = await processor.RecordFailedAsync(identity, default, ScanWatcher.DidNotFinish(3));
+
+        // The host died after announcing it but before its timeline row: the next start counts one attempt more.
+        var again = await processor.RecordFailedAsync(identity, default, ScanWatcher.DidNotFinish(4));
+
+        Assert.Equal(first.ToJson(), again.ToJson());
+        var messages = (await storage.Clients.Queues.GetQueueClient(queue).ReceiveMessagesAsync(32)).Value;
+        Assert.Equal(2, messages.Length);
+        Assert.All(messages, m => Assert.Equal(ScanWatcher.DidNotFinish(3), ScanResult.FromJson(m.Body.ToString()).Reason));
+    }
+
+    [Fact]
     public async Task A_version_recorded_as_failed_is_scored_when_delivered_again()
     {
         var (processor, scorer, _) = CountingProcessor();

@@ -23,7 +23,7 @@ public class TortureRunTests(ITestOutputHelper output)
             Data: RepoPaths.SharedData,
             Manifest: Path.Combine(RepoPaths.Root, "models", "manifest.json"),
             WorkFolder: work.FullName,
-            DrainTimeout: TimeSpan.FromMinutes(4));
+            DrainTimeout: TimeSpan.FromMinutes(3));
         var printed = new StringWriter();
         TortureReport report;
         try

@@ -15,7 +15,7 @@ public static class TortureCommand
         var kills = new Option<int>("--kills") { Description = "SIGKILLs of the local host at random moments (at least 3).", DefaultValueFactory = _ => 3 };
         var seed = new Option<int>("--seed") { Description = "Picks images, mutations, the poison scan and the moments of the faults.", DefaultValueFactory = _ => 33 };
         var attempts = new Option<int>("--max-attempts") { Description = "The host's ScanWatch:MaxAttempts: the poison scan ends failed after this many crashes.", DefaultValueFactory = _ => 5 };
-        var drain = new Option<int>("--drain-minutes") { Description = "How long to wait for every final result; scans still without one are lost.", DefaultValueFactory = _ => 30 };
+        var drain = new Option<int>("--drain-minutes") { Description = "Give up once no upload got its final result for this many minutes; scans still without one are lost.", DefaultValueFactory = _ => 5 };
         var data = new Option<string>("--data")
         {
             Description = "The shared data folder with chest/ and ct/ (default: ../shared/data beside the repository).",

@@ -121,6 +121,7 @@ public static class TortureRun
         var drained = false;
         var lastCheck = TimeSpan.Zero;
         var deadline = TimeSpan.Zero;
+        var leastMissing = int.MaxValue;
         while (!drained)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -157,9 +158,14 @@ public static class TortureRun
                 lastCheck = clock.Elapsed;
                 var missing = await MissingAsync(clients, plan, versions);
                 drained = missing == 0;
-                if (!drained && clock.Elapsed > deadline)
+                if (missing < leastMissing)
                 {
-                    output.WriteLine($"torture: {missing:N0} uploads still without a final result {settings.DrainTimeout.TotalMinutes:F0} min after the burst; giving up.");
+                    // Progress: on a loaded machine the backlog drains slowly, and only a stall means scans are stuck.
+                    (leastMissing, deadline) = (missing, clock.Elapsed + settings.DrainTimeout);
+                }
+                else if (!drained && clock.Elapsed > deadline)
+                {
+                    output.WriteLine($"torture: {missing:N0} uploads still without a final result, none answered in the last {settings.DrainTimeout.TotalMinutes:F0} min; giving up.");
                     break;
                 }
             }
@@ -221,9 +227,9 @@ public static class TortureRun
         {
             return (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
         }
-        catch (RequestFailedException)
+        catch (Exception ex) when (ex is RequestFailedException or AggregateException or HttpRequestException)
         {
-            return 0; // not created yet, or storage is down
+            return 0; // not created yet, or storage is down (the client's retries ran out)
         }
     }
 
@@ -245,7 +251,7 @@ public static class TortureRun
                 .ToHashSet();
             return plan.Select((upload, i) => ScanIdOf(upload, versions[i])).Count(id => !final.Contains(id));
         }
-        catch (RequestFailedException)
+        catch (Exception ex) when (ex is RequestFailedException or AggregateException or HttpRequestException)
         {
             return plan.Count;
         }
@@ -315,7 +321,7 @@ public static class TortureRun
         // Messages: every one on the queue, grouped by scan id, compared without processedAt.
         var bodies = new Dictionary<string, HashSet<string>>();
         var queue = clients.Queues.GetQueueClient(new StorageOptions().ResultsQueue);
-        while (true)
+        while (await queue.ExistsAsync())
         {
             var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromHours(1))).Value;
             if (batch.Length == 0)
@@ -349,7 +355,7 @@ public static class TortureRun
             if (set.Count > 1)
             {
                 report.DifferingDuplicates++;
-                Violation(report, $"scan id {scanId} was announced {set.Count} different ways");
+                Violation(report, $"scan id {scanId} was announced {set.Count} different ways: {string.Join(" | ", set.Select(body => body.Length > 400 ? body[..400] : body))}");
             }
 
             if (!rows.Contains(scanId))

@@ -9,7 +9,7 @@ namespace CovidServerless.Torture;
 /// <param name="Data">The shared data folder (chest and ct, train and val).</param>
 /// <param name="Manifest">The model manifest the host scores with.</param>
 /// <param name="WorkFolder">Azurite's data and the host's log.</param>
-/// <param name="DrainTimeout">How long the run waits for every upload's final result; what is missing then is lost.</param>
+/// <param name="DrainTimeout">How long the run waits, once uploaded, without any upload getting its final result; what is missing then is lost.</param>
 public sealed record TortureSettings(
     int Scans,
     int BadPercent,

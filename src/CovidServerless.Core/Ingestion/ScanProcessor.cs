@@ -84,12 +84,14 @@ public sealed class ScanProcessor(
 
     /// <summary>
     /// Records that processing failed on every retry: a service problem, so the scan itself is not blamed. A version
-    /// that already has a scored or rejected result keeps it (announced again, in case that had not happened yet).
+    /// that already has a result keeps it (announced again, in case that had not happened yet): a scored or rejected
+    /// one is never downgraded, and a failed one recorded again (its host died before the timeline row) keeps its
+    /// first reason, so that both messages of the scan id say the same.
     /// </summary>
     public async Task<ScanResult> RecordFailedAsync(ScanIdentity identity, CancellationToken cancellationToken, string? reason = null)
     {
         ArgumentNullException.ThrowIfNull(identity);
-        if (await FinalResultAsync(identity, cancellationToken).ConfigureAwait(false) is { } recorded)
+        if (await store.FindAsync(identity, cancellationToken).ConfigureAwait(false) is { Status: ScanStatus.Scored or ScanStatus.Rejected or ScanStatus.Failed } recorded)
         {
             await RepublishAsync(recorded, identity).ConfigureAwait(false);
             return recorded;
