@@ -50,9 +50,10 @@ public sealed class SeriesAggregator(
             {
                 await CompleteQuietSeriesAsync(stoppingToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is Azure.RequestFailedException or IOException or TimeoutException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is Azure.RequestFailedException or IOException or TimeoutException or AggregateException)
             {
-                // Storage unreachable: the pending rows stay, so the next round catches up.
+                // Storage unreachable (an AggregateException once the storage client's own retries ran out): the
+                // pending rows stay, so the next round catches up. Escaping here would stop the whole local host.
                 logger.LogWarning("Series aggregation failed this round ({Error}); it is tried again.", ex.GetType().Name);
             }
 
