@@ -192,7 +192,7 @@ public sealed class BrowserTests(WebApp web)
     }
 
     [Fact]
-    public async Task The_models_page_lists_each_modalitys_four_models_with_versions_validation_figures_and_health()
+    public async Task The_models_page_lists_each_modalitys_four_models_and_its_input_gate_with_versions_validation_figures_and_health()
     {
         using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "models", "manifest.json")));
         var page = await web.NewPageAsync();
@@ -204,6 +204,11 @@ public sealed class BrowserTests(WebApp web)
             var entry = manifest.RootElement.GetProperty("modalities").GetProperty(modality);
             var threshold = entry.GetProperty("ensemble").GetProperty("threshold").GetDouble();
             await Expect(page.Locator($"#models-{modality} + p")).ToContainTextAsync($"threshold {threshold.ToString("F3", CultureInfo.InvariantCulture)}");
+            await Expect(page.Locator($"#models-{modality} + p")).ToContainTextAsync("calibrated pCovid");
+            var gate = manifest.RootElement.GetProperty("gate");
+            var gateThreshold = gate.GetProperty("thresholds").GetProperty(modality).GetDouble().ToString("F3", CultureInfo.InvariantCulture);
+            await Expect(page.Locator($"#models-{modality} ~ p.gate")).ToContainTextAsync(
+                $"Input gate {gate.GetProperty("model").GetProperty("name").GetString()} {gate.GetProperty("model").GetProperty("version").GetString()}: an image it scores below {gateThreshold}");
             foreach (var model in entry.GetProperty("models").EnumerateArray())
             {
                 var card = page.Locator($"[data-model='{modality}/{model.GetProperty("name").GetString()}']");
