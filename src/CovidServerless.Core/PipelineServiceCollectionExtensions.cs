@@ -180,6 +180,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<ScanWatchOptions>().Bind(configuration.GetSection(ScanWatchOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ScanWatcher>();
+        services.TryAddSingleton<ScanBacklog>();
         services.TryAddSingleton<Api.ResultsApi>();
         services.TryAddSingleton<Api.ScanUploadApi>();
         return services;
