@@ -241,7 +241,7 @@ public static class BenchRunner
             }
 
             costs[modality.ToName()] = cost;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {modality.ToName(),-5} scoring {cost.Scoring}\n        scoring + rows saved {cost.Recorded}\n        with maps fetched and stored {cost.RecordedWithMaps}  -> +{cost.Fraction:P1} of scoring (in process, rows apart: +{cost.InProcessFraction:P1})\n        first GET (drawn and stored) {cost.FirstGet}  = {cost.FirstGetFraction:P0} of scoring; one model's {cost.FirstGetModel}\n        second GET (stored) {cost.StoredGet}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {modality.ToName(),-5} scoring {cost.Scoring}\n        scoring + rows saved {cost.Recorded}\n        with maps fetched and stored {cost.RecordedWithMaps}  -> {cost.Fraction:+0.0%;-0.0%} of scoring (in process, rows apart: {cost.InProcessFraction:+0.0%;-0.0%})\n        first GET (drawn and stored) {cost.FirstGet}  = {cost.FirstGetFraction:P0} of scoring; one model's {cost.FirstGetModel}\n        second GET (stored) {cost.StoredGet}"));
         }
 
         return (costs, costs.Values.Select(h => h.Fraction).DefaultIfEmpty(double.NaN).Average());
