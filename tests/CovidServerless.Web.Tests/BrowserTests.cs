@@ -169,6 +169,11 @@ public sealed class BrowserTests(WebApp web)
         var ct = WebApp.RealScan("ct", "noncovid");
         Skip.If(ct is null, RepoPaths.NoSharedDataMessage);
         var page = await web.NewPageAsync();
+
+        // File choosers intercepted from the start: RunAndWaitForFileChooserAsync turns interception on without
+        // waiting for the browser to confirm it, so the key press that opens the chooser could get there first.
+        var chosen = new TaskCompletionSource<IFileChooser>(TaskCreationOptions.RunContinuationsAsynchronously);
+        page.FileChooser += (_, chooser) => chosen.TrySetResult(chooser);
         await page.GotoAsync("/");
 
         // Tab to the modality group (its checked radio), arrow to CT, tab to the file picker and open it with Space.
@@ -176,7 +181,8 @@ public sealed class BrowserTests(WebApp web)
         await page.Keyboard.PressAsync("ArrowRight");
         await Expect(page.Locator("input[value=ct]")).ToBeCheckedAsync();
         await TabToAsync(page, "#files");
-        var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Space"));
+        await page.Keyboard.PressAsync("Space");
+        var chooser = await chosen.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await chooser.SetFilesAsync(ct!);
         await TabToAsync(page, "#upload-button");
         await page.Keyboard.PressAsync("Enter");
