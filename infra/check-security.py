@@ -105,6 +105,7 @@ def main(path):
     check("function app: VNet integration subnet set", bool(site.get("virtualNetworkSubnetId")))
     settings = {s["name"] for s in site.get("siteConfig", {}).get("appSettings", [])}
     check("function app: sends worker tokens (WorkerToken__Scope)", "WorkerToken__Scope" in settings)
+    check("function app: API role checks and access log on (no ApiAccess opt-out)", not any(s.startswith("ApiAccess__Disabled") for s in settings))
 
     environment = one("Microsoft.App/managedEnvironments", "worker")
     check("worker: Container Apps environment internal to the VNet",

@@ -11,7 +11,7 @@ public static class BenchCommand
     {
         ArgumentNullException.ThrowIfNull(run);
         var gpu = new Option<bool>("--gpu") { Description = "Run the ensemble on CUDA against this machine's CPU, instead of the CPU sections." };
-        var heatmaps = new Option<bool>("--heatmaps") { Description = "Only the heatmap section: scoring with and without the stored heatmap overlay." };
+        var heatmaps = new Option<bool>("--heatmaps") { Description = "Only the heatmap section: scoring with and without the maps stored, and the first GET that draws an overlay." };
         var quick = new Option<bool>("--quick") { Description = "Shrink every section to prove that it works, not to measure." };
         var json = new Option<string?>("--json") { Description = "Also write the figures to this JSON file.", HelpName = "FILE" };
         var models = new Option<string>("--models")

@@ -10,5 +10,6 @@ builder.ConfigureFunctionsWebApplication();
 builder.Configuration["Models:ManifestPath"] ??= Path.Combine(AppContext.BaseDirectory, "models", "manifest.json");
 builder.AddServiceDefaults();
 builder.Services.AddCovidPipeline(builder.Configuration);
+builder.Services.AddApiAccess(builder.Configuration);
 
 await builder.Build().RunAsync();

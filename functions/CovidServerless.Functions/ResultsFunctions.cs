@@ -6,8 +6,11 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace CovidServerless.Functions;
 
-/// <summary>The results API (function-key authorised), each route bound to the core <see cref="ResultsApi"/>.</summary>
-public sealed class ResultsFunctions(ResultsApi api)
+/// <summary>
+/// The results API, each route bound to the core <see cref="ResultsApi"/> behind Easy Auth and function keys, and
+/// run through <see cref="ApiAccess"/> (the reader's app role, an access-log line per call).
+/// </summary>
+public sealed class ResultsFunctions(ResultsApi api, ApiAccess access)
 {
     [Function("GetScan")]
     public async Task<IActionResult> GetScan(
@@ -22,7 +25,8 @@ public sealed class ResultsFunctions(ResultsApi api)
         // No raw target: the Functions host forwards each request to this worker through a proxy (YARP) that
         // re-encodes the path the host decoded, so a client's "%2F" and "%252F" would arrive alike (read from their
         // sources, not checked against a running host); the route value's readings are tried instead.
-        return Write(await api.GetScanAsync(modality, blobName, rawTarget: null, history, cancellationToken));
+        return Write(await Read(request, "GET /api/scans/{modality}/{blobName}", null,
+            () => api.GetScanAsync(modality, blobName, rawTarget: null, history, cancellationToken)));
     }
 
     [Function("ListScans")]
@@ -31,8 +35,8 @@ public sealed class ResultsFunctions(ResultsApi api)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return Write(await api.ListScansAsync(
-            request.Query["modality"], request.Query["top"], request.Query["continuationToken"], cancellationToken, request.Query["status"], request.Query["verdict"]));
+        return Write(await Read(request, "GET /api/scans", null, () => api.ListScansAsync(
+            request.Query["modality"], request.Query["top"], request.Query["continuationToken"], cancellationToken, request.Query["status"], request.Query["verdict"])));
     }
 
     [Function("GetSeries")]
@@ -40,17 +44,20 @@ public sealed class ResultsFunctions(ResultsApi api)
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "series/{seriesInstanceUid}")] HttpRequest request,
         string seriesInstanceUid,
         CancellationToken cancellationToken) =>
-        Write(await api.GetSeriesAsync(seriesInstanceUid, cancellationToken));
+        Write(await Read(request, "GET /api/series/{seriesInstanceUid}", null, () => api.GetSeriesAsync(seriesInstanceUid, cancellationToken)));
 
     [Function("GetModels")]
     public async Task<IActionResult> GetModels(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequest request, CancellationToken cancellationToken) =>
-        Write(await api.GetModelsAsync(cancellationToken));
+        Write(await Read(request, "GET /api/models", null, () => api.GetModelsAsync(cancellationToken)));
 
     [Function("GetHealth")]
     public async Task<IActionResult> GetHealth(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "health")] HttpRequest request, CancellationToken cancellationToken) =>
-        Write(await api.GetHealthAsync(cancellationToken));
+        Write(await Read(request, "GET /api/health", null, () => api.GetHealthAsync(cancellationToken)));
+
+    private Task<ApiResponse> Read(HttpRequest request, string route, string? id, Func<Task<ApiResponse>> call) =>
+        access.RunAsync(request.Headers[ApiCaller.PrincipalHeader], ApiOperation.Read, route, id, call);
 
     internal static IActionResult Write(ApiResponse response, HttpRequest? request = null)
     {

@@ -6,10 +6,11 @@ using Microsoft.Azure.Functions.Worker;
 namespace CovidServerless.Functions;
 
 /// <summary>
-/// The browser's routes: uploads and look-ups by scan id (function-key authorised, as the results API), and the
-/// browser app's static files from wwwroot beside the binaries (the local host's own copy, linked at build).
+/// The browser's routes: uploads and look-ups by scan id (behind Easy Auth and function keys, and through
+/// <see cref="ApiAccess"/>, as the results API), and the browser app's static files from wwwroot beside the binaries
+/// (the local host's own copy, linked at build).
 /// </summary>
-public sealed class WebFunctions(ScanUploadApi uploads)
+public sealed class WebFunctions(ScanUploadApi uploads, ApiAccess access)
 {
     private static readonly Dictionary<string, string> ContentTypes = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -32,7 +33,8 @@ public sealed class WebFunctions(ScanUploadApi uploads)
         ArgumentNullException.ThrowIfNull(request);
         var name = request.Query.TryGetValue("name", out var given) ? given.ToString() : null;
         return ResultsFunctions.Write(
-            await uploads.UploadAsync(modality, name, request.ContentLength, request.Body, cancellationToken), request);
+            await access.RunAsync(Caller(request), ApiOperation.Upload, "POST /api/scans/{modality}", null,
+                () => uploads.UploadAsync(modality, name, request.ContentLength, request.Body, cancellationToken)), request);
     }
 
     [Function("GetResult")]
@@ -40,14 +42,14 @@ public sealed class WebFunctions(ScanUploadApi uploads)
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "results/{scanId}")] HttpRequest request,
         string scanId,
         CancellationToken cancellationToken) =>
-        ResultsFunctions.Write(await uploads.GetResultAsync(scanId, cancellationToken), request);
+        ResultsFunctions.Write(await Read(request, "GET /api/results/{scanId}", scanId, () => uploads.GetResultAsync(scanId, cancellationToken)), request);
 
     [Function("GetResultImage")]
     public async Task<IActionResult> GetResultImage(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "results/{scanId}/image")] HttpRequest request,
         string scanId,
         CancellationToken cancellationToken) =>
-        ResultsFunctions.Write(await uploads.GetImageAsync(scanId, cancellationToken), request);
+        ResultsFunctions.Write(await Read(request, "GET /api/results/{scanId}/image", scanId, () => uploads.GetImageAsync(scanId, cancellationToken)), request);
 
     [Function("GetResultHeatmap")]
     public async Task<IActionResult> GetResultHeatmap(
@@ -56,7 +58,16 @@ public sealed class WebFunctions(ScanUploadApi uploads)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return ResultsFunctions.Write(await uploads.GetHeatmapAsync(scanId, request.Query["model"], cancellationToken), request);
+        return ResultsFunctions.Write(
+            await Read(request, "GET /api/results/{scanId}/heatmap", scanId, () => uploads.GetHeatmapAsync(scanId, request.Query["model"], cancellationToken)), request);
+    }
+
+    private static string? Caller(HttpRequest request) => request?.Headers[ApiCaller.PrincipalHeader];
+
+    private Task<ApiResponse> Read(HttpRequest request, string route, string? id, Func<Task<ApiResponse>> call)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return access.RunAsync(Caller(request), ApiOperation.Read, route, id, call);
     }
 
     /// <summary>

@@ -13,6 +13,7 @@ public static class CliApp
             UploadCommand.Create(),
             ResultsCommand.Create(),
             EvaluateCommand.Create(),
+            BacklogCommand.Create(),
         };
 
     public static Task<int> RunAsync(string[] args) => Build().Parse(args).InvokeAsync();

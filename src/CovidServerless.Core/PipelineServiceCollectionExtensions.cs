@@ -180,8 +180,18 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<ScanWatchOptions>().Bind(configuration.GetSection(ScanWatchOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ScanWatcher>();
+        services.TryAddSingleton<ScanBacklog>();
         services.TryAddSingleton<Api.ResultsApi>();
         services.TryAddSingleton<Api.ScanUploadApi>();
+        return services;
+    }
+
+    /// <summary>The function app's API access rule (<see cref="Api.ApiAccess"/>), from the "ApiAccess" section.</summary>
+    public static IServiceCollection AddApiAccess(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Api.ApiAccessOptions>().Bind(configuration.GetSection(Api.ApiAccessOptions.SectionName))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<Api.ApiAccess>();
         return services;
     }
 }

@@ -35,6 +35,45 @@ public sealed class ApiCommandTests
         Assert.Contains(page, output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Results_send_the_token_as_a_bearer_token_and_the_function_key_when_they_are_set()
+    {
+        await using var api = new OneAnswerServer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+        Environment.SetEnvironmentVariable("COVIDSCAN_FUNCTION_KEY", "a-function-key");
+        Environment.SetEnvironmentVariable("COVIDSCAN_TOKEN", "an-entra-token");
+        try
+        {
+            var (exit, _, _) = await ConsoleCapture.RunAsync("results", "-m", "chest", "scan.png", "--api", api.Url);
+
+            Assert.Equal(0, exit);
+            Assert.Contains("Authorization: Bearer an-entra-token", api.HeaderLines);
+            Assert.Contains("x-functions-key: a-function-key", api.HeaderLines);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("COVIDSCAN_FUNCTION_KEY", null);
+            Environment.SetEnvironmentVariable("COVIDSCAN_TOKEN", null);
+        }
+    }
+
+    [Fact]
+    public async Task A_token_is_never_sent_over_plain_http_to_another_machine()
+    {
+        Environment.SetEnvironmentVariable("COVIDSCAN_TOKEN", "not-a-real-token");
+        try
+        {
+            var (exit, output, error) = await ConsoleCapture.RunAsync("results", "--api", "http://api.example.net");
+
+            Assert.Equal(2, exit);
+            Assert.Contains("Refusing to send COVIDSCAN_TOKEN over plain http", error, StringComparison.Ordinal);
+            Assert.DoesNotContain("not-a-real-token", error + output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("COVIDSCAN_TOKEN", null);
+        }
+    }
+
     [Theory]
     [InlineData("results", "-m", "chest", "scan.png", "--api", "http://api.example.net")]
     [InlineData("results", "--api", "http://10.1.2.3:7071")]
@@ -246,6 +285,9 @@ public sealed class ApiCommandTests
         /// <summary>The request line ("GET /path HTTP/1.1") of every request answered so far.</summary>
         public System.Collections.Concurrent.ConcurrentQueue<string> RequestLines { get; } = new();
 
+        /// <summary>The header lines of every request answered so far.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<string> HeaderLines { get; } = new();
+
         public async ValueTask DisposeAsync()
         {
             await stop.CancelAsync();
@@ -269,7 +311,13 @@ public sealed class ApiCommandTests
                         read += await stream.ReadAsync(request.AsMemory(read), stop.Token);
                     }
 
-                    RequestLines.Enqueue(Encoding.ASCII.GetString(request, 0, read).Split("\r\n")[0]);
+                    var lines = Encoding.ASCII.GetString(request, 0, read).Split("\r\n");
+                    RequestLines.Enqueue(lines[0]);
+                    foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
+                    {
+                        HeaderLines.Enqueue(line);
+                    }
+
                     await stream.WriteAsync(response, stop.Token);
                 }
             }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CovidServerless.Core.Imaging.Dicom;
 using CovidServerless.Core.Results;
 using CovidServerless.TestSupport;
 
@@ -92,7 +93,7 @@ public sealed class ScoreCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Scores_dicom_files_in_a_folder_as_their_pixels_and_rejects_a_wrong_modality_without_patient_data()
+    public async Task Scores_dicom_files_in_a_folder_as_their_pixels_with_their_instance_uids_and_rejects_a_wrong_modality_without_patient_data()
     {
         // The same 8-bit greys as a PNG and as a DX DICOM with an identity window: equal scores.
         var greys = Enumerable.Range(0, 64 * 64).Select(i => 40 + (i % 64 * 3)).ToArray();
@@ -114,6 +115,9 @@ public sealed class ScoreCommandTests : IDisposable
         var mr = results.Single(r => r.BlobName.EndsWith("mr.dcm", StringComparison.Ordinal));
         Assert.Equal(ScanStatus.Rejected, mr.Status);
         Assert.Equal("The DICOM file's modality is MR; the chest container takes CR, DX.", mr.Reason);
+        Assert.Equal(new DicomUids(spec.StudyInstanceUid, spec.SeriesInstanceUid, spec.SopInstanceUid), fromDicom.Dicom);
+        Assert.Equal(fromDicom.Dicom, mr.Dicom); // a rejected DICOM scan carries its UIDs too, as in the pipeline
+        Assert.Null(fromPng.Dicom);
         Assert.DoesNotContain("CANARY", output + error, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(spec.PatientId, output + error, StringComparison.Ordinal);
     }

@@ -186,7 +186,7 @@ public sealed class EndToEndTests(LocalPipeline pipeline)
     }
 
     [Fact]
-    public async Task Models_and_health_describe_the_loaded_ensembles()
+    public async Task Models_and_health_describe_the_loaded_ensembles_and_list_no_gate_where_none_is_loaded()
     {
         var models = await pipeline.GetJsonAsync("/api/models");
         var health = await pipeline.Http.GetAsync("/api/health");
@@ -195,6 +195,8 @@ public sealed class EndToEndTests(LocalPipeline pipeline)
         var first = models[0];
         Assert.Equal(64, first.GetProperty("sha256").GetString()!.Length);
         Assert.Equal("NHWC", first.GetProperty("input").GetProperty("layout").GetString());
+        Assert.All(models.EnumerateArray(), m => Assert.Equal("member", m.GetProperty("role").GetString()));
+        Assert.All(models.EnumerateArray(), m => Assert.False(m.GetProperty("ensembleCalibrated").GetBoolean())); // the test manifest has none
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 }

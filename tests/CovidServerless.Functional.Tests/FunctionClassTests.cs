@@ -16,6 +16,8 @@ public sealed class FunctionClassTests(LocalPipeline pipeline)
 {
     private T Create<T>() => ActivatorUtilities.CreateInstance<T>(pipeline.Services);
 
+    private ResultsFunctions Results() => ActivatorUtilities.CreateInstance<ResultsFunctions>(pipeline.Services, EasyAuth.Access());
+
     [Fact]
     public async Task The_ct_blob_trigger_function_scores_with_the_ct_ensemble_and_records_the_result()
     {
@@ -45,8 +47,8 @@ public sealed class FunctionClassTests(LocalPipeline pipeline)
     {
         await pipeline.UploadAsync("chest", "functions/http.png", TestImages.Uniform(99));
         await pipeline.WaitForResultAsync("chest", "functions/http.png");
-        var functions = Create<ResultsFunctions>();
-        var request = new DefaultHttpContext().Request;
+        var functions = Results();
+        var request = EasyAuth.Reader();
 
         var found = (JsonResult)await functions.GetScan(request, "chest", "functions/http.png", default);
         var missing = (JsonResult)await functions.GetScan(request, "chest", "functions/none.png", default);
@@ -66,8 +68,8 @@ public sealed class FunctionClassTests(LocalPipeline pipeline)
         await pipeline.UploadAsync("chest", "functions/folder/name.png", TestImages.Uniform(98));
         await pipeline.WaitForResultAsync("chest", "functions/literal%2Fname.png");
         await pipeline.WaitForResultAsync("chest", "functions/folder/name.png");
-        var functions = Create<ResultsFunctions>();
-        var request = new DefaultHttpContext().Request;
+        var functions = Results();
+        var request = EasyAuth.Reader();
 
         // Route values as the worker would see them, the client's "%2F" and "%252F" having arrived alike.
         var literal = (JsonResult)await functions.GetScan(request, "chest", "functions/literal%2Fname.png", default);

@@ -36,6 +36,25 @@ public sealed class GatedPipelineTests(GatedPipeline pipeline)
         Assert.Equal(result.Gate, message.Gate);
     }
 
+    [Fact]
+    public async Task The_models_list_names_the_input_gate_once_per_modality_with_its_threshold_after_the_members()
+    {
+        using var manifest = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "models", "manifest.json")));
+        var gate = manifest.RootElement.GetProperty("gate");
+
+        var models = (await pipeline.GetJsonAsync("/api/models")).EnumerateArray().ToList();
+
+        var gates = models.Where(m => m.GetProperty("role").GetString() == "gate").ToList();
+        Assert.Equal(8, models.TakeWhile(m => m.GetProperty("role").GetString() == "member").Count());
+        Assert.Equal(["chest", "ct"], gates.Select(g => g.GetProperty("modality").GetString()));
+        Assert.All(gates, g =>
+        {
+            Assert.Equal(gate.GetProperty("model").GetProperty("name").GetString(), g.GetProperty("name").GetString());
+            Assert.Equal(gate.GetProperty("model").GetProperty("sha256").GetString(), g.GetProperty("sha256").GetString());
+            Assert.Equal(gate.GetProperty("thresholds").GetProperty(g.GetProperty("modality").GetString()!).GetDouble(), g.GetProperty("gateThreshold").GetDouble());
+        });
+    }
+
     [SkippableFact]
     public async Task A_real_scan_passes_the_gate_and_its_result_shows_the_gate_score()
     {

@@ -27,7 +27,7 @@ public sealed class RemoteScoringStatusTests
         await worker.StartAsync();
 
         // The host has no models: had it loaded a catalog of its own to answer, it would report a missing manifest.
-        await using var host = Host(workerUrl, fallback: false, manifestPath: "/nonexistent/manifest.json");
+        await using var host = Host(workerUrl, fallback: false, manifestPath: "/nonexistent/manifest.json", timeoutSeconds: 30);
         var status = host.GetRequiredService<IScoringStatus>();
         var scorer = host.GetRequiredService<IScanScorer>();
 
@@ -55,7 +55,7 @@ public sealed class RemoteScoringStatusTests
     {
         using var models = ModelFolder.WithStandardEnsembles();
         var workerUrl = $"http://127.0.0.1:{Azurite.FreePort()}";
-        await using var host = Host(workerUrl, fallback: true, manifestPath: models.ManifestPath);
+        await using var host = Host(workerUrl, fallback: true, manifestPath: models.ManifestPath, timeoutSeconds: 2); // nothing listens there
         var status = host.GetRequiredService<IScoringStatus>();
 
         await host.GetRequiredService<IScanScorer>().ScoreAsync(Modality.Ct, TestImages.Uniform(100), default); // scored in-process
@@ -74,14 +74,18 @@ public sealed class RemoteScoringStatusTests
         return (response.Status, Assert.IsType<HealthReport>(response.Body));
     }
 
-    private static ServiceProvider Host(string workerUrl, bool fallback, string manifestPath)
+    /// <param name="timeoutSeconds">
+    /// The remote budget, a third of it per attempt: a worker that must answer gets room for its first scan on a
+    /// loaded machine (at 2 s, a first scan slower than 1 s failed the test).
+    /// </param>
+    private static ServiceProvider Host(string workerUrl, bool fallback, string manifestPath, int timeoutSeconds)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Scoring:Mode"] = "Remote",
             ["Scoring:RemoteEndpoint"] = workerUrl,
             ["Scoring:FallbackToInProcess"] = fallback ? "true" : "false",
-            ["Scoring:RemoteTimeoutSeconds"] = "2",
+            ["Scoring:RemoteTimeoutSeconds"] = timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Models:ManifestPath"] = manifestPath,
         }).Build();
         return new ServiceCollection().AddLogging().AddCovidScoring(configuration).BuildServiceProvider();

@@ -163,7 +163,8 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
         var options = Options.Create(new StorageOptions());
         var logger = new FakeLogger<SeriesAggregator>();
         var aggregator = new SeriesAggregator(
-            new SeriesStore(new ResultStore(clients, options)), new ResultNotifier(clients, options), Options.Create(new SeriesOptions { PollSeconds = 1 }), TimeProvider.System, logger);
+            new SeriesStore(new ResultStore(clients, options)), new ResultNotifier(clients, options), Options.Create(new SeriesOptions { PollSeconds = 1 }),
+            Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), TimeProvider.System, logger);
         using var stop = new CancellationTokenSource();
 
         var loop = aggregator.RunAsync(stop.Token);
@@ -177,6 +178,30 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
         Assert.InRange(logger.Collector.GetSnapshot().Count(r => r.Message.Contains("Series aggregation failed this round", StringComparison.Ordinal)), 2, int.MaxValue);
     }
 
+    [Fact]
+    public async Task Without_a_series_rule_in_the_manifest_no_series_is_completed_and_the_reason_names_the_missing_entry()
+    {
+        models.Change("ct", m => m with { Series = null });
+        var aggregator = new SeriesAggregator(
+            new SeriesStore(new ResultStore(storage.Clients, Options.Create(new StorageOptions { ResultsQueue = queue }))),
+            new ResultNotifier(storage.Clients, Options.Create(new StorageOptions { ResultsQueue = queue })),
+            Options.Create(new SeriesOptions { QuietPeriodSeconds = QuietSeconds }),
+            Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), time, NullLogger<SeriesAggregator>.Instance);
+
+        var refusal = await Assert.ThrowsAsync<InvalidDataException>(() => aggregator.CompleteQuietSeriesAsync(default));
+
+        Assert.Contains("states no series rule for ct (modalities.ct.series)", refusal.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_committed_manifest_states_the_ct_series_rule()
+    {
+        var rule = SeriesAggregator.ReadRule(Path.Combine(RepoPaths.Root, "models", "manifest.json"));
+
+        Assert.Equal((SeriesRule.Name, 0.1), (rule.Rule, rule.TopFraction));
+        Assert.False(string.IsNullOrWhiteSpace(rule.Rationale));
+    }
+
     private (ScanProcessor Processor, SeriesAggregator Aggregator, ResultsApi Api) Pipeline(double topFraction)
     {
         var options = Options.Create(new StorageOptions { ResultsQueue = queue });
@@ -186,8 +211,11 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
         var series = new SeriesStore(store);
         var notifier = new ResultNotifier(storage.Clients, options);
         var processor = new ScanProcessor(scorer, new ScanDecoder(), store, series, notifier, time, NullLogger<ScanProcessor>.Instance);
+        // The rule is the manifest's, as in every host.
+        models.Change("ct", m => m with { Series = new SeriesRuleEntry { TopFraction = topFraction } });
         var aggregator = new SeriesAggregator(
-            series, notifier, Options.Create(new SeriesOptions { QuietPeriodSeconds = QuietSeconds, TopFraction = topFraction }), time, NullLogger<SeriesAggregator>.Instance);
+            series, notifier, Options.Create(new SeriesOptions { QuietPeriodSeconds = QuietSeconds }),
+            Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), time, NullLogger<SeriesAggregator>.Instance);
         var api = new ResultsApi(new ResultsQuery(store), new LocalScoringStatus(catalog));
         return (processor, aggregator, api);
     }

@@ -16,8 +16,8 @@ public sealed class WebFunctionTests(LocalPipeline pipeline)
     [Fact]
     public async Task The_upload_function_stores_the_body_answers_202_with_a_location_and_the_result_function_finds_it_by_id()
     {
-        var functions = ActivatorUtilities.CreateInstance<WebFunctions>(pipeline.Services);
-        var context = new DefaultHttpContext();
+        var functions = ActivatorUtilities.CreateInstance<WebFunctions>(pipeline.Services, EasyAuth.Access());
+        var context = EasyAuth.Context(EasyAuth.ReaderObjectId, EasyAuth.UploadRole);
         context.Request.Body = new MemoryStream(TestImages.Uniform(120, 64, 64));
         context.Request.ContentLength = context.Request.Body.Length;
 
@@ -27,10 +27,10 @@ public sealed class WebFunctionTests(LocalPipeline pipeline)
         var scanId = ((UploadAccepted)accepted.Value!).ScanId;
         Assert.Equal($"/api/results/{scanId}", context.Response.Headers.Location.ToString());
         await pipeline.WaitForResultAsync("chest", ((UploadAccepted)accepted.Value!).BlobName);
-        var found = (JsonResult)await functions.GetResult(new DefaultHttpContext().Request, scanId, default);
+        var found = (JsonResult)await functions.GetResult(EasyAuth.Reader(), scanId, default);
         Assert.Equal((200, scanId), (found.StatusCode, ((ScanResult)found.Value!).ScanId));
 
-        var imageContext = new DefaultHttpContext();
+        var imageContext = EasyAuth.Context(EasyAuth.ReaderObjectId, EasyAuth.ReadRole);
         var image = (FileContentResult)await functions.GetResultImage(imageContext.Request, scanId, default);
         Assert.Equal("image/png", image.ContentType);
         Assert.Equal("nosniff", imageContext.Response.Headers.XContentTypeOptions.ToString());
@@ -39,8 +39,8 @@ public sealed class WebFunctionTests(LocalPipeline pipeline)
     [Fact]
     public async Task The_upload_function_refuses_a_text_file_with_415()
     {
-        var functions = ActivatorUtilities.CreateInstance<WebFunctions>(pipeline.Services);
-        var context = new DefaultHttpContext();
+        var functions = ActivatorUtilities.CreateInstance<WebFunctions>(pipeline.Services, EasyAuth.Access());
+        var context = EasyAuth.Context(EasyAuth.ReaderObjectId, EasyAuth.UploadRole);
         context.Request.Body = new MemoryStream("not an image"u8.ToArray());
 
         var refused = (JsonResult)await functions.UploadScan(context.Request, "chest", default);
@@ -80,8 +80,8 @@ public sealed class WebFunctionTests(LocalPipeline pipeline)
     [Fact]
     public async Task The_models_list_carries_each_models_ensemble_threshold()
     {
-        var models = (JsonResult)await ActivatorUtilities.CreateInstance<ResultsFunctions>(pipeline.Services)
-            .GetModels(new DefaultHttpContext().Request, default);
+        var models = (JsonResult)await ActivatorUtilities.CreateInstance<ResultsFunctions>(pipeline.Services, EasyAuth.Access())
+            .GetModels(EasyAuth.Reader(), default);
 
         var descriptions = (IReadOnlyList<ModelDescription>)models.Value!;
         Assert.All(descriptions, d => Assert.Equal(0.5, d.EnsembleThreshold));

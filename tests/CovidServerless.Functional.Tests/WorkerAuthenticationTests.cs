@@ -232,7 +232,7 @@ public sealed class WorkerAuthenticationTests : IAsyncLifetime, IDisposable
             ["Scoring:Mode"] = "Remote",
             ["Scoring:RemoteEndpoint"] = url,
             ["Scoring:FallbackToInProcess"] = fallback ? "true" : "false",
-            ["Scoring:RemoteTimeoutSeconds"] = "5",
+            ["Scoring:RemoteTimeoutSeconds"] = "30", // room for a first scan and token check on a loaded machine
             ["Models:ManifestPath"] = models.ManifestPath,
             ["WorkerToken:Scope"] = scope,
         }).Build();

@@ -20,7 +20,10 @@ public sealed class ModelFolder : IDisposable
 
     public string ManifestPath => Path.Combine(Root, "manifest.json");
 
-    /// <summary>The standard test ensemble: four mean-intensity members per modality with distinct weights.</summary>
+    /// <summary>The committed manifest's CT series rule (mean of the top tenth), which the standard ensembles state too.</summary>
+    public static readonly SeriesRuleEntry StandardSeriesRule = new() { TopFraction = 0.1, Rationale = "test" };
+
+    /// <summary>The standard test ensemble: four mean-intensity members per modality with distinct weights, and CT's series rule.</summary>
     public static ModelFolder WithStandardEnsembles()
     {
         var folder = new ModelFolder();
@@ -29,6 +32,7 @@ public sealed class ModelFolder : IDisposable
             folder.AddModality(modality, 0.5, weight.Select((w, i) => (ArchitectureNames[i], w, bias[i])).ToArray());
         }
 
+        folder.modalities["ct"] = folder.modalities["ct"] with { Series = StandardSeriesRule };
         return folder.Write();
     }
 
@@ -41,7 +45,12 @@ public sealed class ModelFolder : IDisposable
             var output = new ModelOutputSpec { Heatmap = HeatmapOutput };
             var entries = weight.Select((w, i) => folder.AddModelFile(
                 modality, ArchitectureNames[i], TinyOnnxModels.MeanIntensity(w, bias[i], heatmapName: HeatmapOutput), output: output)).ToList();
-            folder.modalities[modality] = new ModalityManifest { Ensemble = new EnsembleRule { Threshold = 0.5 }, Models = entries };
+            folder.modalities[modality] = new ModalityManifest
+            {
+                Ensemble = new EnsembleRule { Threshold = 0.5 },
+                Models = entries,
+                Series = modality == "ct" ? StandardSeriesRule : null,
+            };
         }
 
         return folder.Write();

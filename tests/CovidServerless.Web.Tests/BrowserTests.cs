@@ -169,6 +169,11 @@ public sealed class BrowserTests(WebApp web)
         var ct = WebApp.RealScan("ct", "noncovid");
         Skip.If(ct is null, RepoPaths.NoSharedDataMessage);
         var page = await web.NewPageAsync();
+
+        // File choosers intercepted from the start: RunAndWaitForFileChooserAsync turns interception on without
+        // waiting for the browser to confirm it, so the key press that opens the chooser could get there first.
+        var chosen = new TaskCompletionSource<IFileChooser>(TaskCreationOptions.RunContinuationsAsynchronously);
+        page.FileChooser += (_, chooser) => chosen.TrySetResult(chooser);
         await page.GotoAsync("/");
 
         // Tab to the modality group (its checked radio), arrow to CT, tab to the file picker and open it with Space.
@@ -176,7 +181,8 @@ public sealed class BrowserTests(WebApp web)
         await page.Keyboard.PressAsync("ArrowRight");
         await Expect(page.Locator("input[value=ct]")).ToBeCheckedAsync();
         await TabToAsync(page, "#files");
-        var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Space"));
+        await page.Keyboard.PressAsync("Space");
+        var chooser = await chosen.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await chooser.SetFilesAsync(ct!);
         await TabToAsync(page, "#upload-button");
         await page.Keyboard.PressAsync("Enter");
@@ -192,7 +198,7 @@ public sealed class BrowserTests(WebApp web)
     }
 
     [Fact]
-    public async Task The_models_page_lists_each_modalitys_four_models_with_versions_validation_figures_and_health()
+    public async Task The_models_page_lists_each_modalitys_four_models_and_its_input_gate_with_versions_validation_figures_and_health()
     {
         using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "models", "manifest.json")));
         var page = await web.NewPageAsync();
@@ -204,6 +210,11 @@ public sealed class BrowserTests(WebApp web)
             var entry = manifest.RootElement.GetProperty("modalities").GetProperty(modality);
             var threshold = entry.GetProperty("ensemble").GetProperty("threshold").GetDouble();
             await Expect(page.Locator($"#models-{modality} + p")).ToContainTextAsync($"threshold {threshold.ToString("F3", CultureInfo.InvariantCulture)}");
+            await Expect(page.Locator($"#models-{modality} + p")).ToContainTextAsync("calibrated pCovid");
+            var gate = manifest.RootElement.GetProperty("gate");
+            var gateThreshold = gate.GetProperty("thresholds").GetProperty(modality).GetDouble().ToString("F3", CultureInfo.InvariantCulture);
+            await Expect(page.Locator($"#models-{modality} ~ p.gate")).ToContainTextAsync(
+                $"Input gate {gate.GetProperty("model").GetProperty("name").GetString()} {gate.GetProperty("model").GetProperty("version").GetString()}: an image it scores below {gateThreshold}");
             foreach (var model in entry.GetProperty("models").EnumerateArray())
             {
                 var card = page.Locator($"[data-model='{modality}/{model.GetProperty("name").GetString()}']");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using CovidServerless.Core;
 using CovidServerless.Core.Evaluation;
+using CovidServerless.Core.Gate;
 using CovidServerless.Core.Heatmaps;
 using CovidServerless.Core.Imaging;
 using CovidServerless.Core.Models;
@@ -62,11 +63,12 @@ internal static class ScoreCommand
             }
 
             var scorer = services.GetRequiredService<IScanScorer>();
+            var decoder = services.GetRequiredService<ScanDecoder>();
             var heatmapFolder = parse.GetValue(heatmap);
             var results = new List<ScanResult>();
             foreach (var file in files)
             {
-                var result = await ScoreFileAsync(scorer, ModalityNames.Parse(parse.GetValue(modality)!), file, cancellationToken);
+                var result = await ScoreFileAsync(scorer, decoder, ModalityNames.Parse(parse.GetValue(modality)!), file, cancellationToken);
                 results.Add(result);
                 if (heatmapFolder is not null && result.Status == ScanStatus.Scored)
                 {
@@ -88,7 +90,9 @@ internal static class ScoreCommand
         return command;
     }
 
-    internal static async Task<ScanResult> ScoreFileAsync(IScanScorer scorer, Modality modality, string file, CancellationToken cancellationToken)
+    /// <summary>The file's result in the pipeline's shape, with its gate score and, for DICOM, its instance UIDs (as the pipeline's).</summary>
+    internal static async Task<ScanResult> ScoreFileAsync(
+        IScanScorer scorer, ScanDecoder decoder, Modality modality, string file, CancellationToken cancellationToken)
     {
         var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
         var identity = new ScanIdentity(modality, file, "local", File.GetLastWriteTimeUtc(file));
@@ -101,15 +105,16 @@ internal static class ScoreCommand
             Status = ScanStatus.Scored,
             UploadedAt = identity.UploadedAt,
             ProcessedAt = DateTimeOffset.UtcNow,
+            Dicom = decoder.ReadDicomUids(bytes),
         };
         try
         {
             var score = await scorer.ScoreAsync(modality, bytes, cancellationToken);
-            return baseResult with { Verdict = score.Verdict, PCovid = score.PCovid, Threshold = score.Threshold, Models = score.Models };
+            return baseResult with { Verdict = score.Verdict, PCovid = score.PCovid, Threshold = score.Threshold, Models = score.Models, Gate = score.Gate };
         }
         catch (ScanRejectedException ex)
         {
-            return baseResult with { Status = ScanStatus.Rejected, Reason = ex.Message };
+            return baseResult with { Status = ScanStatus.Rejected, Reason = ex.Message, Gate = (ex as GateRejectedException)?.Gate };
         }
     }
 

@@ -145,58 +145,46 @@ public sealed class ScanUploadApi(
             return ApiResponse.NotFound($"Scan {scanId} was {result.Status}: its image is not shown.");
         }
 
-        var blob = clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality)).GetBlobClient(result.BlobName);
-        BlobDownloadStreamingResult download;
+        var (bytes, missing) = await DownloadScoredVersionAsync(result, modality, cancellationToken).ConfigureAwait(false);
+        if (bytes is null)
+        {
+            return ApiResponse.NotFound(missing switch
+            {
+                ScanVersionMissing.Deleted => $"The image of scan {scanId} was deleted.",
+                ScanVersionMissing.Replaced => $"The image of scan {scanId} was replaced by a newer upload under the same name.",
+                _ => $"The image of scan {scanId} is over the byte limit: not served.",
+            });
+        }
+
         try
         {
-            download = (await blob.DownloadStreamingAsync(
-                new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = new ETag($"\"{result.BlobVersion}\"") } },
-                cancellationToken).ConfigureAwait(false)).Value;
+            var format = decoder.Validate(bytes);
+            if (format != "dicom")
+            {
+                return ApiResponse.Ok(new ApiFile(bytes, ScanDecoder.MediaType(format)));
+            }
+
+            // A DICOM file's header holds the patient's name and more: the browser gets the pixels only, as PNG.
+            using var scan = await decoder.DecodeAsync(bytes, modality, cancellationToken).ConfigureAwait(false);
+            using var png = scan.Bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+            return ApiResponse.Ok(new ApiFile(png.ToArray(), "image/png"));
         }
-        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        catch (ScanRejectedException)
         {
-            return ApiResponse.NotFound(ex.Status == 404
-                ? $"The image of scan {scanId} was deleted."
-                : $"The image of scan {scanId} was replaced by a newer upload under the same name.");
+            return ApiResponse.NotFound($"The image of scan {scanId} is no longer a readable image.");
         }
-
-        using (download)
+        catch (Scoring.ScoringUnavailableException ex)
         {
-            var length = download.Details.ContentLength;
-            if (length > limits.Value.MaxBytes)
-            {
-                return ApiResponse.NotFound($"The image of scan {scanId} is over the byte limit: not served.");
-            }
-
-            var bytes = new byte[length];
-            await download.Content.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                var format = decoder.Validate(bytes);
-                if (format != "dicom")
-                {
-                    return ApiResponse.Ok(new ApiFile(bytes, ScanDecoder.MediaType(format)));
-                }
-
-                // A DICOM file's header holds the patient's name and more: the browser gets the pixels only, as PNG.
-                using var scan = await decoder.DecodeAsync(bytes, modality, cancellationToken).ConfigureAwait(false);
-                using var png = scan.Bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
-                return ApiResponse.Ok(new ApiFile(png.ToArray(), "image/png"));
-            }
-            catch (ScanRejectedException)
-            {
-                return ApiResponse.NotFound($"The image of scan {scanId} is no longer a readable image.");
-            }
-            catch (Scoring.ScoringUnavailableException ex)
-            {
-                return new ApiResponse(503, new ApiError(ex.Message));
-            }
+            return new ApiResponse(503, new ApiError(ex.Message));
         }
     }
 
     /// <summary>
     /// GET /api/results/{scanId}/heatmap[?model=NAME]: the PNG overlay of the ensemble's map (or of one model's, where
-    /// the result links one) stored when the scan was scored; 404 saying why where there is none.
+    /// the result links one). Served from the heatmaps container where it is stored; otherwise drawn from the maps
+    /// stored with the result over the scan at the version that was scored, stored, and served (concurrent first
+    /// requests may both draw; they store the same bytes). 410 where that version was replaced or deleted since it
+    /// was scored (no map is drawn over another image); 404 saying why where there is no heatmap.
     /// </summary>
     public async Task<ApiResponse> GetHeatmapAsync(string scanId, string? model, CancellationToken cancellationToken)
     {
@@ -211,7 +199,7 @@ public sealed class ScanUploadApi(
             return ApiResponse.NotFound($"No result for scan {scanId} (yet), so no heatmap.");
         }
 
-        if (result.Status != ScanStatus.Scored)
+        if (result.Status != ScanStatus.Scored || !ModalityNames.TryParse(result.Modality, out var modality))
         {
             return ApiResponse.NotFound($"Scan {scanId} was {result.Status}: it has no heatmap.");
         }
@@ -228,16 +216,103 @@ public sealed class ScanUploadApi(
             if (result.Models.FirstOrDefault(m => m.Name == model && m.HeatmapUrl is not null) is not { } linked)
             {
                 return ApiResponse.NotFound(
-                    $"Scan {scanId} has no heatmap for that model: the result's models[].heatmapUrl links the ones stored (Heatmaps:PerModel).");
+                    $"Scan {scanId} has no heatmap for that model: the result's models[].heatmapUrl links the ones available (Heatmaps:PerModel).");
             }
 
             member = linked.Name;
         }
 
-        return await heatmaps.ReadAsync(scanId, member, cancellationToken).ConfigureAwait(false) is { } png
-            ? ApiResponse.Ok(new ApiFile(png, "image/png"))
-            : ApiResponse.NotFound($"The heatmap of scan {scanId} was deleted.");
+        if (await heatmaps.ReadAsync(scanId, member, cancellationToken).ConfigureAwait(false) is { } stored)
+        {
+            return Png(stored);
+        }
+
+        var maps = await query.GetHeatmapMapsAsync(result, cancellationToken).ConfigureAwait(false);
+        if (maps is null)
+        {
+            return ApiResponse.NotFound($"The heatmap of scan {scanId} was deleted.");
+        }
+
+        if (!HeatmapMaps.TryDecode(maps, out var members)
+            || (member != HeatmapStore.Ensemble && !members.Any(m => m.Model == member)))
+        {
+            return new ApiResponse(500, new ApiError(
+                $"The heatmap maps stored with scan {scanId} are unreadable (over {HeatmapMaps.MaxBytes:N0} bytes, damaged, or missing that model): no heatmap is drawn."));
+        }
+
+        var (scan, missing) = await DownloadScoredVersionAsync(result, modality, cancellationToken).ConfigureAwait(false);
+        if (scan is null)
+        {
+            return missing == ScanVersionMissing.TooLarge
+                ? ApiResponse.NotFound($"The image of scan {scanId} is over the byte limit: no heatmap is drawn.")
+                : new ApiResponse(410, new ApiError(
+                    $"The scan changed since it was scored ({(missing == ScanVersionMissing.Deleted ? "deleted" : "replaced by a newer upload under the same name")}): "
+                    + $"no heatmap of scan {scanId} is drawn over another image."));
+        }
+
+        byte[] png;
+        try
+        {
+            png = await heatmaps.RenderAsync(modality, scan, members, member, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ScanRejectedException)
+        {
+            return ApiResponse.NotFound($"The image of scan {scanId} is no longer a readable image: no heatmap is drawn.");
+        }
+        catch (Scoring.ScoringUnavailableException ex)
+        {
+            return new ApiResponse(503, new ApiError(ex.Message));
+        }
+
+        await heatmaps.StoreAsync(scanId, member, png, cancellationToken).ConfigureAwait(false);
+        return Png(png);
     }
+
+    private enum ScanVersionMissing
+    {
+        None,
+        Deleted,
+        Replaced,
+        TooLarge,
+    }
+
+    /// <summary>
+    /// The bytes of the blob version a result scored (conditional on the ETag it recorded), or why there are none:
+    /// deleted, replaced by a newer upload, or over the byte limit (checked before anything is allocated).
+    /// </summary>
+    private async Task<(byte[]? Bytes, ScanVersionMissing Missing)> DownloadScoredVersionAsync(
+        ScanResult result, Modality modality, CancellationToken cancellationToken)
+    {
+        var blob = clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality)).GetBlobClient(result.BlobName);
+        BlobDownloadStreamingResult download;
+        try
+        {
+            download = (await blob.DownloadStreamingAsync(
+                new BlobDownloadOptions { Conditions = new BlobRequestConditions { IfMatch = new ETag($"\"{result.BlobVersion}\"") } },
+                cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            // A condition on a deleted blob may fail as 412 too (the emulator does): only a blob still there was replaced.
+            var replaced = ex.Status == 412 && (await blob.ExistsAsync(cancellationToken).ConfigureAwait(false)).Value;
+            return (null, replaced ? ScanVersionMissing.Replaced : ScanVersionMissing.Deleted);
+        }
+
+        using (download)
+        {
+            var length = download.Details.ContentLength;
+            if (length > limits.Value.MaxBytes)
+            {
+                return (null, ScanVersionMissing.TooLarge);
+            }
+
+            var bytes = new byte[length];
+            await download.Content.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
+            return (bytes, ScanVersionMissing.None);
+        }
+    }
+
+    private static ApiResponse Png(byte[] png) => ApiResponse.Ok(new ApiFile(png, "image/png"));
 
     private static ApiResponse BadScanId() =>
         ApiResponse.BadRequest("A scan id is 32 lower-case hex digits, as POST /api/scans/{modality} or a result's scanId gives it.");

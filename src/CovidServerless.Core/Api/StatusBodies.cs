@@ -23,9 +23,12 @@ public sealed record WorkerHealth(string Endpoint, string Status, string? Proble
 }
 
 /// <summary>
-/// One loaded model. <see cref="Validation"/> holds the figures the manifest records for it (free-form);
-/// <see cref="EnsembleThreshold"/> is its modality's decision threshold, which every member's verdict uses;
-/// <see cref="EnsembleAbstain"/> its abstaining band (null for none), inside which the ensemble's verdict is indeterminate.
+/// One loaded model. <see cref="Role"/> is <see cref="Member"/> (one of its modality's ensemble) or <see cref="Gate"/>
+/// (the input gate, listed once per modality it checks, with <see cref="GateThreshold"/>: scans whose probability of
+/// being that modality is below it are rejected). <see cref="Validation"/> holds the figures the manifest records for
+/// it (free-form); <see cref="EnsembleThreshold"/> is its modality's decision threshold, which every member's verdict
+/// uses; <see cref="EnsembleAbstain"/> its abstaining band (null for none), inside which the ensemble's verdict is
+/// indeterminate; <see cref="EnsembleCalibrated"/> whether the vote is rescaled (Platt) before the threshold.
 /// </summary>
 public sealed record ModelDescription(
     string Name,
@@ -37,4 +40,11 @@ public sealed record ModelDescription(
     Models.ModelOutputSpec Output,
     System.Text.Json.Nodes.JsonObject? Validation = null,
     double? EnsembleThreshold = null,
-    Models.AbstainRule? EnsembleAbstain = null);
+    Models.AbstainRule? EnsembleAbstain = null,
+    bool EnsembleCalibrated = false,
+    string Role = ModelDescription.Member,
+    double? GateThreshold = null)
+{
+    public const string Member = "member";
+    public const string Gate = "gate";
+}

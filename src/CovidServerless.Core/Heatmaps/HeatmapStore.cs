@@ -9,11 +9,12 @@ using SkiaSharp;
 namespace CovidServerless.Core.Heatmaps;
 
 /// <summary>
-/// Draws the heatmap overlays of a scored scan from the maps its scoring run returned, and keeps them in the
-/// <see cref="HeatmapOptions.Container"/> container as <c>{scanId}/ensemble.png</c> (and <c>{scanId}/{model}.png</c>
-/// with <see cref="HeatmapOptions.PerModel"/>): named by the scan id, never by the blob name, which may be a patient's.
-/// The scan is decoded by the one decoder (with its limits) and scaled to at most <see cref="HeatmapOptions.MaxSide"/>
-/// before anything is drawn, so an overlay costs at most MaxSide² pixels whatever the scan's size.
+/// A scored scan's heatmap overlays: the pipeline keeps only the members' maps with the result (<see cref="Link"/>),
+/// and the first request for an overlay draws it (<see cref="Render"/>) and keeps it in the
+/// <see cref="HeatmapOptions.Container"/> container as <c>{scanId}/ensemble.png</c> (or <c>{scanId}/{model}.png</c>),
+/// named by the scan id, never by the blob name, which may be a patient's. Drawing decodes the scan with the one
+/// decoder (with its limits) and scales it to at most <see cref="HeatmapOptions.MaxSide"/> first, so an overlay costs
+/// at most MaxSide² pixels whatever the scan's size.
 /// </summary>
 public sealed class HeatmapStore(StorageClients clients, ScanDecoder decoder, IOptions<HeatmapOptions> options)
 {
@@ -35,56 +36,51 @@ public sealed class HeatmapStore(StorageClients clients, ScanDecoder decoder, IO
     public static string BlobName(string scanId, string member) => $"{scanId}/{member}.png";
 
     /// <summary>
-    /// Draws and stores the overlays of a scored scan, and returns its result with their links; the result as it was
-    /// where heatmaps are off or no member returned a map. Storage failures throw (the trigger retries the scan).
+    /// The result with its overlays' links (the ensemble's, and each model's with <see cref="HeatmapOptions.PerModel"/>)
+    /// and the maps to store with it (<see cref="HeatmapMaps"/>); nothing is drawn or written here. The result as it
+    /// was and no maps where heatmaps are off, no member returned a map, or the maps are over the size bound.
     /// </summary>
-    public async Task<ScanResult> WriteAsync(
-        ScanResult result, ReadOnlyMemory<byte> scan, IReadOnlyList<MemberHeatmap>? members, CancellationToken cancellationToken)
+    public (ScanResult Result, byte[]? Maps) Link(ScanResult result, IReadOnlyList<MemberHeatmap>? members)
     {
         ArgumentNullException.ThrowIfNull(result);
-        if (!settings.Enabled || members is not { Count: > 0 } || !ModalityNames.TryParse(result.Modality, out var modality))
+        if (!settings.Enabled || members is not { Count: > 0 } || !ModalityNames.TryParse(result.Modality, out _)
+            || HeatmapMaps.Encode(members) is not { } maps)
         {
-            return result;
+            return (result, null);
         }
 
-        var overlays = Render(modality, scan.Span, members);
-        var container = clients.Blobs.GetBlobContainerClient(settings.Container);
-        await created.RunAsync(() => container.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var headers = new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "image/png" } };
-        foreach (var (member, png) in overlays)
-        {
-            await container.GetBlobClient(BlobName(result.ScanId, member))
-                .UploadAsync(BinaryData.FromBytes(png), headers, cancellationToken).ConfigureAwait(false);
-        }
-
-        return result with
+        return (result with
         {
             HeatmapUrl = Url(result.ScanId),
-            Models = [.. result.Models.Select(m => overlays.ContainsKey(m.Name) ? m with { HeatmapUrl = Url(result.ScanId, m.Name) } : m)],
-        };
+            Models = [.. result.Models.Select(m => settings.PerModel && members.Any(h => h.Model == m.Name) ? m with { HeatmapUrl = Url(result.ScanId, m.Name) } : m)],
+        }, maps);
     }
 
     /// <summary>
-    /// The overlays of one scan as PNGs, by member (<see cref="Ensemble"/> first, then each model's with
-    /// <see cref="HeatmapOptions.PerModel"/>), at the scan's aspect ratio with the longest side at most MaxSide.
+    /// One overlay of a scan as a PNG: the ensemble's (<see cref="Ensemble"/>, the mean of the members' maps) or one
+    /// member's own, at the scan's aspect ratio with the longest side at most MaxSide. The scan is decoded within the
+    /// decoder's pixel budget (<see cref="Scoring.ScoringUnavailableException"/> when none comes in time).
     /// </summary>
-    public IReadOnlyDictionary<string, byte[]> Render(Modality modality, ReadOnlySpan<byte> scan, IReadOnlyList<MemberHeatmap> members)
+    public async Task<byte[]> RenderAsync(
+        Modality modality, ReadOnlyMemory<byte> scan, IReadOnlyList<MemberHeatmap> members, string member, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(members);
-        using var preview = Preview(modality, scan);
-        var overlays = new Dictionary<string, byte[]>
-        {
-            [Ensemble] = HeatmapRenderer.RenderPng(preview, HeatmapExplainer.EnsembleMap(members, preview.Width, preview.Height)),
-        };
-        if (settings.PerModel)
-        {
-            foreach (var member in members)
-            {
-                overlays[member.Model] = HeatmapRenderer.RenderPng(preview, member.Map);
-            }
-        }
+        var own = member == Ensemble ? null : members.FirstOrDefault(m => m.Model == member)
+            ?? throw new ArgumentException("No map for that member.", nameof(member));
+        using var decoded = await decoder.DecodeAsync(scan, modality, cancellationToken).ConfigureAwait(false);
+        using var preview = Preview(decoded);
+        return HeatmapRenderer.RenderPng(preview, own?.Map ?? HeatmapExplainer.EnsembleMap(members, preview.Width, preview.Height));
+    }
 
-        return overlays;
+    /// <summary>Keeps a drawn overlay, so later requests are served from the container. Idempotent: concurrent first requests draw the same bytes.</summary>
+    public async Task StoreAsync(string scanId, string member, byte[] png, CancellationToken cancellationToken)
+    {
+        var container = clients.Blobs.GetBlobContainerClient(settings.Container);
+        await created.RunAsync(() => container.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await container.GetBlobClient(BlobName(scanId, member)).UploadAsync(
+            BinaryData.FromBytes(png),
+            new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "image/png" } },
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A stored overlay's bytes, or null where there is none (deleted, or never written).</summary>
@@ -102,10 +98,9 @@ public sealed class HeatmapStore(StorageClients clients, ScanDecoder decoder, IO
         }
     }
 
-    /// <summary>The scan, decoded and scaled down to fit MaxSide (never up).</summary>
-    private SKBitmap Preview(Modality modality, ReadOnlySpan<byte> file)
+    /// <summary>The scan scaled down to fit MaxSide (never up).</summary>
+    private SKBitmap Preview(DecodedScan scan)
     {
-        using var scan = decoder.Decode(file, modality);
         var (width, height) = FitSize(scan.Width, scan.Height, settings.MaxSide);
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul);
         return scan.Bitmap.Resize(info, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear))

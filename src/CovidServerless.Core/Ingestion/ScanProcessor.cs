@@ -11,8 +11,9 @@ namespace CovidServerless.Core.Ingestion;
 /// <summary>
 /// The pipeline's one entry point for a scan: score it (or reject it with a reason), record the result and
 /// announce it. Scan problems become <c>rejected</c> results; host and storage problems throw so the trigger
-/// retries, and after its last retry the poison handler records a <c>failed</c> result. A scored scan's heatmap
-/// overlays (from the maps its scoring run returned) are stored before its result, so a result's link never dangles.
+/// retries, and after its last retry the poison handler records a <c>failed</c> result. A scored scan's heatmap maps
+/// (returned by its scoring run) are stored in its result's rows with the links, so a link never dangles; the overlay
+/// itself is drawn on its first request (<see cref="Api.ScanUploadApi.GetHeatmapAsync"/>), never here.
 /// </summary>
 public sealed class ScanProcessor(
     IScanScorer scorer,
@@ -59,13 +60,20 @@ public sealed class ScanProcessor(
         }
 
         result = result with { Dicom = uids };
-        if (heatmaps is not null && maps is not null)
+        byte[]? storedMaps = null;
+        if (heatmaps is not null && maps is { Count: > 0 })
         {
-            // Part of the recording: a stop does not interrupt it either.
-            result = await heatmaps.WriteAsync(result, upload.Content, maps, CancellationToken.None).ConfigureAwait(false);
+            (result, storedMaps) = heatmaps.Link(result, maps);
+            if (storedMaps is null && heatmaps.Enabled)
+            {
+                logger.LogWarning(
+                    "Scan {ScanId}: its heatmap maps exceed {MaxBytes} bytes (or hold values that are not finite); the result links no heatmap",
+                    identity.ScanId,
+                    HeatmapMaps.MaxBytes);
+            }
         }
 
-        await RecordAsync(result, identity).ConfigureAwait(false);
+        await RecordAsync(result, identity, storedMaps).ConfigureAwait(false);
         return result;
     }
 
@@ -116,9 +124,9 @@ public sealed class ScanProcessor(
     /// left unannounced. A stop does not interrupt the recording (the storage clients' timeouts and retries, and the
     /// host's shutdown timeout, bound it), so a clean stop does not cost the scan a second scoring.
     /// </summary>
-    private async Task RecordAsync(ScanResult result, ScanIdentity identity)
+    private async Task RecordAsync(ScanResult result, ScanIdentity identity, byte[]? heatmapMaps = null)
     {
-        await store.SaveAsync(result, identity, CancellationToken.None).ConfigureAwait(false);
+        await store.SaveAsync(result, identity, CancellationToken.None, heatmapMaps).ConfigureAwait(false);
         await series.AddSliceAsync(result, CancellationToken.None).ConfigureAwait(false);
         await AnnounceAsync(result, identity).ConfigureAwait(false);
         PipelineTelemetry.Scans.Add(

@@ -99,7 +99,7 @@ public sealed class ScanWatcher(
     {
         var container = clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality));
         var listed = new HashSet<string>();
-        var queued = 0;
+        var (queued, beforeWindow) = (0, 0);
         try
         {
             await foreach (var blob in container.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
@@ -114,6 +114,7 @@ public sealed class ScanWatcher(
 
                 var identity = new ScanIdentity(modality, blob.Name, version, modified);
                 var alreadyHandled = recorded?.LeaveAlone(identity) ?? false;
+                beforeWindow += recorded is not null && identity.UploadedAt < recorded.Since ? 1 : 0;
                 seen[blob.Name] = version;
                 if (!alreadyHandled)
                 {
@@ -130,8 +131,8 @@ public sealed class ScanWatcher(
         if (recorded is not null)
         {
             logger.LogInformation(
-                "Start-up check of {Container}: {Queued} scans to process (uploaded while the host was down, or recorded only in part); {Recorded} of the last {Hours} h recorded.",
-                ScanContainers.For(modality), queued, recorded.Count, options.Value.LookbackHours);
+                "Start-up check of {Container}: {Queued} scans to process (uploaded while the host was down, or recorded only in part); {Recorded} of the last {Hours} h recorded; {BeforeWindow} uploaded earlier not checked (`covidscan backlog` lists any without a result).",
+                ScanContainers.For(modality), queued, recorded.Count, options.Value.LookbackHours, beforeWindow);
         }
 
         // Deleted blobs (this listing was complete): forget them, so the set holds what the container holds.

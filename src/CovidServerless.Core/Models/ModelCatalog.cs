@@ -120,6 +120,7 @@ public sealed class ModelCatalog : IDisposable
             }
 
             problems.AddRange(modalityManifest.Ensemble.Problems().Select(p => $"Modality {name}: {p}."));
+            problems.AddRange((modalityManifest.Series?.Problems() ?? []).Select(p => $"Modality {name}: {p}."));
             problems.AddRange(modalityManifest.Models
                 .Where(m => m.Calibration is { Temperature: not (> 0 and < 100) })
                 .Select(m => $"Modality {name}: model {m.Name} has temperature {m.Calibration!.Temperature}, outside (0, 100)."));

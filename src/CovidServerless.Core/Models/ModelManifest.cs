@@ -39,6 +39,36 @@ public sealed record ModalityManifest
     public EnsembleRule Ensemble { get; init; } = new();
 
     public List<ModelEntry> Models { get; init; } = [];
+
+    /// <summary>How a CT series' slices are aggregated into a series result (<see cref="Series.SeriesRule"/>); CT only.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public SeriesRuleEntry? Series { get; init; }
+}
+
+/// <summary>A series rule as the manifest states it: <see cref="Rule"/> "mean-of-top-k" over the top <see cref="TopFraction"/> of slices.</summary>
+public sealed record SeriesRuleEntry
+{
+    public string Rule { get; init; } = Series.SeriesRule.Name;
+
+    [System.ComponentModel.DataAnnotations.Range(0.01, 1.0)]
+    public double TopFraction { get; init; }
+
+    /// <summary>Why this rule, in words.</summary>
+    public string? Rationale { get; init; }
+
+    /// <summary>What is wrong with the rule, if anything.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (Rule != Series.SeriesRule.Name)
+        {
+            yield return $"unknown series rule '{Rule}' (only {Series.SeriesRule.Name})";
+        }
+
+        if (TopFraction is not (>= 0.01 and <= 1.0))
+        {
+            yield return $"series topFraction {TopFraction} is outside [0.01, 1]";
+        }
+    }
 }
 
 /// <summary>

@@ -17,8 +17,16 @@ internal static class ResultRows
     public const string EnsembleMember = "ensemble";
     public const string TimelinePartition = "timeline";
 
-    public static IEnumerable<TableEntity> ForResultsTable(ScanResult result, ScanIdentity identity)
+    /// <summary>The ensemble row's binary property holding the members' heatmap maps (<see cref="Heatmaps.HeatmapMaps"/>).</summary>
+    public const string HeatmapMapsProperty = "HeatmapMaps";
+
+    public static IEnumerable<TableEntity> ForResultsTable(ScanResult result, ScanIdentity identity, byte[]? heatmapMaps = null)
     {
+        if (heatmapMaps?.Length > Heatmaps.HeatmapMaps.MaxBytes)
+        {
+            throw new ArgumentException($"Heatmap maps over {Heatmaps.HeatmapMaps.MaxBytes} bytes are not stored in a row.", nameof(heatmapMaps));
+        }
+
         var ensemble = new TableEntity(identity.PartitionKey, RowKey(identity, EnsembleMember))
         {
             ["Member"] = EnsembleMember,
@@ -36,6 +44,7 @@ internal static class ResultRows
             ["SeriesInstanceUid"] = result.Dicom?.SeriesInstanceUid,
             ["SopInstanceUid"] = result.Dicom?.SopInstanceUid,
             ["HeatmapUrl"] = result.HeatmapUrl,
+            [HeatmapMapsProperty] = heatmapMaps,
             ["UploadedAt"] = result.UploadedAt,
             ["ProcessedAt"] = result.ProcessedAt,
         };

@@ -15,14 +15,17 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
 
     internal TableClient Timeline => timeline;
 
-    /// <summary>The result's rows (ensemble and members), which the results API reads, then its scan id's index row.</summary>
-    public async Task SaveAsync(ScanResult result, ScanIdentity identity, CancellationToken cancellationToken)
+    /// <summary>
+    /// The result's rows (ensemble and members), which the results API reads, then its scan id's index row.
+    /// <paramref name="heatmapMaps"/> (<see cref="Heatmaps.HeatmapMaps"/>) goes into the ensemble row, in the same transaction as the links.
+    /// </summary>
+    public async Task SaveAsync(ScanResult result, ScanIdentity identity, CancellationToken cancellationToken, byte[]? heatmapMaps = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
 
         // One partition per blob, so a version's rows commit together as one entity-group transaction.
-        var rows = ResultRows.ForResultsTable(result, identity)
+        var rows = ResultRows.ForResultsTable(result, identity, heatmapMaps)
             .Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row));
         await results.SubmitTransactionAsync(rows, cancellationToken).ConfigureAwait(false);
 

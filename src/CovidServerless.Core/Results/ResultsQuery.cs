@@ -62,6 +62,39 @@ public sealed class ResultsQuery(ResultStore store)
         return row.HasValue ? ResultRows.FromTimeline(row.Value!) : null;
     }
 
+    /// <summary>
+    /// The heatmap maps stored in a result's ensemble row (<see cref="Heatmaps.HeatmapMaps"/>'s bytes, not decoded),
+    /// or null where it has none. A property of another type reads as no bytes, which no decoder accepts.
+    /// </summary>
+    public async Task<byte[]?> GetHeatmapMapsAsync(ScanResult result, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (!ModalityNames.TryParse(result.Modality, out var modality))
+        {
+            return null;
+        }
+
+        await store.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        var identity = new ScanIdentity(modality, result.BlobName, result.BlobVersion, result.UploadedAt);
+        var row = await store.Results.GetEntityIfExistsAsync<TableEntity>(
+            identity.PartitionKey,
+            ResultRows.RowKey(identity, ResultRows.EnsembleMember),
+            select: [ResultRows.HeatmapMapsProperty],
+            cancellationToken).ConfigureAwait(false);
+        if (!row.HasValue || !row.Value!.TryGetValue(ResultRows.HeatmapMapsProperty, out var value))
+        {
+            return null;
+        }
+
+        return value switch
+        {
+            null => null,
+            byte[] bytes => bytes,
+            BinaryData data => data.ToArray(),
+            _ => [],
+        };
+    }
+
     /// <summary>A CT series' result, or null when none is written (yet); and whether slices of it await a quiet period.</summary>
     public async Task<(Series.SeriesResult? Result, bool Pending)> GetSeriesAsync(string seriesInstanceUid, CancellationToken cancellationToken)
     {

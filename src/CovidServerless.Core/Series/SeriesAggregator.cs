@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using Microsoft.Extensions.Logging;
@@ -10,15 +11,20 @@ namespace CovidServerless.Core.Series;
 /// Writes a series result for every CT series that has gone quiet (no new slice for
 /// <see cref="SeriesOptions.QuietPeriodSeconds"/>): the result row, then its queue message, then the pending mark is
 /// cleared. Called by the function app's timer and the local host's loop; a second caller at the same time writes the
-/// same result again (upserts, same message content), never a different one.
+/// same result again (upserts, same message content), never a different one. The rule is the one the model
+/// manifest states for CT (<see cref="ModalityManifest.Series"/>), read once; without one, no series is completed
+/// (the pending marks stay) and each round says why.
 /// </summary>
 public sealed class SeriesAggregator(
-    SeriesStore store, ResultNotifier notifier, IOptions<SeriesOptions> options, TimeProvider time, ILogger<SeriesAggregator> logger)
+    SeriesStore store, ResultNotifier notifier, IOptions<SeriesOptions> options, IOptions<ModelOptions> models, TimeProvider time, ILogger<SeriesAggregator> logger)
 {
+    private readonly Lazy<SeriesRuleEntry> rule = new(() => ReadRule(models.Value.ManifestPath));
+
     /// <summary>Aggregates every quiet series once; returns the results written.</summary>
     public async Task<IReadOnlyList<SeriesResult>> CompleteQuietSeriesAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
+        var topFraction = rule.Value.TopFraction;
         var now = time.GetUtcNow();
         var due = await store.QuietSinceAsync(now - TimeSpan.FromSeconds(settings.QuietPeriodSeconds), cancellationToken).ConfigureAwait(false);
         var written = new List<SeriesResult>();
@@ -28,7 +34,7 @@ public sealed class SeriesAggregator(
             var seriesId = SeriesStore.SeriesId(uid);
             activity?.SetTag("covidscan.series_id", seriesId);
             var slices = await store.SlicesAsync(uid, cancellationToken).ConfigureAwait(false);
-            var result = Aggregate(uid, slices, settings.TopFraction, now);
+            var result = Aggregate(uid, slices, topFraction, now);
             await store.SaveResultAsync(result, CancellationToken.None).ConfigureAwait(false);
             await notifier.PublishAsync(result, CancellationToken.None).ConfigureAwait(false);
             await store.ClearPendingAsync(uid, etag, CancellationToken.None).ConfigureAwait(false);
@@ -56,6 +62,11 @@ public sealed class SeriesAggregator(
                 // pending rows stay, so the next round catches up. Escaping here would stop the whole local host.
                 logger.LogWarning("Series aggregation failed this round ({Error}); it is tried again.", ex.GetType().Name);
             }
+            catch (InvalidDataException ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // No usable rule in the manifest: the pending rows stay until a host starts with one.
+                logger.LogError("Series aggregation is off: {Problem}", ex.Message);
+            }
 
             try
             {
@@ -66,6 +77,29 @@ public sealed class SeriesAggregator(
                 return;
             }
         }
+    }
+
+    /// <summary>The CT series rule the manifest at <paramref name="manifestPath"/> states; throws InvalidDataException where it has none or a bad one.</summary>
+    public static SeriesRuleEntry ReadRule(string manifestPath)
+    {
+        ModelManifest manifest;
+        try
+        {
+            manifest = ModelManifest.Load(manifestPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            throw new InvalidDataException($"the model manifest {Path.GetFullPath(manifestPath)} cannot be read ({ex.GetType().Name}).", ex);
+        }
+
+        var entry = manifest.Modalities.GetValueOrDefault(Modality.Ct.ToName())?.Series
+            ?? throw new InvalidDataException($"the model manifest {Path.GetFullPath(manifestPath)} states no series rule for ct (modalities.ct.series).");
+        if (entry.Problems().ToList() is { Count: > 0 } problems)
+        {
+            throw new InvalidDataException($"the model manifest's ct series rule: {string.Join("; ", problems)}.");
+        }
+
+        return entry;
     }
 
     /// <summary>The series result for its slice rows (<see cref="SeriesRule"/>).</summary>

@@ -15,10 +15,6 @@ public sealed class SeriesOptions
     [Range(1, 86_400)]
     public int QuietPeriodSeconds { get; set; } = 120;
 
-    /// <summary>The share of a series' scored slices whose pCovid is averaged, the highest first (see <see cref="SeriesRule"/>).</summary>
-    [Range(0.01, 1.0)]
-    public double TopFraction { get; set; } = 0.1;
-
     /// <summary>How often the local host looks for series that have gone quiet (the function app's timer runs every minute).</summary>
     [Range(1, 3_600)]
     public int PollSeconds { get; set; } = 15;

@@ -390,15 +390,25 @@
 
     const list = Array.isArray(models.body) ? models.body : [];
     const sections = ['chest', 'ct'].map((m) => {
-      const members = list.filter((x) => x.modality === m);
+      const members = list.filter((x) => x.modality === m && x.role !== 'gate');
+      const gate = list.find((x) => x.modality === m && x.role === 'gate');
       const threshold = members.find((x) => typeof x.ensembleThreshold === 'number');
+      const vote = members.some((x) => x.ensembleCalibrated)
+        ? 'mean of the models\' calibrated pCovid, recalibrated'
+        : 'mean pCovid of the models';
       const band = members.map((x) => x.ensembleAbstain).find((a) => a && typeof a.margin === 'number');
       const abstains = band
         ? ` Indeterminate (needs a radiologist) within ${fmt(band.margin)} of the threshold${band.maxSpread < 1 ? `, or when the models' pCovid differ by more than ${fmt(band.maxSpread)}` : ''}.`
         : '';
       return el('section', { 'aria-labelledby': `models-${m}` },
         el('h2', { id: `models-${m}`, text: `${modalityWords(m)}: ${members.length} model${members.length === 1 ? '' : 's'}` }),
-        el('p', { text: (threshold ? `Ensemble: mean pCovid of the models, threshold ${fmt(threshold.ensembleThreshold)}.` : 'Ensemble: mean pCovid of the models.') + abstains }),
+        el('p', { text: (threshold ? `Ensemble: ${vote}, threshold ${fmt(threshold.ensembleThreshold)}.` : `Ensemble: ${vote}.`) + abstains }),
+        el('p', {
+          class: 'gate',
+          text: gate
+            ? `Input gate ${gate.name} ${gate.version}: an image it scores below ${fmt(gate.gateThreshold)} as ${m === 'chest' ? 'a chest X-ray' : 'a chest CT slice'} is rejected before the models see it.`
+            : 'No input gate: every decodable image is scored, whatever it shows.',
+        }),
         el('div', { class: 'models-grid' }, ...members.map(modelCard)));
     });
     $('models-body').replaceChildren(...sections);

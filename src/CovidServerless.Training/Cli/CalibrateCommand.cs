@@ -145,7 +145,8 @@ internal static class CalibrateCommand
             text.AppendLine();
             Line($"Written by `covidserverless-train calibrate --modality {modality}` from `{modality}-oof.csv`: {original.Count} scans " +
                 $"({original.Count(s => s.IsCovid)} COVID) of {modality}/train + {modality}/val, each scored by the model of the one fold (of {Folds}, by patient group) that did not train on it. " +
-                "Nothing here was used to choose the recipe or the number of epochs (fixed in advance); temperatures, threshold and band are fitted on these scores, " +
+                "The number of epochs was fixed in advance; the recipe is the better of the few docs/training.md compares on these scores (so the AUCs below are " +
+                "slightly optimistic for it); temperatures, threshold and band are fitted on these scores, " +
                 "so their figures below are cross-fitted: each fold is judged with parameters fitted on the other folds only.");
             text.AppendLine();
             Line($"Recipe: {recipe}");

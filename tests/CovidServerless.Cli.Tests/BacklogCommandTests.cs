@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using CovidServerless.Core;
+using CovidServerless.Core.Ingestion;
+using CovidServerless.Core.Results;
+using CovidServerless.TestSupport;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CovidServerless.Cli.Tests;
+
+/// <summary><c>covidscan backlog</c>: the scans in storage that have no result, and re-queuing them, against Azurite.</summary>
+[Collection(ConsoleCapture.Collection)]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "xunit disposes Azurite through IAsyncLifetime.DisposeAsync.")]
+public sealed class BacklogCommandTests : IAsyncLifetime
+{
+    private readonly Azurite azurite = new();
+    private ServiceProvider? services;
+
+    public async Task InitializeAsync()
+    {
+        await azurite.StartAsync();
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([new("AzureWebJobsStorage", azurite.ConnectionString)])
+            .Build();
+        services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddCovidPipeline(configuration).BuildServiceProvider();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (services is not null)
+        {
+            await services.DisposeAsync();
+        }
+
+        await azurite.DisposeAsync();
+    }
+
+    private BlobContainerClient Chest => new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(ScanContainers.Chest);
+
+    private async Task<ScanIdentity> UploadAsync(string name, byte value)
+    {
+        await Chest.CreateIfNotExistsAsync();
+        var written = (await Chest.GetBlobClient(name).UploadAsync(new BinaryData(TestImages.Uniform(value)), overwrite: true)).Value;
+        return new ScanIdentity(Modality.Chest, name, written.ETag.ToString(), written.LastModified);
+    }
+
+    private async Task<(int Exit, List<JsonElement> Lines, string Error)> BacklogAsync(params string[] options)
+    {
+        Environment.SetEnvironmentVariable("AzureWebJobsStorage", azurite.ConnectionString);
+        try
+        {
+            var (exit, output, error) = await ConsoleCapture.RunAsync(["backlog", "-m", "chest", "--older-than-hours", "0", .. options]);
+            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+            return (exit, lines, error);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("AzureWebJobsStorage", null);
+        }
+    }
+
+    [Fact]
+    public async Task Backlog_lists_the_scans_without_a_result_and_leaves_out_those_with_one()
+    {
+        var answered = await UploadAsync("ward/answered.png", 10);
+        var first = await UploadAsync("ward/unanswered-1.png", 20);
+        var second = await UploadAsync("ward/unanswered-2.png", 30);
+        await services!.GetRequiredService<ResultStore>().SaveAsync(
+            new ScanResult
+            {
+                ScanId = answered.ScanId,
+                Modality = "chest",
+                BlobName = answered.BlobName,
+                BlobVersion = answered.BlobVersion,
+                Status = ScanStatus.Rejected,
+                Reason = "test",
+                UploadedAt = answered.UploadedAt,
+                ProcessedAt = DateTimeOffset.UtcNow,
+            },
+            answered,
+            default);
+
+        var (exit, lines, error) = await BacklogAsync();
+
+        Assert.Equal(0, exit);
+        Assert.Equal(
+            new[] { first.ScanId, second.ScanId }.Order(StringComparer.Ordinal),
+            lines.Select(l => l.GetProperty("scanId").GetString()!).Order(StringComparer.Ordinal));
+        Assert.Contains("2 scan(s) without a result; --requeue processes them again.", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Requeue_writes_each_unanswered_scan_again_as_a_new_version_with_the_same_bytes()
+    {
+        var stuck = await UploadAsync("ward/stuck.png", 40);
+        var before = (await Chest.GetBlobClient(stuck.BlobName).DownloadContentAsync()).Value.Content.ToArray();
+
+        var (exit, lines, error) = await BacklogAsync("--requeue");
+        var (_, after, _) = await BacklogAsync();
+
+        Assert.Equal(0, exit);
+        var line = Assert.Single(lines);
+        Assert.Equal(stuck.ScanId, line.GetProperty("scanId").GetString());
+        var requeuedAs = line.GetProperty("requeuedAs").GetString();
+        Assert.NotEqual(stuck.ScanId, requeuedAs);
+        Assert.Equal(requeuedAs, Assert.Single(after).GetProperty("scanId").GetString()); // the new version, still waiting for the pipeline
+        Assert.Equal(before, (await Chest.GetBlobClient(stuck.BlobName).DownloadContentAsync()).Value.Content.ToArray());
+        Assert.Contains("1 re-queued as new versions", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_scan_uploaded_again_after_it_was_listed_is_not_requeued_over_the_newer_version()
+    {
+        await UploadAsync("ward/replaced.png", 50);
+        var backlog = services!.GetRequiredService<ScanBacklog>();
+        var listed = Assert.Single(await backlog.UnansweredAsync(Modality.Chest, TimeSpan.Zero, default));
+        await UploadAsync("ward/replaced.png", 60);
+        var newer = (await Chest.GetBlobClient(listed.BlobName).GetPropertiesAsync()).Value.ETag;
+
+        var again = await backlog.RequeueAsync(listed, 1 << 20, default);
+
+        Assert.Null(again);
+        Assert.Equal(newer, (await Chest.GetBlobClient(listed.BlobName).GetPropertiesAsync()).Value.ETag);
+        Assert.Equal(TestImages.Uniform(60), (await Chest.GetBlobClient(listed.BlobName).DownloadContentAsync()).Value.Content.ToArray());
+    }
+
+    [Fact]
+    public async Task Scans_younger_than_the_given_age_are_left_out_as_possibly_still_in_processing()
+    {
+        await UploadAsync("ward/just-uploaded.png", 70);
+
+        Environment.SetEnvironmentVariable("AzureWebJobsStorage", azurite.ConnectionString);
+        try
+        {
+            var (exit, output, error) = await ConsoleCapture.RunAsync("backlog", "-m", "chest");
+
+            Assert.Equal(0, exit);
+            Assert.Empty(output.Trim());
+            Assert.Contains("0 scan(s) without a result.", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("AzureWebJobsStorage", null);
+        }
+    }
+}
