@@ -78,10 +78,14 @@ public static class TortureRun
         supervisor.Start();
 
         // The faults' moments, from the seed: Azurite's restart once this share of the burst is uploaded, each kill once
-        // this share of the uploads has a message on the results queue (plus up to 3 s).
+        // this share of the uploads has a message on the results queue (plus up to 1 s). The kills are spread over the
+        // first 60% of the results, each within 5 points of its even share, so that however fast the machine drains
+        // the rest, every kill lands while a host still has a backlog (kills drawn up to 80% were sometimes outrun).
         var azuriteAt = (int)(plan.Count * (0.3 + (0.3 * random.NextDouble())));
-        var killAt = Enumerable.Range(0, settings.HostKills).Select(_ => 0.1 + (0.7 * random.NextDouble())).Order().ToList();
-        var killDelays = killAt.Select(_ => TimeSpan.FromMilliseconds(random.Next(3000))).ToList();
+        var killAt = Enumerable.Range(0, settings.HostKills)
+            .Select(i => (0.6 * (i + 1) / (settings.HostKills + 1)) + (0.1 * (random.NextDouble() - 0.5)))
+            .Order().ToList();
+        var killDelays = killAt.Select(_ => TimeSpan.FromMilliseconds(random.Next(1000))).ToList();
         output.WriteLine($"torture: Azurite restarts after upload {azuriteAt:N0}; the host is killed at {string.Join(", ", killAt.Select(k => k.ToString("P0", CultureInfo.InvariantCulture)))} of the results.");
 
         var clock = Stopwatch.StartNew();
