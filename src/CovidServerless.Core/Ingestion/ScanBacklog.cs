@@ -51,7 +51,8 @@ public sealed class ScanBacklog(StorageClients clients, ResultStore store, TimeP
     {
         ArgumentNullException.ThrowIfNull(scan);
         var blob = clients.Blobs.GetBlobContainerClient(ScanContainers.For(scan.Modality)).GetBlobClient(scan.BlobName);
-        var listed = new ETag(scan.BlobVersion);
+        // The quoted form, as Blob Storage sends ETags and expects them in conditions.
+        var listed = new ETag($"\"{scan.BlobVersion}\"");
         try
         {
             var properties = (await blob.GetPropertiesAsync(new BlobRequestConditions { IfMatch = listed }, cancellationToken).ConfigureAwait(false)).Value;
