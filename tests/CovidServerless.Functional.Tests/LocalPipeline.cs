@@ -35,7 +35,8 @@ public class LocalPipeline : IAsyncLifetime
 
     public ModelFolder Models { get; }
 
-    public HttpClient Http { get; } = new() { BaseAddress = new Uri($"http://127.0.0.1:{Azurite.FreePort()}") };
+    /// <summary>The local host's API; its address is set once the host listens (on a port the system gave it).</summary>
+    public HttpClient Http { get; } = new();
 
     internal StorageHarness Storage => new(Azurite);
 
@@ -61,7 +62,8 @@ public class LocalPipeline : IAsyncLifetime
 
         var settings = new Dictionary<string, string?>
         {
-            ["Urls"] = Http.BaseAddress!.ToString().TrimEnd('/'),
+            // Port 0: the system gives a free port at bind time, which no other process can take in between.
+            ["Urls"] = "http://127.0.0.1:0",
             ["AzureWebJobsStorage"] = Azurite.ConnectionString,
             ["Models:ManifestPath"] = Models.ManifestPath,
             ["Images:MaxBytes"] = MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -74,6 +76,7 @@ public class LocalPipeline : IAsyncLifetime
 
         app = LocalHostApp.Build([], settings, ConfigureServices);
         await app.StartAsync();
+        Http.BaseAddress = new Uri(app.Urls.Single());
     }
 
     public virtual async Task DisposeAsync()

@@ -7,7 +7,11 @@ namespace CovidServerless.Functional.Tests;
 /// <summary>The local pipeline with scoring offloaded to a scoring worker on 127.0.0.1 (CPU), with in-process fallback.</summary>
 public sealed class RemotePipeline : LocalPipeline
 {
-    public string WorkerUrl { get; } = $"http://127.0.0.1:{Azurite.FreePort()}";
+    /// <summary>
+    /// The worker's address: a port the system gives it at first start (binding port 0, so no other process can take it
+    /// between choosing and binding, as a port probed free beforehand could be), kept for restarts.
+    /// </summary>
+    public string WorkerUrl { get; private set; } = "http://127.0.0.1:0";
 
     public WebApplication? Worker { get; private set; }
 
@@ -35,6 +39,7 @@ public sealed class RemotePipeline : LocalPipeline
             ["Logging:LogLevel:Default"] = "Warning",
         });
         await Worker.StartAsync();
+        WorkerUrl = Worker.Urls.Single();
     }
 
     public async Task StopWorkerAsync()
