@@ -79,21 +79,6 @@ public static class HeatmapCost
             return new ScanIdentity(modality, name, stored.ETag.ToString(), stored.LastModified);
         }
 
-        ScanResult Result(ScanIdentity identity, EnsembleScore score) => new()
-        {
-            ScanId = identity.ScanId,
-            Modality = modality.ToName(),
-            BlobName = identity.BlobName,
-            BlobVersion = identity.BlobVersion,
-            Status = ScanStatus.Scored,
-            Verdict = score.Verdict,
-            PCovid = score.PCovid,
-            Threshold = score.Threshold,
-            Models = score.Models,
-            UploadedAt = identity.UploadedAt,
-            ProcessedAt = DateTimeOffset.UtcNow,
-        };
-
         static async Task<double> GetAsync(Func<Task<ApiResponse>> get)
         {
             var clock = Stopwatch.StartNew();
@@ -127,7 +112,7 @@ public static class HeatmapCost
                     var clock = Stopwatch.StartNew();
                     var plainScore = await plain.ScoreAsync(modality, image, default);
                     var scored = clock.Elapsed.TotalMilliseconds;
-                    await store.SaveAsync(Result(plainIdentity, plainScore), plainIdentity, default);
+                    await store.SaveAsync(ScanResult.Scored(plainIdentity, plainScore, DateTimeOffset.UtcNow), plainIdentity, default);
                     return (scored, clock.Elapsed.TotalMilliseconds);
                 }
 
@@ -135,7 +120,7 @@ public static class HeatmapCost
                 {
                     var clock = Stopwatch.StartNew();
                     var score = await withMaps.ScoreAsync(modality, image, default);
-                    var (linked, maps) = heatmaps.Link(Result(identity, score), score.Heatmaps);
+                    var (linked, maps) = heatmaps.Link(ScanResult.Scored(identity, score, DateTimeOffset.UtcNow), score.Heatmaps);
                     var scored = clock.Elapsed.TotalMilliseconds;
                     await store.SaveAsync(linked, identity, default, maps);
                     var recorded = clock.Elapsed.TotalMilliseconds;

@@ -110,7 +110,7 @@ internal static class ScoreCommand
         try
         {
             var score = await scorer.ScoreAsync(modality, bytes, cancellationToken);
-            return baseResult with { Verdict = score.Verdict, PCovid = score.PCovid, Threshold = score.Threshold, Models = score.Models, Gate = score.Gate };
+            return ScanResult.Scored(identity, score, baseResult.ProcessedAt) with { Dicom = baseResult.Dicom };
         }
         catch (ScanRejectedException ex)
         {

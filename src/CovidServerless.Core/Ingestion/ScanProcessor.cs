@@ -51,7 +51,7 @@ public sealed class ScanProcessor(
             var score = await scorer.ScoreAsync(identity.Modality, upload.Content, cancellationToken).ConfigureAwait(false);
             PipelineTelemetry.ScoringDuration.Record(
                 clock.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("modality", identity.Modality.ToName()));
-            result = Scored(identity, score);
+            result = ScanResult.Scored(identity, score, clock.GetUtcNow());
             maps = score.Heatmaps;
         }
         catch (ScanRejectedException ex)
@@ -160,22 +160,6 @@ public sealed class ScanProcessor(
         await notifier.PublishAsync(result, CancellationToken.None).ConfigureAwait(false);
         await store.AddToTimelineAsync(result, identity, CancellationToken.None).ConfigureAwait(false);
     }
-
-    private ScanResult Scored(ScanIdentity identity, EnsembleScore score) => new()
-    {
-        ScanId = identity.ScanId,
-        Modality = identity.Modality.ToName(),
-        BlobName = identity.BlobName,
-        BlobVersion = identity.BlobVersion,
-        Status = ScanStatus.Scored,
-        Verdict = score.Verdict,
-        PCovid = score.PCovid,
-        Threshold = score.Threshold,
-        Models = score.Models,
-        Gate = score.Gate,
-        UploadedAt = identity.UploadedAt,
-        ProcessedAt = clock.GetUtcNow(),
-    };
 
     private ScanResult Unscored(ScanIdentity identity, string status, string reason) => new()
     {

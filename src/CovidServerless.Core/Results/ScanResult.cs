@@ -72,6 +72,28 @@ public sealed record ScanResult
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
+    /// <summary>The result of a scan its ensemble scored.</summary>
+    public static ScanResult Scored(ScanIdentity identity, Scoring.EnsembleScore score, DateTimeOffset processedAt)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(score);
+        return new()
+        {
+            ScanId = identity.ScanId,
+            Modality = identity.Modality.ToName(),
+            BlobName = identity.BlobName,
+            BlobVersion = identity.BlobVersion,
+            Status = ScanStatus.Scored,
+            Verdict = score.Verdict,
+            PCovid = score.PCovid,
+            Threshold = score.Threshold,
+            Models = score.Models,
+            Gate = score.Gate,
+            UploadedAt = identity.UploadedAt,
+            ProcessedAt = processedAt,
+        };
+    }
+
     public static ScanResult FromJson(string json) =>
         JsonSerializer.Deserialize<ScanResult>(json, JsonOptions) ?? throw new JsonException("Empty scan result.");
 }
