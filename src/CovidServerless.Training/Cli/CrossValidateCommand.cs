@@ -31,7 +31,9 @@ internal static class CrossValidateCommand
         log($"{modality}: {pooled.Scans.Count} scans (train + val) in {folds} folds of " +
             string.Join("/", Enumerable.Range(0, folds).Select(k => fold.Count(f => f == k))) + $"; scores -> {path}");
 
-        var teacher = recipes.Any(r => r.UsesTeacher) ? ImageNetTeacher.FeaturesFor(pooled, RepositoryPaths.Cache) : null;
+        var imageNet = recipes.Any(r => r.UsesTeacher && r.Teacher == TeacherKind.ImageNet)
+            ? new TeacherTargets(ImageNetTeacher.FeaturesFor(pooled, RepositoryPaths.Cache), null)
+            : null;
         var variants = Variants.Select(v => ScanTensors.Load(pooled.Scans, p => v.Format is { } format
             ? ScanTensors.PreprocessReencoded(p, format, v.Quality, ScanTensors.SeedInput)
             : ScanTensors.Preprocess(p, ScanTensors.SeedInput))).ToArray();
@@ -41,6 +43,7 @@ internal static class CrossValidateCommand
         {
             var trainIndex = Enumerable.Range(0, fold.Length).Where(i => fold[i] != k).Select(i => (long)i).ToArray();
             var testIndex = Enumerable.Range(0, fold.Length).Where(i => fold[i] == k).ToArray();
+            var fineTuned = new Dictionary<TeacherOptions, TeacherTargets>();
             foreach (var recipe in recipes)
             {
                 if (done.Contains((k, recipe.Architecture)))
@@ -53,8 +56,12 @@ internal static class CrossValidateCommand
                 using var testIdx = tensor(testIndex.Select(i => (long)i).ToArray());
                 using var trainPixels = pixels.index_select(0, trainIdx);
                 using var trainLabels = labels.index_select(0, trainIdx);
+                var teacher = !recipe.UsesTeacher ? null
+                    : recipe.Teacher == TeacherKind.ImageNet ? imageNet
+                    : fineTuned.TryGetValue(recipe.FineTuning, out var known) ? known
+                    : fineTuned[recipe.FineTuning] = FoldTeacher(recipe, pooled, k, folds, trainPixels, trainLabels, pixels, testIndex, dataRoot, outDirectory, log);
                 var result = new Trainer(recipe, log)
-                    .Train(trainPixels, trainLabels, null, null, teacher is null ? null : [.. trainIndex.Select(i => teacher[i])]);
+                    .Train(trainPixels, trainLabels, null, null, teacher?.Select(trainIndex));
                 using var model = result.Model;
                 var rows = new List<OutOfFoldScore>();
                 for (var v = 0; v < Variants.Length; v++)
@@ -77,6 +84,56 @@ internal static class CrossValidateCommand
             p.Dispose();
             l.Dispose();
         }
+    }
+
+    /// <summary>Only the fine-tuned teachers of every fold (what <c>teacher-probe --fine-tune --folds</c> reports); their out-of-fold scores.</summary>
+    public static List<OutOfFoldScore> RunTeacher(TrainingOptions recipe, int folds, string dataRoot, string outDirectory, Action<string> log)
+    {
+        var pooled = Pooled(dataRoot, recipe.Modality);
+        var groups = DataManifest.Read(dataRoot).ToDictionary(r => r.File, r => r.Group);
+        var fold = PatientFolds.Assign(pooled.Scans, s => groups.GetValueOrDefault(RelativeFile(dataRoot, s.Path)), folds, recipe.Seed);
+        var (pixels, labels) = ScanTensors.Load(pooled);
+        using (pixels)
+        using (labels)
+        {
+            for (var k = 0; k < folds; k++)
+            {
+                using var trainIdx = tensor(Enumerable.Range(0, fold.Length).Where(i => fold[i] != k).Select(i => (long)i).ToArray());
+                using var trainPixels = pixels.index_select(0, trainIdx);
+                using var trainLabels = labels.index_select(0, trainIdx);
+                FoldTeacher(recipe, pooled, k, folds, trainPixels, trainLabels, pixels, [.. Enumerable.Range(0, fold.Length).Where(i => fold[i] == k)],
+                    dataRoot, outDirectory, log);
+            }
+        }
+
+        return OutOfFoldScores.Read(TeacherScoresPath(outDirectory, recipe.Modality));
+    }
+
+    public static string TeacherScoresPath(string outDirectory, string modality) => Path.Combine(outDirectory, "cv", $"{modality}-teacher-oof.csv");
+
+    /// <summary>
+    /// The fine-tuned teacher of fold <paramref name="k"/>: trained on that fold's training scans only (cached), its
+    /// targets for every scan; its own held-out verdicts go to &lt;out&gt;/cv/&lt;modality&gt;-teacher-oof.csv for the record.
+    /// </summary>
+    private static TeacherTargets FoldTeacher(TrainingOptions recipe, ScanFolder pooled, int k, int folds, Tensor trainPixels, Tensor trainLabels,
+        Tensor allPixels, int[] testIndex, string dataRoot, string outDirectory, Action<string> log)
+    {
+        log($"{recipe.Modality}: fine-tuning the teacher of fold {k + 1}/{folds}");
+        var targets = FineTunedTeacher.FineTuneCached(RepositoryPaths.Cache, $"{recipe.Modality}-{pooled.Fingerprint[..16]}-fold{k}of{folds}-s{recipe.Seed}",
+            trainPixels, trainLabels, allPixels, recipe.FineTuning, log);
+        var path = TeacherScoresPath(outDirectory, recipe.Modality);
+        OutOfFoldScores.Begin(path, $"{folds} folds by patient group (seed {recipe.Seed}); {recipe.FineTuning}");
+        if (!OutOfFoldScores.Read(path).Any(s => s.Fold == k))
+        {
+            var pCovid = targets.PCovid();
+            var rows = testIndex.Select(i => new OutOfFoldScore(RelativeFile(dataRoot, pooled.Scans[i].Path), k,
+                pooled.Scans[i].Label == LabelledScan.Covid, "resnet18-teacher", OutOfFoldScores.Original, pCovid[i])).ToList();
+            OutOfFoldScores.Append(path, rows);
+            log($"{recipe.Modality}: teacher of fold {k + 1}/{folds}: held-out AUC " +
+                $"{BinaryMetrics.Auc([.. rows.Select(r => r.PCovid)], [.. rows.Select(r => r.IsCovid)]):F4}");
+        }
+
+        return targets;
     }
 
     public static ScanFolder Pooled(string dataRoot, string modality) => ScanFolder.Pool(

@@ -43,6 +43,44 @@ internal static class TeacherProbeCommand
         return auc;
     }
 
+    /// <summary>The teacher fine-tuned on train (all epochs, last kept), AUC of its own verdicts on val.</summary>
+    public static double RunFineTuned(string modality, string dataRoot, TeacherOptions options, Action<string> log)
+    {
+        var (trainPixels, trainLabels) = ScanTensors.Load(ScanFolder.Open(Path.Combine(dataRoot, modality, "train")));
+        var val = ScanFolder.Open(Path.Combine(dataRoot, modality, "val"));
+        var (valPixels, valLabels) = ScanTensors.Load(val);
+        using (trainPixels)
+        using (trainLabels)
+        using (valPixels)
+        using (valLabels)
+        {
+            var targets = FineTunedTeacher.FineTune(trainPixels, trainLabels, valPixels, options, log);
+            var auc = BinaryMetrics.Auc(targets.PCovid(), [.. val.Scans.Select(s => s.Label == LabelledScan.Covid)]);
+            log($"{modality}: {options} on train (n={trainLabels.shape[0]}): val AUC {auc:F4} (n={val.Scans.Count})");
+            return auc;
+        }
+    }
+
+    /// <summary>
+    /// The fine-tuned teacher under the students' protocol: patient-grouped folds of train + val pooled, each fold's
+    /// teacher trained on the other folds; out-of-fold AUC overall and, on chest, against ieee8023's own non-COVID images.
+    /// </summary>
+    public static double RunCrossValidated(string modality, string dataRoot, string outDirectory, int folds, TeacherOptions options, Action<string> log)
+    {
+        var recipe = new TrainingOptions { Modality = modality, Architecture = "resnet18-teacher", Seed = options.Seed, Teacher = TeacherKind.FineTuned, FineTuning = options };
+        var scores = CrossValidateCommand.RunTeacher(recipe, folds, dataRoot, outDirectory, log);
+        var auc = BinaryMetrics.Auc([.. scores.Select(s => s.PCovid)], [.. scores.Select(s => s.IsCovid)]);
+        log($"{modality}: {options}, {folds}-fold patient-grouped out-of-fold AUC {auc:F4} (n={scores.Count})");
+        var ieee = scores.Where(s => s.IsCovid || Path.GetFileName(s.File).StartsWith("ieee8023_", StringComparison.Ordinal)).ToList();
+        if (ieee.Any(s => !s.IsCovid))
+        {
+            log($"{modality}: all COVID vs ieee8023 non-COVID ({ieee.Count(s => s.IsCovid)} / {ieee.Count(s => !s.IsCovid)}): " +
+                $"out-of-fold AUC {BinaryMetrics.Auc([.. ieee.Select(s => s.PCovid)], [.. ieee.Select(s => s.IsCovid)]):F4}");
+        }
+
+        return auc;
+    }
+
     private static (Tensor X, Tensor Y) Features(ScanFolder folder)
     {
         var features = ImageNetTeacher.FeaturesFor(folder, RepositoryPaths.Cache);

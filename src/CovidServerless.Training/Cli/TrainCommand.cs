@@ -23,10 +23,8 @@ internal static class TrainCommand
         var val = pooled ? null : ScanFolder.Open(Path.Combine(dataRoot, options.Modality, "val"));
         log($"{options.Modality}/{options.Architecture}: {train.Scans.Count} {(pooled ? "train + val" : "train")} ({train.CovidCount} covid)" +
             (val is null ? "" : $", {val.Scans.Count} val ({val.CovidCount} covid)") +
-            $"; width {options.WidthMultiplier}, resolution {options.InternalResolution}, seed {options.Seed}, teacher weight {options.TeacherWeight}");
-        var teacherFeatures = options.UsesTeacher ? ImageNetTeacher.FeaturesFor(train, RepositoryPaths.Cache) : null;
-
-        var result = new Trainer(options, log).Train(train, val, teacherFeatures);
+            $"; width {options.WidthMultiplier}, resolution {options.InternalResolution}, seed {options.Seed}, teacher {options.TeacherDescription}");
+        var result = new Trainer(options, log).Train(train, val, Teacher(options, train, log));
         using var model = result.Model;
 
         var relativeFile = $"{options.Modality}/{options.Architecture}.onnx";
@@ -50,6 +48,28 @@ internal static class TrainCommand
         return Record(options, train, outDirectory, onnxPath, relativeFile, result,
             ManifestFile.ToJson(new ValidationRecord($"{options.Modality}/val", Math.Round(auc, 4), Math.Round(accuracy, 4), val.Scans.Count)),
             $"{options.Modality}/train");
+    }
+
+    /// <summary>The teacher's targets for every training scan: the ImageNet features, or a teacher fine-tuned on these scans (cached).</summary>
+    private static TeacherTargets? Teacher(TrainingOptions options, ScanFolder train, Action<string> log)
+    {
+        if (!options.UsesTeacher)
+        {
+            return null;
+        }
+
+        if (options.Teacher == TeacherKind.ImageNet)
+        {
+            return new TeacherTargets(ImageNetTeacher.FeaturesFor(train, RepositoryPaths.Cache), null);
+        }
+
+        var (pixels, labels) = ScanTensors.Load(train);
+        using (pixels)
+        using (labels)
+        {
+            return FineTunedTeacher.FineTuneCached(RepositoryPaths.Cache, $"{options.Modality}-{train.Fingerprint[..16]}-all-s{options.Seed}",
+                pixels, labels, pixels, options.FineTuning, log);
+        }
     }
 
     /// <summary>
@@ -95,7 +115,7 @@ internal static class TrainCommand
                 Seed: options.Seed,
                 Epochs: result.BestEpoch,
                 WidthMultiplier: options.WidthMultiplier,
-                Teacher: options.UsesTeacher ? ImageNetTeacher.Description : "none (trained from scratch)",
+                Teacher: options.TeacherDescription,
                 TrainedAt: DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture))),
             Validation = validation,
         };

@@ -76,8 +76,20 @@ internal static class TrainerCli
         gate.SetAction(parse => Guarded(() =>
             GateCommand.Run(RepositoryPaths.Data(parse.GetValue(data)), Out(parse), parse.GetValue(gateFolds), parse.GetValue(gateSeed), log)));
 
-        var probe = new Command("teacher-probe", "Linear probe on the ImageNet teacher's features (train -> val AUC).") { modality };
-        probe.SetAction(parse => Guarded(() => TeacherProbeCommand.Run(parse.GetValue(modality)!, RepositoryPaths.Data(parse.GetValue(data)), log)));
+        var fineTune = new Option<bool>("--fine-tune") { Description = "Fine-tune the whole teacher on train instead (val AUC of its own verdicts)." };
+        var teacherOptions = new TeacherOptionSet();
+        var probeFolds = new Option<int>("--folds") { Description = "With --fine-tune: patient-grouped cross-validation on train + val with this many folds (0: train -> val).", DefaultValueFactory = _ => 0 };
+        var probeSeed = new Option<int>("--seed") { Description = "Random seed (fine-tuning, folds).", DefaultValueFactory = _ => 42 };
+        var probe = new Command("teacher-probe", "Linear probe on the ImageNet teacher's features (train -> val AUC), or the teacher fine-tuned.") { modality, fineTune, probeFolds, probeSeed };
+        teacherOptions.AddTo(probe);
+        probe.SetAction(parse => Guarded(() =>
+        {
+            var dataRoot = RepositoryPaths.Data(parse.GetValue(data));
+            var options = teacherOptions.Read(parse) with { Seed = parse.GetValue(probeSeed) };
+            _ = !parse.GetValue(fineTune) ? TeacherProbeCommand.Run(parse.GetValue(modality)!, dataRoot, log)
+                : parse.GetValue(probeFolds) > 1 ? TeacherProbeCommand.RunCrossValidated(parse.GetValue(modality)!, dataRoot, Out(parse), parse.GetValue(probeFolds), options, log)
+                : TeacherProbeCommand.RunFineTuned(parse.GetValue(modality)!, dataRoot, options, log);
+        }));
 
         var addHeatmaps = new Command("add-heatmaps", "Add the covid_cam output to the manifest's models (checked on every val image).");
         addHeatmaps.SetAction(parse => Guarded(() => AddHeatmapsCommand.Run(RepositoryPaths.Data(parse.GetValue(data)), Out(parse), log)));
@@ -118,6 +130,25 @@ internal static class TrainerCli
         }
     }
 
+    /// <summary>How a fine-tuned teacher is trained.</summary>
+    private sealed class TeacherOptionSet
+    {
+        private readonly Option<int> epochs = new("--teacher-epochs") { Description = "Epochs of teacher fine-tuning.", DefaultValueFactory = _ => new TeacherOptions().Epochs };
+        private readonly Option<int> resolution = new("--teacher-resolution") { Description = "Resolution the teacher sees (a multiple of 32: 224, 160, 128, ...).", DefaultValueFactory = _ => new TeacherOptions().Resolution };
+        private readonly Option<double> rate = new("--teacher-lr") { Description = "Teacher's Adam learning rate (cosine decay).", DefaultValueFactory = _ => new TeacherOptions().LearningRate };
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { epochs, resolution, rate })
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        public TeacherOptions Read(ParseResult parse) =>
+            new(parse.GetValue(epochs), parse.GetValue(resolution), parse.GetValue(rate));
+    }
+
     /// <summary>The options that define a training recipe (recorded in the manifest).</summary>
     private sealed class RecipeOptions
     {
@@ -128,14 +159,21 @@ internal static class TrainerCli
         private readonly Option<int> batch = new("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 32 };
         private readonly Option<double> rate = new("--lr") { Description = "Adam learning rate (cosine decay).", DefaultValueFactory = _ => 1e-3 };
         private readonly Option<int> seed = new("--seed") { Description = "Random seed (initialisation, shuffling, augmentation, folds).", DefaultValueFactory = _ => 42 };
-        private readonly Option<double> teacher = new("--teacher-weight") { Description = "Feature distillation weight; 0 trains from scratch.", DefaultValueFactory = _ => 1.0 };
+        private readonly Option<double> teacher = new("--teacher-weight") { Description = "Feature distillation weight; 0 (and no logit weight) trains from scratch.", DefaultValueFactory = _ => 1.0 };
+        private readonly Option<string> teacherKind = new("--teacher") { Description = "imagenet (the package's ResNet18 as shipped) or fine-tuned (fine-tuned on the student's training scans first).", DefaultValueFactory = _ => "imagenet" };
+        private readonly Option<double> logitWeight = new("--logit-weight") { Description = "Logit distillation weight (fine-tuned teacher only).", DefaultValueFactory = _ => 0.0 };
+        private readonly TeacherOptionSet fineTuning = new();
+
+        public RecipeOptions() => teacherKind.AcceptOnlyFromAmong("imagenet", "fine-tuned");
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { width, resolution, epochs, patience, batch, rate, seed, teacher })
+            foreach (var option in new Option[] { width, resolution, epochs, patience, batch, rate, seed, teacher, teacherKind, logitWeight })
             {
                 command.Options.Add(option);
             }
+
+            fineTuning.AddTo(command);
         }
 
         public TrainingOptions Read(ParseResult parse, string modality, string architecture) => new()
@@ -150,6 +188,9 @@ internal static class TrainerCli
             LearningRate = parse.GetValue(rate),
             Seed = parse.GetValue(seed),
             TeacherWeight = parse.GetValue(teacher),
+            Teacher = parse.GetValue(teacherKind) == "fine-tuned" ? TeacherKind.FineTuned : TeacherKind.ImageNet,
+            LogitWeight = parse.GetValue(logitWeight),
+            FineTuning = fineTuning.Read(parse) with { Seed = parse.GetValue(seed) },
         };
     }
 }

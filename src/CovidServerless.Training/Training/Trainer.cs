@@ -21,13 +21,16 @@ internal sealed record TrainingResult(CovidClassifier Model, int EpochsRun, int 
 /// </summary>
 internal sealed class Trainer(TrainingOptions options, Action<string> log)
 {
-    public TrainingResult Train(ScanFolder trainFolder, ScanFolder? valFolder, float[][]? teacherFeatures)
+    /// <summary>Softens both sides' verdicts in logit distillation (the loss is scaled by its square, as usual).</summary>
+    public const double DistillTemperature = 2;
+
+    public TrainingResult Train(ScanFolder trainFolder, ScanFolder? valFolder, TeacherTargets? teacherTargets)
     {
         var (trainPixels, trainLabels) = ScanTensors.Load(trainFolder);
         var val = valFolder is null ? default((Tensor, Tensor)?) : ScanTensors.Load(valFolder);
         try
         {
-            return Train(trainPixels, trainLabels, val?.Item1, val?.Item2, teacherFeatures);
+            return Train(trainPixels, trainLabels, val?.Item1, val?.Item2, teacherTargets);
         }
         finally
         {
@@ -39,19 +42,29 @@ internal sealed class Trainer(TrainingOptions options, Action<string> log)
     }
 
     /// <summary>Trains on pixels [N,224,224,3] and labels [N]; the caller keeps ownership of the tensors.</summary>
-    public TrainingResult Train(Tensor trainPixels, Tensor trainLabels, Tensor? valPixels, Tensor? valLabels, float[][]? teacherFeatures)
+    public TrainingResult Train(Tensor trainPixels, Tensor trainLabels, Tensor? valPixels, Tensor? valLabels, TeacherTargets? teacherTargets)
     {
         var stopwatch = Stopwatch.StartNew();
         torch.manual_seed(options.Seed);
         torch.random.manual_seed(options.Seed);
         var valIsCovid = valLabels?.data<long>().Select(l => l == LabelledScan.Covid).ToArray();
-        using var teacher = teacherFeatures is null
+        if (options.UsesTeacher && teacherTargets is null)
+        {
+            throw new ArgumentException("The recipe distils from a teacher, but no teacher targets were given.");
+        }
+
+        var teacherFeatures = teacherTargets?.Features;
+        using var teacher = teacherFeatures is null || options.TeacherWeight <= 0
             ? null
             : nn.functional.normalize(tensor(teacherFeatures.SelectMany(f => f).ToArray(), [teacherFeatures.Length, ImageNetTeacher.FeatureCount]), dim: 1);
+        var teacherLogits = options.UsesLogits ? teacherTargets!.Logits : null;
+        using var teacherVerdicts = teacherLogits is null
+            ? null
+            : nn.functional.softmax(tensor(teacherLogits.SelectMany(l => l).ToArray(), [teacherLogits.Length, 2]) / DistillTemperature, 1);
 
         var model = new CovidClassifier(options.Architecture, options.WidthMultiplier, options.InternalResolution);
         using var projection = nn.Linear(model.FeatureCount, ImageNetTeacher.FeatureCount);
-        var parameters = model.parameters().Concat(options.UsesTeacher ? projection.parameters() : []).ToList();
+        var parameters = model.parameters().Concat(teacher is not null ? projection.parameters() : []).ToList();
         using var optimizer = optim.Adam(parameters, options.LearningRate);
         var classWeights = ClassWeights(trainLabels);
         var augmenter = new Augmenter(options.Seed);
@@ -81,12 +94,22 @@ internal sealed class Trainer(TrainingOptions options, Action<string> log)
                     var images = augmenter.Apply(trainPixels.index_select(0, index));
                     var (logits, features) = model.ForwardWithFeatures(images);
                     var loss = nn.functional.cross_entropy(logits, trainLabels.index_select(0, index), classWeights);
-                    if (teacher is not null && options.UsesTeacher)
+                    if (teacher is not null)
                     {
                         var projected = nn.functional.normalize(projection.forward(features), dim: 1);
                         var distill = (projected - teacher.index_select(0, index)).pow(2).sum(1).mean();
                         distillSum += distill.item<float>();
                         loss = loss + (distill * options.TeacherWeight);
+                    }
+
+                    if (teacherVerdicts is not null)
+                    {
+                        // KL(teacher || student) of the softened verdicts.
+                        var target = teacherVerdicts.index_select(0, index);
+                        var student = nn.functional.log_softmax(logits / DistillTemperature, 1);
+                        var kl = (target * (target.clamp_min(1e-8).log() - student)).sum(1).mean() * (DistillTemperature * DistillTemperature);
+                        distillSum += kl.item<float>();
+                        loss = loss + (kl * options.LogitWeight);
                     }
 
                     optimizer.zero_grad();
@@ -149,7 +172,7 @@ internal sealed class Trainer(TrainingOptions options, Action<string> log)
     }
 
     /// <summary>n / (2 n_c) per class, so both classes weigh the same in the loss.</summary>
-    private static Tensor ClassWeights(Tensor labels)
+    public static Tensor ClassWeights(Tensor labels)
     {
         var counts = bincount(labels, minlength: 2).to_type(ScalarType.Float32);
         return labels.shape[0] / (2 * counts);

@@ -23,10 +23,20 @@ internal sealed record TrainingOptions
 
     public int Seed { get; init; } = 42;
 
-    /// <summary>Weight of the feature-distillation loss; 0 trains from scratch without the teacher.</summary>
+    /// <summary>Weight of the feature-distillation loss; 0 (with <see cref="LogitWeight"/> 0) trains from scratch without the teacher.</summary>
     public double TeacherWeight { get; init; } = 1.0;
 
-    public bool UsesTeacher => TeacherWeight > 0;
+    /// <summary>The ImageNet ResNet18 as shipped, or fine-tuned on the student's own training scans first.</summary>
+    public TeacherKind Teacher { get; init; } = TeacherKind.ImageNet;
+
+    /// <summary>Weight of logit distillation (the fine-tuned teacher's softened verdicts); the ImageNet teacher has none.</summary>
+    public double LogitWeight { get; init; }
+
+    public TeacherOptions FineTuning { get; init; } = new();
+
+    public bool UsesTeacher => TeacherWeight > 0 || UsesLogits;
+
+    public bool UsesLogits => Teacher == TeacherKind.FineTuned && LogitWeight > 0;
 
     /// <summary>Whether a validation set chooses the epoch; otherwise every epoch runs and the last is kept.</summary>
     public bool EarlyStopping { get; init; } = true;
@@ -35,5 +45,17 @@ internal sealed record TrainingOptions
         $"Adam lr {LearningRate} (cosine decay over {MaxEpochs} epochs), batch {BatchSize}, class-weighted cross-entropy, " +
         $"augmentation {Data.Augmenter.Description}, internal resolution {InternalResolution}, " +
         (EarlyStopping ? $"early stopping on val AUC (patience {Patience})" : $"all {MaxEpochs} epochs, last kept") +
-        (UsesTeacher ? $", feature distillation from ImageNet ResNet18 (weight {TeacherWeight})" : ", from scratch (no teacher)");
+        (!UsesTeacher ? ", from scratch (no teacher)"
+            : Teacher == TeacherKind.ImageNet ? $", feature distillation from ImageNet ResNet18 (weight {TeacherWeight})"
+            : $", distillation from {FineTuning} (features weight {TeacherWeight}, logits weight {LogitWeight} at temperature {Trainer.DistillTemperature})");
+
+    public string TeacherDescription => !UsesTeacher ? "none (trained from scratch)"
+        : Teacher == TeacherKind.ImageNet ? ImageNetTeacher.Description
+        : FineTuning.ToString();
+}
+
+internal enum TeacherKind
+{
+    ImageNet,
+    FineTuned,
 }
