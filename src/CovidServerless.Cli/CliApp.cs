@@ -14,6 +14,7 @@ public static class CliApp
             ResultsCommand.Create(),
             EvaluateCommand.Create(),
             BacklogCommand.Create(),
+            ReplayPoisonCommand.Create(),
         };
 
     public static Task<int> RunAsync(string[] args) => Build().Parse(args).InvokeAsync();

@@ -181,6 +181,7 @@ public static class PipelineServiceCollectionExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ScanWatcher>();
         services.TryAddSingleton<ScanBacklog>();
+        services.TryAddSingleton<StoppedScans>();
         services.TryAddSingleton<Api.ResultsApi>();
         services.TryAddSingleton<Api.ScanUploadApi>();
         return services;

@@ -15,6 +15,13 @@ public static class PipelineTelemetry
     /// <summary>Scans that ended with a result, by modality and status (scored, rejected, failed).</summary>
     public static readonly Counter<long> Scans = Meter.CreateCounter<long>("covidscan.scans", unit: "{scan}", description: "Scans that ended with a result.");
 
+    /// <summary>
+    /// Uploads a watcher's start-up check did not look at, by modality: older than <c>ScanWatch:LookbackHours</c>, so
+    /// any without a result (an outage longer than the window) is left to <c>covidscan backlog</c>.
+    /// </summary>
+    public static readonly Counter<long> UncheckedAtStart = Meter.CreateCounter<long>(
+        "covidscan.watch.unchecked", unit: "{scan}", description: "Uploads older than the look-back window that the start-up check did not look at.");
+
     /// <summary>Scans per batched model run, by modality.</summary>
     public static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>(
         "covidscan.batch.size",

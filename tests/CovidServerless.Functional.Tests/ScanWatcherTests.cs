@@ -4,6 +4,7 @@ using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -293,6 +294,23 @@ public sealed class ScanWatcherTests : IAsyncLifetime
 
         Assert.Null(await watching.Query.GetLatestAsync(Modality.Chest, old, default));
         Assert.Equal(1, watching.Scorer.Calls);
+    }
+
+    [Fact]
+    public async Task At_start_the_uploads_before_the_lookback_window_are_counted_in_a_metric_by_modality()
+    {
+        using var uncheckedUploads = new MetricCollector<long>(PipelineTelemetry.UncheckedAtStart);
+        for (var i = 0; i < 3; i++)
+        {
+            await UploadAsync(Modality.Chest, $"outage/{i}.png", TestImages.Uniform((byte)(90 + i)));
+        }
+
+        await using var watching = Watcher(time: new ShiftedTime(TimeSpan.FromDays(2))).Start();
+        await watching.Logs.WaitForAsync(m => m.StartsWith("Start-up check of chest: 0 scans to process", StringComparison.Ordinal));
+
+        // The meter is process-wide: other tests' watchers may report too, so look for this start's chest count.
+        Assert.Contains(uncheckedUploads.GetMeasurementSnapshot(), m => m.Value == 3 && m.Tags["modality"] as string == "chest");
+        Assert.Equal(0, watching.Scorer.Calls);
     }
 
     [Fact]

@@ -83,25 +83,16 @@ public sealed class ResultsApi(ResultsQuery query, IScoringStatus scoring)
             return ApiResponse.BadRequest($"top must be a whole number from 1 to {ResultsQuery.MaxPageSize}.");
         }
 
-        // Table storage's paging token is "<next partition key> <next row key>" (the row key may be empty); anything
-        // else (typically the half left by an unquoted shell argument) would silently answer an empty page.
-        const string badToken = "continuationToken is not one this API returned: pass back the previous page's token whole " +
-            "(it holds a space: quote it on a command line, URL-encode it in a query string).";
+        // Anything but a token this API returned (a token from before the timeline was sharded held a space, and an
+        // unquoted shell argument left half of it) would silently answer a wrong page.
         continuationToken = string.IsNullOrEmpty(continuationToken) ? null : continuationToken;
-        if (continuationToken is not null && continuationToken.Split(' ') is not [{ Length: > 0 }, _])
+        if (continuationToken is not null && !ResultsQuery.IsContinuationToken(continuationToken))
         {
-            return ApiResponse.BadRequest(badToken);
+            return ApiResponse.BadRequest("continuationToken is not one this API returned: pass back the previous page's token whole.");
         }
 
-        try
-        {
-            var page = await query.ListRecentAsync(filter, size, continuationToken, cancellationToken, status, verdict).ConfigureAwait(false);
-            return ApiResponse.Ok(page);
-        }
-        catch (Azure.RequestFailedException ex) when (ex.Status == 400 && continuationToken is not null)
-        {
-            return ApiResponse.BadRequest(badToken); // Azure refuses a well-formed token that is not one of its own
-        }
+        var page = await query.ListRecentAsync(filter, size, continuationToken, cancellationToken, status, verdict).ConfigureAwait(false);
+        return ApiResponse.Ok(page);
     }
 
     /// <summary>

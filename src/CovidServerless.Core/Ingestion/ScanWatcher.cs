@@ -130,6 +130,7 @@ public sealed class ScanWatcher(
 
         if (recorded is not null)
         {
+            PipelineTelemetry.UncheckedAtStart.Add(beforeWindow, new KeyValuePair<string, object?>("modality", modality.ToName()));
             logger.LogInformation(
                 "Start-up check of {Container}: {Queued} scans to process (uploaded while the host was down, or recorded only in part); {Recorded} of the last {Hours} h recorded; {BeforeWindow} uploaded earlier not checked (`covidscan backlog` lists any without a result).",
                 ScanContainers.For(modality), queued, recorded.Count, options.Value.LookbackHours, beforeWindow);

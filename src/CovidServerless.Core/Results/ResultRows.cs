@@ -8,14 +8,14 @@ namespace CovidServerless.Core.Results;
 /// <summary>
 /// How a result maps to table rows. ScanResults: partition = one blob (all its versions), one row per model plus
 /// one "ensemble" row per version, row keys sorting the newest version first. ScanTimeline: one row per scan
-/// version in upload order (newest first), for listing recent results across blobs. ScanResults also holds one
+/// version in upload order (newest first), for listing recent results across blobs, spread over
+/// <see cref="TimelineShards"/> partitions. ScanResults also holds one
 /// index row per scan id (partition "scan-{scanId}", its own partition, so a look-up by id is one point read that
 /// needs neither the blob name nor a scan).
 /// </summary>
 internal static class ResultRows
 {
     public const string EnsembleMember = "ensemble";
-    public const string TimelinePartition = "timeline";
 
     /// <summary>The ensemble row's binary property holding the members' heatmap maps (<see cref="Heatmaps.HeatmapMaps"/>).</summary>
     public const string HeatmapMapsProperty = "HeatmapMaps";
@@ -67,7 +67,7 @@ internal static class ResultRows
     }
 
     public static TableEntity ForTimeline(ScanResult result, ScanIdentity identity) =>
-        new(TimelinePartition, TimelineRowKey(identity))
+        new(TimelineShards.For(identity.ScanId), TimelineRowKey(identity))
         {
             ["ScanId"] = result.ScanId,
             ["Modality"] = result.Modality,
@@ -96,7 +96,7 @@ internal static class ResultRows
 
     public static string RowKey(ScanIdentity identity, string member) => $"{identity.VersionKey}-{member}";
 
-    /// <summary>Newest upload first across every blob; the partition key keeps versions uploaded at the same tick apart.</summary>
+    /// <summary>Newest upload first across every blob and every timeline shard; the partition key keeps versions uploaded at the same tick apart.</summary>
     public static string TimelineRowKey(ScanIdentity identity) => $"{identity.VersionKey}-{identity.PartitionKey}";
 
     /// <summary>The version key a ScanResults row belongs to (row key minus "-member").</summary>

@@ -127,8 +127,8 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
     /// <summary>
     /// The blob versions of a modality uploaded since <paramref name="since"/> whose results were recorded to the end:
     /// saved, announced and listed (they have timeline rows). A version saved but not announced (its host died in
-    /// between) is not among them, so it is processed again. One range query over the newest-first timeline, a
-    /// request per 1,000 rows, rather than a read per blob.
+    /// between) is not among them, so it is processed again. One range query per timeline shard (the legacy partition
+    /// included), a request per 1,000 rows, rather than a read per blob.
     /// </summary>
     public async Task<RecordedVersions> RecordedSinceAsync(Modality modality, DateTimeOffset since, CancellationToken cancellationToken)
     {
@@ -137,16 +137,22 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
         // Row keys begin with the upload time's inverted ticks and a '-': every row uploaded at or after since sorts
         // below that time's ticks followed by '.', the character after '-'.
         var upTo = $"{ScanIdentity.InvertedTicks(since)}.";
-        var rows = timeline.QueryAsync<TableEntity>(
-            TableClient.CreateQueryFilter($"PartitionKey eq {ResultRows.TimelinePartition} and RowKey lt {upTo} and Modality eq {modality.ToName()}"),
-            maxPerPage: 1000,
-            select: ["RowKey"],
-            cancellationToken: cancellationToken);
-        var recorded = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var row in rows.ConfigureAwait(false))
+        var filter = TableClient.CreateQueryFilter($"RowKey lt {upTo} and Modality eq {modality.ToName()}");
+        var shards = await Task.WhenAll(TimelineShards.ReadOrder.Select(async partition =>
         {
-            recorded.Add(row.RowKey);
-        }
+            var keys = new List<string>();
+            await foreach (var row in timeline.QueryAsync<TableEntity>(
+                TableClient.CreateQueryFilter($"PartitionKey eq {partition}") + " and " + filter,
+                maxPerPage: 1000,
+                select: ["RowKey"],
+                cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                keys.Add(row.RowKey);
+            }
+
+            return keys;
+        })).ConfigureAwait(false);
+        var recorded = new HashSet<string>(shards.SelectMany(keys => keys), StringComparer.Ordinal);
 
         return new RecordedVersions(since, recorded);
     }

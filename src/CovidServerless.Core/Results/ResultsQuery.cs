@@ -104,15 +104,30 @@ public sealed class ResultsQuery(ResultStore store)
     }
 
     /// <summary>
-    /// Recent results across blobs, newest upload first, optionally for one modality, status and verdict. A filtered
-    /// page may hold fewer than <paramref name="top"/> results and still have a next page (Table storage stops a page
-    /// after a bounded scan); results recorded before timeline rows carried a status and verdict match no such filter.
+    /// Recent results across blobs, newest upload first, optionally for one modality, status and verdict; results
+    /// recorded before timeline rows carried a status and verdict match no such filter. A page is full unless it is the
+    /// last: a filtered listing reads each shard on until its next match or its end.
     /// </summary>
+    /// <remarks>
+    /// A k-way merge of one query per timeline shard (<see cref="TimelineShards.ReadOrder"/>), each read lazily, a page
+    /// of <paramref name="top"/> rows at a time. Every shard orders its rows by the same row key, so the continuation
+    /// token, the last row key returned, is each shard's position: the next page asks each shard for the rows after it.
+    /// </remarks>
     public async Task<ResultPage> ListRecentAsync(
         Modality? modality, int top, string? continuationToken, CancellationToken cancellationToken, string? status = null, string? verdict = null)
     {
+        if (continuationToken is not null && !IsContinuationToken(continuationToken))
+        {
+            throw new ArgumentException("Not a continuation token this query returned.", nameof(continuationToken));
+        }
+
         await store.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ResultRows.TimelinePartition}");
+        var filter = "";
+        if (continuationToken is not null)
+        {
+            filter += " and " + TableClient.CreateQueryFilter($"RowKey gt {continuationToken}");
+        }
+
         if (modality is { } m)
         {
             filter += " and " + TableClient.CreateQueryFilter($"Modality eq {m.ToName()}");
@@ -129,13 +144,67 @@ public sealed class ResultsQuery(ResultStore store)
         }
 
         var pageSize = Math.Clamp(top, 1, MaxPageSize);
-        await foreach (var page in store.Timeline.QueryAsync<TableEntity>(filter, pageSize, cancellationToken: cancellationToken)
-            .AsPages(continuationToken, pageSize).ConfigureAwait(false))
+        var shards = TimelineShards.ReadOrder
+            .Select(partition => store.Timeline.QueryAsync<TableEntity>(
+                TableClient.CreateQueryFilter($"PartitionKey eq {partition}") + filter, pageSize, cancellationToken: cancellationToken)
+                .GetAsyncEnumerator(cancellationToken))
+            .ToArray();
+        try
         {
-            return new ResultPage([.. page.Values.Select(ResultRows.FromTimeline)], page.ContinuationToken);
+            var heads = await Task.WhenAll(shards.Select(NextAsync)).ConfigureAwait(false);
+            var items = new List<ScanResult>(pageSize);
+            string? last = null;
+            while (items.Count < pageSize && Newest(heads) is var next and >= 0)
+            {
+                last = heads[next]!.RowKey;
+                items.Add(ResultRows.FromTimeline(heads[next]!));
+                heads[next] = await NextAsync(shards[next]).ConfigureAwait(false);
+
+                // A scan recorded before sharding and again since has a row in a shard and one in the legacy
+                // partition, under the same key: list it once, from its shard (read first).
+                for (var i = 0; i < heads.Length; i++)
+                {
+                    while (heads[i]?.RowKey == last)
+                    {
+                        heads[i] = await NextAsync(shards[i]).ConfigureAwait(false);
+                    }
+                }
+            }
+
+            return new ResultPage(items, heads.Any(h => h is not null) ? last : null);
+        }
+        finally
+        {
+            foreach (var shard in shards)
+            {
+                await shard.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Whether a token has the form of one <see cref="ListRecentAsync"/> returned: a timeline row key (inverted ticks, '-', more).</summary>
+    public static bool IsContinuationToken(string token) =>
+        token.Length is > 20 and <= 200
+        && token[..19].All(char.IsAsciiDigit)
+        && token[19] == '-'
+        && token.All(c => char.IsAsciiDigit(c) || char.IsAsciiLetterLower(c) || c == '-');
+
+    private static async Task<TableEntity?> NextAsync(IAsyncEnumerator<TableEntity> shard) =>
+        await shard.MoveNextAsync().ConfigureAwait(false) ? shard.Current : null;
+
+    /// <summary>The shard whose next row is the newest upload (the smallest row key; a tie goes to the shard read first), or -1 when all are read.</summary>
+    private static int Newest(TableEntity?[] heads)
+    {
+        var newest = -1;
+        for (var i = 0; i < heads.Length; i++)
+        {
+            if (heads[i] is { } row && (newest < 0 || string.CompareOrdinal(row.RowKey, heads[newest]!.RowKey) < 0))
+            {
+                newest = i;
+            }
         }
 
-        return new ResultPage([], null);
+        return newest;
     }
 
     private static void AddVersion(List<ScanResult> results, List<TableEntity> rows)
