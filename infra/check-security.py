@@ -11,6 +11,25 @@ import sys
 
 PARAM = re.compile(r"^\[parameters\('(\w+)'\)\]$")
 
+# Azure Storage data-plane roles (blob, queue, table; reader, contributor, owner).
+STORAGE_DATA_ROLES = {
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
+    "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
+    "19e7f393-937e-4f77-808e-94535e297925": "Storage Queue Data Reader",
+    "8a0f0c08-91a1-4084-bc3d-661d67233fed": "Storage Queue Data Message Processor",
+    "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a": "Storage Queue Data Message Sender",
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+    "76199698-9eea-4c19-bc75-cec21354c6b6": "Storage Table Data Reader",
+}
+
+# Data-plane role assignments allowed on the whole account: (role, the `enabled` value) -> why.
+ACCOUNT_WIDE_ALLOWED = {
+    ("Storage Blob Data Owner", "[parameters('grantAccountWideBlobOwner')]"):
+        "opt-in (grantAccountWideBlobOwner, off by default) for a Functions host that must create containers of its own",
+}
+
 
 def resolve(value, scope):
     if isinstance(value, str):
@@ -36,7 +55,7 @@ def collect(template, scope, module, out):
             inner_scope = {k: p.get("defaultValue") for k, p in inner.get("parameters", {}).items()}
             inner_scope.update({k: v for k, v in passed.items() if v is not None})
             collect(inner, inner_scope, r["name"], out)
-        out.append({"module": module, "type": r["type"], "name": r.get("name"), "scope": r.get("scope", ""),
+        out.append({"module": module, "type": r["type"], "name": r.get("name"), "scope": r.get("scope", ""), "condition": r.get("condition"), "parameters": scope,
                     "properties": resolve(r.get("properties", {}), scope), "variables": variables})
 
 
@@ -77,7 +96,8 @@ def main(path):
     rules = one("Microsoft.Storage/storageAccounts/managementPolicies", "storage").get("policy", {}).get("rules", [])
     deletes = [r["definition"]["actions"]["baseBlob"]["delete"].get("daysAfterModificationGreaterThan") for r in rules]
     prefixes = [p for r in rules for p in r["definition"]["filters"].get("prefixMatch", [])]
-    check("storage: lifecycle deletes scans after 30 days by default", deletes == [30] and set(prefixes) == {"chest/", "ct-scans/"})
+    check("storage: lifecycle deletes scans and heatmaps after 30 days by default",
+          deletes == [30] and set(prefixes) == {"chest/", "ct-scans/", "heatmaps/"})
 
     audited = {}
     for d in of_type("Microsoft.Insights/diagnosticSettings", "storage"):
@@ -103,7 +123,16 @@ def main(path):
 
     site = one("Microsoft.Web/sites", "functions")
     check("function app: VNet integration subnet set", bool(site.get("virtualNetworkSubnetId")))
-    settings = {s["name"] for s in site.get("siteConfig", {}).get("appSettings", [])}
+    app_settings = {s["name"]: s.get("value") for s in site.get("siteConfig", {}).get("appSettings", [])}
+    settings = set(app_settings)
+    site_parameters = next((r["parameters"] for r in of_type("Microsoft.Web/sites", "functions")), {})
+    retention = re.match(r"^\[string\(parameters\('(\w+)'\)\)\]$", str(app_settings.get("Results__RetentionDays")))
+    check("function app: result rows swept after the scans' retention (Results__RetentionDays = lifecycle days)",
+          retention is not None and [site_parameters.get(retention.group(1))] == deletes)
+    check("function app: host id stated (AzureFunctionsWebHost__hostid), so its blob-trigger queue is known and its role scoped",
+          bool(app_settings.get("AzureFunctionsWebHost__hostid")))
+    check("function app: host diagnostic-event tables off (table roles are scoped to the result tables)",
+          "DisableDiagnosticEventLogging" in str(app_settings.get("AzureWebJobsFeatureFlags")))
     check("function app: sends worker tokens (WorkerToken__Scope)", "WorkerToken__Scope" in settings)
     check("function app: API role checks and access log on (no ApiAccess opt-out)", not any(s.startswith("ApiAccess__Disabled") for s in settings))
 
@@ -116,11 +145,49 @@ def main(path):
     check("worker: no WorkerAuth opt-out in the deployment", not any(e.startswith("WorkerAuth__Disabled") for e in env))
     check("worker: no plain-http ingress", app.get("configuration", {}).get("ingress", {}).get("allowInsecure") is False)
 
+    check_storage_role_scopes(template, resources, check)
+
     if failures:
         print(f"check-security.py: {len(failures)} security propert{'y' if len(failures) == 1 else 'ies'} missing from {path}", file=sys.stderr)
         return 1
     print(f"check-security.py: all security properties hold in the compiled template")
     return 0
+
+
+def check_storage_role_scopes(template, resources, check):
+    """Every storage data-plane role assignment is scoped to a container, queue or table (or allowed above)."""
+    # Only storage-access.bicep names a storage data role: nothing else can assign one unseen by what follows.
+    access = [r for r in resources if r["module"] == "storage-access"]
+    roles = access[0]["variables"].get("roles", {}) if access else {}
+    text = json.dumps(template)
+    named_elsewhere = sum(text.count(guid) for guid in STORAGE_DATA_ROLES) - sum(1 for v in roles.values() if v in STORAGE_DATA_ROLES)
+    check("storage roles: only storage-access.bicep names a storage data role", bool(roles) and named_elsewhere == 0)
+
+    by_reference = {f"[variables('roles').{k}]": STORAGE_DATA_ROLES.get(v, v) for k, v in roles.items()}
+    assignments = access[0]["variables"].get("assignments", []) if access else []
+    loops = [r for r in access if r["type"] == "Microsoft.Resources/deployments" and "storage-role" in str(r["name"])]
+    check("storage roles: every assignment goes through storage-role.bicep, one per listed scope",
+          len(loops) == 1 and bool(assignments) and "variables('assignments')" in json.dumps(loops[0]["properties"]))
+    for a in assignments:
+        role = by_reference.get(a.get("role"), a.get("role"))
+        label = f"{role} on {a.get('kind')} {a.get('name') or ''}".strip()
+        if a.get("kind") in ("container", "queue", "table"):
+            check(f"storage roles: {label} is scoped to that {a['kind']}", bool(a.get("name")))
+        else:
+            why = ACCOUNT_WIDE_ALLOWED.get((role, a.get("enabled")))
+            check(f"storage roles: {label} account-wide: {why or 'NOT ALLOWED'}", why is not None)
+
+    # storage-role.bicep: each assignment's scope is the resource its scopeKind names; account only for 'account'.
+    role_resources = [r for r in resources if r["type"] == "Microsoft.Authorization/roleAssignments" and "storage-role" in str(r["module"])]
+    kinds = (("container", "blobServices/containers'"), ("queue", "queueServices/queues'"), ("table", "tableServices/tables'"),
+             ("account", "Microsoft.Storage/storageAccounts'"))
+    scoped = set()
+    for r in role_resources:
+        kind = next(k for k, resource_type in kinds if resource_type in r["scope"])
+        if r.get("condition") == f"[equals(parameters('scopeKind'), '{kind}')]":
+            scoped.add(kind)
+    check("storage roles: storage-role.bicep scopes each assignment to the container, queue or table named (the account only for 'account')",
+          scoped == {k for k, _ in kinds} and len(role_resources) == 4)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ param workerAuthAudience string = ''
 @description('Client id of the results API\'s Entra ID app registration (Easy Auth on the function app). Empty: every request is refused.')
 param resultsApiClientId string = ''
 
-@description('Days scans are kept before the storage lifecycle rule deletes them (result rows: docs/security.md).')
+@description('Days scans, heatmaps and result rows are kept: the storage lifecycle rule deletes scans and heatmaps, the function app\'s daily sweep result rows.')
 @minValue(1)
 param retentionDays int = 30
 
@@ -118,6 +118,10 @@ var names = {
   deadLetterContainer: 'eventgrid-deadletter'
 }
 
+// The Functions host's id, as the host derives it from the site name (lower-case, at most 32
+// characters), stated as an app setting so its blob-trigger queue has a name known here.
+var functionsHostId = take(names.functionApp, 32)
+
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: 'rg-${environmentName}'
   location: location
@@ -146,6 +150,7 @@ module storage 'modules/storage.bicep' = {
     deadLetterContainerName: names.deadLetterContainer
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
     retentionDays: retentionDays
+    functionsHostId: functionsHostId
     publicNetworkAccess: storagePublicNetworkAccess
     allowedIpRanges: storageAllowedIpRanges
   }
@@ -230,6 +235,8 @@ module functions 'modules/functions.bicep' = {
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
     resultsApiClientId: resultsApiClientId
     resultsApiAudiences: empty(resultsApiClientId) ? [] : ['api://${resultsApiClientId}']
+    resultRetentionDays: retentionDays
+    hostId: functionsHostId
   }
   dependsOn: [storage] // monitoring: implied through worker.outputs
 }
@@ -254,6 +261,7 @@ module storageAccess 'modules/storage-access.bicep' = {
     deploymentContainerName: names.deploymentContainer
     deadLetterContainerName: names.deadLetterContainer
     functionAppName: names.functionApp
+    functionsHostId: functionsHostId
     functionPrincipalId: functions.outputs.principalId
     systemTopicName: names.systemTopic
     eventGridPrincipalId: eventGridTopic.outputs.principalId

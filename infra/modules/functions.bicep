@@ -25,6 +25,12 @@ param logAnalyticsWorkspaceId string
 param resultsApiClientId string
 @description('Audiences accepted by Easy Auth besides the client id (e.g. the application ID URI).')
 param resultsApiAudiences array
+@description('Days result rows are kept (Results:RetentionDays): the same days the storage lifecycle rule keeps scans.')
+@minValue(1)
+param resultRetentionDays int
+@description('The Functions host id, fixed so the blob trigger\'s dispatch queue has a known name (storage.bicep).')
+@maxLength(32)
+param hostId string
 
 resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
   name: storageAccountName
@@ -78,6 +84,13 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
         { name: 'Scoring__FallbackToInProcess', value: scoringFallbackToInProcess ? 'true' : 'false' }
         { name: 'Scoring__RemoteTimeoutSeconds', value: string(scoringRemoteTimeoutSeconds) }
         { name: 'WorkerToken__Scope', value: workerTokenScope }
+        { name: 'Results__RetentionDays', value: string(resultRetentionDays) }
+        // The default host id (the site name, lower-case, at most 32 characters), stated so the blob
+        // trigger's dispatch queue, azure-webjobs-blobtrigger-{hostId}, is known to storage-access.bicep.
+        { name: 'AzureFunctionsWebHost__hostid', value: hostId }
+        // The host's diagnostic events go to a new table each month, which a role scoped to the
+        // result tables cannot create; FunctionAppLogs (Log Analytics) keep the host's logs.
+        { name: 'AzureWebJobsFeatureFlags', value: 'DisableDiagnosticEventLogging' }
       ]
     }
     functionAppConfig: {

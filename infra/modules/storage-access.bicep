@@ -1,23 +1,28 @@
-// Data-plane role assignments on the storage account, scoped as narrowly as each caller allows.
+// Data-plane role assignments on the storage account, each scoped to the container, queue or table
+// its principal uses (infra/check-security.py fails on any other scope not listed there with a reason).
 //
 // Function App (system-assigned identity):
-//   Storage Blob Data Owner        -> only the host's containers (azure-webjobs-hosts: locks and
-//                                     blob receipts; azure-webjobs-secrets: keys), which is what
-//                                     Microsoft documents for identity-based AzureWebJobsStorage
+//   Storage Blob Data Owner        -> the host's containers (azure-webjobs-hosts: locks, timer
+//                                     schedules and blob receipts; azure-webjobs-secrets: keys)
 //   Storage Blob Data Contributor  -> the Flex Consumption deployment-package container
-//   Storage Blob Data Contributor  -> chest, ct-scans (the trigger reads scans; POST /api/scans,
-//                                     the browser app's upload, writes them)
-//   Storage Queue Data Contributor -> account (scan-results, the poison queue and the host's own
-//                                     internal queues, whose names are not known up front)
-//   Storage Table Data Contributor -> account (ScanResults, ScanTimeline; table-scoped roles would
-//                                     break create-if-not-exists calls)
+//   Storage Blob Data Contributor  -> chest, ct-scans (the trigger reads scans; POST /api/scans
+//                                     writes them), heatmaps (drawn overlays)
+//   Storage Queue Data Contributor -> scan-results; the blob extension's dispatch queue
+//                                     (azure-webjobs-blobtrigger-{hostId}, host id fixed by an app
+//                                     setting) and poison queue; the poison queue's own two poison queues
+//   Storage Table Data Contributor -> ScanResults, ScanTimeline (the host's own diagnostic-events
+//                                     tables, one new table a month, are switched off: functions.bicep)
 // Event Grid system topic: Storage Blob Data Contributor -> the dead-letter container only.
-// Deploying user (optional): Blob Data Contributor on chest/ct (upload scans), Table and Queue
-//   Data Reader on the account (query results, peek messages).
+// Deploying user (optional): Blob Data Contributor on chest/ct-scans (upload scans), Table Data
+//   Reader on the two result tables, Queue Data Reader on the results and poison queues.
+// Account-wide: only Storage Blob Data Owner with grantAccountWideBlobOwner (off by default), for
+//   a host that must create containers of its own.
 param storageAccountName string
 param deploymentContainerName string
 param deadLetterContainerName string
 param functionAppName string
+@description('The Functions host id (app setting AzureFunctionsWebHost__hostid): names the blob trigger\'s dispatch queue.')
+param functionsHostId string
 param functionPrincipalId string
 param systemTopicName string
 param eventGridPrincipalId string
@@ -34,55 +39,45 @@ var roles = {
   tableDataReader: '76199698-9eea-4c19-bc75-cec21354c6b6'
 }
 
-// container '' = whole account.
-var fn = { principalId: functionPrincipalId, type: 'ServicePrincipal', seed: functionAppName }
-var functionOwner = grantAccountWideBlobOwner
-  ? [{ container: '', role: roles.blobDataOwner }]
-  : [
-      { container: 'azure-webjobs-hosts', role: roles.blobDataOwner }
-      { container: 'azure-webjobs-secrets', role: roles.blobDataOwner }
-    ]
-var functionAssignments = map(
-  concat(functionOwner, [
-    { container: deploymentContainerName, role: roles.blobDataContributor }
-    { container: 'chest', role: roles.blobDataContributor }
-    { container: 'ct-scans', role: roles.blobDataContributor }
-    { container: '', role: roles.queueDataContributor }
-    { container: '', role: roles.tableDataContributor }
-  ]),
-  a => union(a, fn)
-)
+var poisonQueue = 'webjobs-blobtrigger-poison'
 
-var eventGridAssignments = [
-  {
-    container: deadLetterContainerName
-    role: roles.blobDataContributor
-    principalId: eventGridPrincipalId
-    type: 'ServicePrincipal'
-    seed: systemTopicName
-  }
+// One literal list (infra/check-security.py reads it from the compiled template): kind and name
+// give the scope; enabled leaves out what a deployment does not want.
+var fn = functionPrincipalId
+var user = userPrincipalId
+var withUser = !empty(userPrincipalId)
+var assignments = [
+  { kind: 'account', name: '', role: roles.blobDataOwner, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: grantAccountWideBlobOwner }
+  { kind: 'container', name: 'azure-webjobs-hosts', role: roles.blobDataOwner, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: !grantAccountWideBlobOwner }
+  { kind: 'container', name: 'azure-webjobs-secrets', role: roles.blobDataOwner, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: !grantAccountWideBlobOwner }
+  { kind: 'container', name: deploymentContainerName, role: roles.blobDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'container', name: 'chest', role: roles.blobDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'container', name: 'ct-scans', role: roles.blobDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'container', name: 'heatmaps', role: roles.blobDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'queue', name: 'scan-results', role: roles.queueDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'queue', name: 'azure-webjobs-blobtrigger-${functionsHostId}', role: roles.queueDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'queue', name: poisonQueue, role: roles.queueDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'queue', name: '${poisonQueue}-poison', role: roles.queueDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'queue', name: '${poisonQueue}-poison-poison', role: roles.queueDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'table', name: 'ScanResults', role: roles.tableDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'table', name: 'ScanTimeline', role: roles.tableDataContributor, principalId: fn, type: 'ServicePrincipal', seed: functionAppName, enabled: true }
+  { kind: 'container', name: deadLetterContainerName, role: roles.blobDataContributor, principalId: eventGridPrincipalId, type: 'ServicePrincipal', seed: systemTopicName, enabled: true }
+  // principalType left empty: the deployer may be a user or a CI service principal.
+  { kind: 'container', name: 'chest', role: roles.blobDataContributor, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
+  { kind: 'container', name: 'ct-scans', role: roles.blobDataContributor, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
+  { kind: 'table', name: 'ScanResults', role: roles.tableDataReader, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
+  { kind: 'table', name: 'ScanTimeline', role: roles.tableDataReader, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
+  { kind: 'queue', name: 'scan-results', role: roles.queueDataReader, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
+  { kind: 'queue', name: poisonQueue, role: roles.queueDataReader, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
 ]
 
-// principalType left empty: the deployer may be a user or a CI service principal.
-var user = { principalId: userPrincipalId, type: '', seed: userPrincipalId }
-var userAssignments = empty(userPrincipalId)
-  ? []
-  : map(
-      [
-        { container: 'chest', role: roles.blobDataContributor }
-        { container: 'ct-scans', role: roles.blobDataContributor }
-        { container: '', role: roles.tableDataReader }
-        { container: '', role: roles.queueDataReader }
-      ],
-      a => union(a, user)
-    )
-
-module assignments 'storage-role.bicep' = [
-  for (a, i) in concat(functionAssignments, eventGridAssignments, userAssignments): {
+module roleAssignments 'storage-role.bicep' = [
+  for (a, i) in assignments: if (a.enabled) {
     name: 'storage-role-${i}'
     params: {
       storageAccountName: storageAccountName
-      containerName: a.container
+      scopeKind: a.kind
+      scopeName: a.name
       roleDefinitionId: a.role
       principalId: a.principalId
       principalType: a.type

@@ -8,9 +8,11 @@ param deploymentContainerName string
 param deadLetterContainerName string
 @description('Log Analytics workspace that receives the blob, queue and table services\' read/write/delete logs (audit).')
 param logAnalyticsWorkspaceId string
-@description('Days scans (and their old versions) are kept before the lifecycle rule deletes them.')
+@description('Days scans, their old versions and their heatmaps are kept before the lifecycle rule deletes them (the function app sweeps result rows after as many days).')
 @minValue(1)
 param retentionDays int
+@description('The Functions host id: its blob trigger dispatches through queue azure-webjobs-blobtrigger-{hostId}, created here so a role can be scoped to it.')
+param functionsHostId string
 @description('Disabled: reachable only through the private endpoints in the VNet. Enabled: the firewall below decides.')
 @allowed([
   'Disabled'
@@ -30,6 +32,8 @@ param skuName string = 'Standard_LRS'
 // Input containers (fixed names: the functions, the CLI and the Event Grid filters use them).
 // Container names need 3-63 characters, so CT scans arrive in 'ct-scans' (the modality is still 'ct').
 var scanContainers = ['chest', 'ct-scans']
+// Drawn heatmap overlays of scans: patient data like the scans, kept as long.
+var heatmapContainer = 'heatmaps'
 // The Functions host's containers, created up front so the function's Blob Data Owner role can be
 // scoped to them instead of the whole account (see storage-access.bicep).
 var hostContainers = ['azure-webjobs-hosts', 'azure-webjobs-secrets', deploymentContainerName]
@@ -70,7 +74,7 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-09-01'
 }
 
 resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-09-01' = [
-  for c in concat(scanContainers, hostContainers, [deadLetterContainerName]): {
+  for c in concat(scanContainers, [heatmapContainer], hostContainers, [deadLetterContainerName]): {
     parent: blobService
     name: c
     properties: { publicAccess: 'None' }
@@ -97,16 +101,25 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2026-09-0
 }
 
 // scan-results: one message per processed scan. webjobs-blobtrigger-poison: blobs that failed
-// 5 times (the blob extension's poison queue; pre-created so it is visible from day one).
+// 5 times (the blob extension's poison queue), then its own poison queue and that one's (the queue
+// extension's); azure-webjobs-blobtrigger-{hostId}: the blob extension's dispatch queue. All
+// created here, so the function app's queue role is scoped to each (storage-access.bicep).
 resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2026-09-01' = [
-  for q in ['scan-results', 'webjobs-blobtrigger-poison']: {
+  for q in [
+    'scan-results'
+    'webjobs-blobtrigger-poison'
+    'webjobs-blobtrigger-poison-poison'
+    'webjobs-blobtrigger-poison-poison-poison'
+    'azure-webjobs-blobtrigger-${functionsHostId}'
+  ]: {
     parent: queueService
     name: q
   }
 ]
 
-// Scans and their versions are deleted after the retention period. (Table rows have no lifecycle
-// management: docs/security.md.)
+// Scans, their versions and their heatmaps are deleted after the retention period. Table rows have
+// no lifecycle management: the function app's daily SweepExpiredResults deletes result rows after
+// the same number of days (Results__RetentionDays, functions.bicep).
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2026-09-01' = {
   parent: account
   name: 'default'
@@ -120,7 +133,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2026-09
           definition: {
             filters: {
               blobTypes: ['blockBlob']
-              prefixMatch: ['chest/', 'ct-scans/'] // scanContainers
+              prefixMatch: ['chest/', 'ct-scans/', 'heatmaps/'] // scanContainers, heatmapContainer
             }
             actions: {
               baseBlob: { delete: { daysAfterModificationGreaterThan: retentionDays } }

@@ -180,6 +180,13 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<ScanWatchOptions>().Bind(configuration.GetSection(ScanWatchOptions.SectionName))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<ScanWatcher>();
+        services.AddOptions<ResultRetentionOptions>().Bind(configuration.GetSection(ResultRetentionOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate<IOptions<ScanWatchOptions>>(
+                (retention, watch) => retention.RetentionDays == 0 || retention.RetentionDays * 24 >= watch.Value.LookbackHours,
+                "Results:RetentionDays must cover ScanWatch:LookbackHours (or be 0), or the start-up check would score swept scans again.")
+            .ValidateOnStart();
+        services.TryAddSingleton<ResultRetention>();
         services.TryAddSingleton<ScanBacklog>();
         services.TryAddSingleton<StoppedScans>();
         services.TryAddSingleton<Api.ResultsApi>();

@@ -41,6 +41,10 @@ public static class PipelineTelemetry
     public static ObservableGauge<int> ObserveModelsOnCuda(Func<bool> onCuda) => Meter.CreateObservableGauge(
         "covidscan.models.on_cuda", () => onCuda() ? 1 : 0, unit: "{bool}", description: "1 when the models run on CUDA.");
 
+    /// <summary>Result rows deleted by the retention sweep, by table (results, timeline).</summary>
+    public static readonly Counter<long> RetentionRowsDeleted = Meter.CreateCounter<long>(
+        "covidscan.retention.rows_deleted", unit: "{row}", description: "Result rows deleted by the retention sweep.");
+
     /// <summary>Time to score one scan (decode, preprocess, every model, vote).</summary>
     public static readonly Histogram<double> ScoringDuration = Meter.CreateHistogram<double>("covidscan.scoring.duration", unit: "s", description: "Time to score one scan.");
 }

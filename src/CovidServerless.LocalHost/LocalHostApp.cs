@@ -38,6 +38,7 @@ public static class LocalHostApp
         builder.Services.AddHostedService<InputContainers>();
         builder.Services.AddHostedService<ScanWatch>();
         builder.Services.AddHostedService<SeriesWatch>();
+        builder.Services.AddHostedService<RetentionWatch>();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();

@@ -25,7 +25,7 @@ public sealed class ResultNotifier(StorageClients clients, IOptions<StorageOptio
 
     private async Task SendAsync(string json, CancellationToken cancellationToken)
     {
-        await created.RunAsync(() => queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await created.RunAsync(() => CreateIfAllowed.RunAsync(() => queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken))).ConfigureAwait(false);
         await queue.SendMessageAsync(json, cancellationToken).ConfigureAwait(false);
     }
 }

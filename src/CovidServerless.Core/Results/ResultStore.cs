@@ -159,8 +159,8 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
 
     public Task EnsureTablesAsync(CancellationToken cancellationToken) => created.RunAsync(async () =>
     {
-        await results.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
-        await timeline.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        await CreateIfAllowed.RunAsync(() => results.CreateIfNotExistsAsync(cancellationToken)).ConfigureAwait(false);
+        await CreateIfAllowed.RunAsync(() => timeline.CreateIfNotExistsAsync(cancellationToken)).ConfigureAwait(false);
     });
 }
 
