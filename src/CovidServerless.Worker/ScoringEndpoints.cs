@@ -34,6 +34,10 @@ public static class ScoringEndpoints
 
     private static IResult Write(ApiResponse response) => Results.Json(response.Body, ScanResult.JsonOptions, statusCode: response.Status);
 
+    /// <param name="cancellationToken">
+    /// The request's abort token (minimal APIs bind it to HttpContext.RequestAborted): a caller that gives up or
+    /// disconnects before its batch runs is dropped from the batch unscored (<see cref="BatchingScanScorer"/>).
+    /// </param>
     private static async Task<IResult> ScoreAsync(
         string modality, HttpRequest request, IScanScorer scorer, IOptions<ImageLimitsOptions> limits, CancellationToken cancellationToken)
     {

@@ -59,7 +59,30 @@ public class BatchingScanScorerTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         await AssertEachGetsItsAnswerAloneAsync(single, Modality.Chest, images[1..], sameBatch);
         await AssertEachGetsItsAnswerAloneAsync(single, Modality.Chest, [.. images.AsEnumerable().Reverse()], laterBatch);
-        Assert.Equal([1, 8, 8], sizes.Order());
+        // The abandoned scan filled its batch's eighth place but was dropped before the batch ran.
+        Assert.Equal([1, 7, 8], sizes.Order());
+    }
+
+    [Fact]
+    public async Task A_scan_whose_caller_left_before_its_batch_ran_is_dropped_from_the_batch_unscored()
+    {
+        var time = new FakeTimeProvider();
+        using var scorer = new ScorerUnderTest(time);
+        await scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(90), default).WaitAsync(Patience);
+        using var callerLeaves = new CancellationTokenSource();
+
+        // Both come within the first scan's window, so they wait for companions; time stands still until the test
+        // moves it, so the caller leaves while the batch window is still open.
+        var left = scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(120), callerLeaves.Token);
+        var stays = scorer.Batching.ScoreAsync(Modality.Chest, TestImages.Uniform(150), default);
+        await callerLeaves.CancelAsync();
+        var score = await UntilDoneAsync(stays, time);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => left);
+        Assert.Equal(4, score.Models.Count);
+        // Had the batch scored both, as it did before, the sizes would be 1 and 2 (A_scan_that_comes_within_the_window_...).
+        Assert.Equal([1, 1], scorer.Sizes);
+        Assert.Equal(0, scorer.Batching.Admitted);
     }
 
     [Fact]

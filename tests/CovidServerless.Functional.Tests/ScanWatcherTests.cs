@@ -342,6 +342,22 @@ public sealed class ScanWatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_scan_the_scorer_cannot_take_for_longer_than_its_attempts_last_waits_for_the_scorer_and_is_scored_once_it_is_back()
+    {
+        // The worker without fallback: unavailable for five tries, more than the three attempts the scan has.
+        var unavailable = new UnavailableScorer(times: 5);
+        await using var watching = Watcher(scorer: real => unavailable.Before(real), maxAttempts: 3).Start();
+        var name = await UploadAsync(Modality.Chest, "worker-down.png", TestImages.Uniform(80));
+
+        var result = await watching.ResultAsync(Modality.Chest, name);
+        await ListedAgainAsync(times: 5);
+
+        Assert.Equal(ScanStatus.Scored, result.Status);
+        Assert.Equal(6, watching.Scorer.Calls);
+        Assert.Equal(1, await watching.Store.AttemptsAsync(await IdentityAsync(Modality.Chest, name), default));
+    }
+
+    [Fact]
     public async Task A_scan_whose_host_dies_during_every_attempt_ends_as_failed_after_the_allowed_attempts_instead_of_at_every_restart()
     {
         var name = await UploadAsync(Modality.Chest, "kills-its-host.png", TestImages.Uniform(90));
@@ -469,6 +485,22 @@ public sealed class ScanWatcherTests : IAsyncLifetime
     {
         public Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("The scorer is down.");
+    }
+
+    /// <summary>A scorer that cannot take scans the first <c>times</c> it is asked (a worker down, without fallback), then scores.</summary>
+    private sealed class UnavailableScorer(int times)
+    {
+        private int refusalsLeft = times;
+
+        public IScanScorer Before(IScanScorer real) => new Refusing(this, real);
+
+        private sealed class Refusing(UnavailableScorer owner, IScanScorer real) : IScanScorer
+        {
+            public Task<EnsembleScore> ScoreAsync(Modality modality, ReadOnlyMemory<byte> image, CancellationToken cancellationToken) =>
+                Interlocked.Decrement(ref owner.refusalsLeft) >= 0
+                    ? throw new ScoringUnavailableException("The scoring worker is unavailable; the scan will be retried.")
+                    : real.ScoreAsync(modality, image, cancellationToken);
+        }
     }
 
     /// <summary>Scoring that never ends until its host stops.</summary>

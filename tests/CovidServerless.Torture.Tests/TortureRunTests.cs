@@ -45,4 +45,51 @@ public class TortureRunTests(ITestOutputHelper output)
         Assert.InRange(report.PoisonCrashes, 1, settings.MaxAttempts);
         work.Delete(recursive: true);
     }
+
+    /// <summary>
+    /// Remote mode, fallback off (the stricter: nothing scores a scan while the worker is away): the host scores through
+    /// the worker's own process, which is SIGKILLed once and hangs once (SIGSTOP past the host's budget, then SIGCONT),
+    /// beside the host kills, the storage restart and the poison scan.
+    /// </summary>
+    [SkippableFact]
+    public async Task With_the_worker_killed_and_hung_and_no_fallback_every_upload_still_ends_with_one_final_result_and_no_real_scan_fails()
+    {
+        Skip.If(RepoPaths.SharedData is null, RepoPaths.NoSharedDataMessage);
+        var work = Directory.CreateTempSubdirectory("covidscan-torture-remote-ci-");
+        var settings = new TortureSettings(
+            Scans: 120,
+            BadPercent: 5,
+            HostKills: 3,
+            Seed: 34,
+            MaxAttempts: 3,
+            Data: RepoPaths.SharedData,
+            Manifest: Path.Combine(RepoPaths.Root, "models", "manifest.json"),
+            WorkFolder: work.FullName,
+            DrainTimeout: TimeSpan.FromMinutes(3),
+            Remote: RemoteScoring.NoFallback,
+            RemoteTimeoutSeconds: 5);
+        var printed = new StringWriter();
+        TortureReport report;
+        try
+        {
+            report = await TortureRun.RunAsync(settings, printed, CancellationToken.None);
+        }
+        finally
+        {
+            output.WriteLine(printed.ToString());
+        }
+
+        Assert.Empty(report.Violations);
+        Assert.Equal(0, report.Lost);
+        Assert.Equal(0, report.DifferingDuplicates);
+        Assert.Equal(report.Uploaded, report.FinalResults);
+        Assert.Equal(0, report.ValidScansFailedOtherwise);
+        Assert.Equal(1, report.WorkerKills);
+        Assert.Equal(1, report.WorkerHangs);
+        Assert.True(report.WorkerScored > 0, "the worker scored scans");
+        Assert.True(report.HostScorerWaits > 0, "the host waited for the worker at least once");
+        Assert.Equal(3, report.HostKills);
+        Assert.Equal("failed", report.PoisonStatus);
+        work.Delete(recursive: true);
+    }
 }

@@ -4,13 +4,15 @@ using System.Globalization;
 namespace CovidServerless.Torture;
 
 /// <summary>
-/// Keeps the torture host running as an operator's service manager would: starts it, and starts it again whenever it
-/// ends, whether the run killed it (SIGKILL) or it crashed on its own (the poison scan). Samples the peak memory of
-/// every host process it started from /proc.
+/// Keeps a process of the pipeline (the torture host, or the scoring worker) running as an operator's service manager
+/// would: starts it, and starts it again whenever it ends, whether the run killed it (SIGKILL) or it crashed on its
+/// own (the poison scan). The run can also make it hang (SIGSTOP, then SIGCONT). Samples the peak memory of every
+/// process it started from /proc.
 /// </summary>
 public sealed class HostSupervisor : IAsyncDisposable
 {
     private readonly Func<ProcessStartInfo> startInfo;
+    private readonly string name;
     private readonly StreamWriter log;
     private readonly Lock gate = new();
     private readonly CancellationTokenSource stopping = new(); // cancelled once, never disposed: DisposeAsync may run twice
@@ -19,9 +21,10 @@ public sealed class HostSupervisor : IAsyncDisposable
     private Task? loop;
     private Task? sampler;
 
-    public HostSupervisor(Func<ProcessStartInfo> startInfo, string logPath)
+    public HostSupervisor(Func<ProcessStartInfo> startInfo, string logPath, string name = "host")
     {
         this.startInfo = startInfo;
+        this.name = name;
         log = new StreamWriter(logPath, append: false) { AutoFlush = true };
     }
 
@@ -61,6 +64,49 @@ public sealed class HostSupervisor : IAsyncDisposable
         }
     }
 
+    /// <summary>The running process's id, or null between an end and the next start.</summary>
+    public int? CurrentPid
+    {
+        get
+        {
+            lock (gate)
+            {
+                return current is { HasExited: false } running ? running.Id : null;
+            }
+        }
+    }
+
+    public int Hangs { get; private set; }
+
+    /// <summary>Makes the running process hang (SIGSTOP: it keeps its sockets but answers nothing); its id, or null when none ran.</summary>
+    public async Task<int?> PauseAsync()
+    {
+        if (CurrentPid is not { } pid || !await SignalAsync("STOP", pid))
+        {
+            return null;
+        }
+
+        Hangs++;
+        Write($"=== torture: {name} pid {pid} stopped (SIGSTOP) at {DateTime.UtcNow:O}");
+        return pid;
+    }
+
+    /// <summary>Lets a process that <see cref="PauseAsync"/> stopped go on (SIGCONT).</summary>
+    public async Task ResumeAsync(int pid)
+    {
+        if (await SignalAsync("CONT", pid))
+        {
+            Write($"=== torture: {name} pid {pid} continued (SIGCONT) at {DateTime.UtcNow:O}");
+        }
+    }
+
+    private static async Task<bool> SignalAsync(string signal, int pid)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        await kill.WaitForExitAsync();
+        return kill.ExitCode == 0;
+    }
+
     private async Task SuperviseAsync()
     {
         while (!stopping.IsCancellationRequested)
@@ -81,13 +127,13 @@ public sealed class HostSupervisor : IAsyncDisposable
                 Starts++;
             }
 
-            Write($"=== torture: host start #{Starts} (pid {process.Id}) at {DateTime.UtcNow:O}");
+            Write($"=== torture: {name} start #{Starts} (pid {process.Id}) at {DateTime.UtcNow:O}");
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             await process.WaitForExitAsync(CancellationToken.None);
             lock (gate)
             {
-                Write($"=== torture: host pid {process.Id} ended with {process.ExitCode}{(killedByRun ? " (SIGKILL by the run)" : string.Empty)}");
+                Write($"=== torture: {name} pid {process.Id} ended with {process.ExitCode}{(killedByRun ? " (SIGKILL by the run)" : string.Empty)}");
                 if (!killedByRun && !stopping.IsCancellationRequested)
                 {
                     if (poisonSeen)

@@ -28,12 +28,25 @@ public static class TortureCommand
             HelpName = "MANIFEST",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Models__ManifestPath") ?? Path.Combine(repoRoot, "models", "manifest.json"),
         };
+        var remote = new Option<string?>("--remote")
+        {
+            Description = "Score through the scoring worker (its own process), which the run SIGKILLs once and makes hang once: " +
+                "'fallback' scores in-process while it is unavailable, 'no-fallback' makes scans wait for it. Default: in-process scoring, no worker.",
+            HelpName = "fallback|no-fallback",
+        };
+        remote.AcceptOnlyFromAmong("fallback", "no-fallback");
+        var remoteTimeout = new Option<int>("--remote-timeout")
+        {
+            Description = "The host's Scoring:RemoteTimeoutSeconds in remote mode (one call's budget, retries included); the worker hangs 3 s longer.",
+            DefaultValueFactory = _ => 10,
+        };
         var work = new Option<string?>("--work") { Description = "Folder for Azurite's data and the host's log (default: a new temporary folder).", HelpName = "FOLDER" };
         var command = new RootCommand(
-            "covidscan torture: uploads a burst of real scans and bad files to the local pipeline (local host + Azurite), SIGKILLs the host, " +
-            "restarts Azurite and crashes the host with a poison scan, then checks that every upload has exactly one final result and one kind of message.")
+            "covidscan torture: uploads a burst of real scans and bad files to the local pipeline (local host + Azurite, and with --remote the scoring worker), " +
+            "SIGKILLs the host, restarts Azurite, crashes the host with a poison scan (and kills and hangs the worker), then checks that every upload has " +
+            "exactly one final result and one kind of message.")
         {
-            scans, bad, kills, seed, attempts, drain, data, models, work,
+            scans, bad, kills, seed, attempts, drain, data, models, remote, remoteTimeout, work,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -46,10 +59,17 @@ public static class TortureCommand
                 Path.GetFullPath(parse.GetValue(data)!),
                 Path.GetFullPath(parse.GetValue(models)!),
                 parse.GetValue(work) is { } folder ? Path.GetFullPath(folder) : Directory.CreateTempSubdirectory("covidscan-torture-").FullName,
-                TimeSpan.FromMinutes(parse.GetValue(drain)));
-            if (settings.Scans < 10 || settings.HostKills < 3 || settings.BadPercent is < 0 or > 100 || settings.MaxAttempts < 1)
+                TimeSpan.FromMinutes(parse.GetValue(drain)),
+                parse.GetValue(remote) switch
+                {
+                    "fallback" => RemoteScoring.Fallback,
+                    "no-fallback" => RemoteScoring.NoFallback,
+                    _ => RemoteScoring.Off,
+                },
+                parse.GetValue(remoteTimeout));
+            if (settings.Scans < 10 || settings.HostKills < 3 || settings.BadPercent is < 0 or > 100 || settings.MaxAttempts < 1 || settings.RemoteTimeoutSeconds is < 1 or > 600)
             {
-                Console.Error.WriteLine("covidscan torture: needs --scans >= 10, --kills >= 3, --bad-percent 0-100 and --max-attempts >= 1.");
+                Console.Error.WriteLine("covidscan torture: needs --scans >= 10, --kills >= 3, --bad-percent 0-100, --max-attempts >= 1 and --remote-timeout 1-600.");
                 return 2;
             }
 

@@ -58,5 +58,27 @@ public sealed class TortureReport
 
     public long PeakAzuriteBytes { get; set; }
 
+    public int WorkerStarts { get; set; }
+
+    public int WorkerKills { get; set; }
+
+    public int WorkerHangs { get; set; }
+
+    public IReadOnlyList<int> OtherWorkerExits { get; set; } = [];
+
+    /// <summary>Requests the worker answered with a score (its covidscan_worker_requests_total, summed over its processes; sampled, so a lower bound).</summary>
+    public long WorkerScored { get; set; }
+
+    /// <summary>Host log lines saying a scan went to in-process scoring because the worker was unavailable (fallback on).</summary>
+    public int HostFallbacks { get; set; }
+
+    /// <summary>Host log lines saying a scan waits for the scorer without using an attempt (fallback off).</summary>
+    public int HostScorerWaits { get; set; }
+
+    /// <summary>Real scans that ended failed for another reason than their hosts' deaths (e.g. the worker); 0 is the promise.</summary>
+    public int ValidScansFailedOtherwise { get; set; }
+
+    public long PeakWorkerBytes { get; set; }
+
     public List<string> Violations { get; } = [];
 }

@@ -39,6 +39,12 @@ public static class TortureRun
             $"torture: {plan.Count:N0} uploads ({report.ValidScans:N0} real scans, {report.BadFiles:N0} bad files, 1 poison scan), seed {settings.Seed}, " +
             $"{settings.HostKills} SIGKILLs, 1 Azurite restart, ScanWatch:MaxAttempts {settings.MaxAttempts}; work folder {settings.WorkFolder}");
         output.WriteLine($"torture: the host is covidscan-torture's 'host' command: the product's LocalHostApp with its scorer wrapped to FailFast on the poison scan's SHA-256.");
+        if (settings.Remote != RemoteScoring.Off)
+        {
+            output.WriteLine(
+                $"torture: remote scoring through the worker (src/CovidServerless.Worker, its own process), fallback {(settings.Remote == RemoteScoring.Fallback ? "on" : "off")}, " +
+                $"Scoring:RemoteTimeoutSeconds {settings.RemoteTimeoutSeconds}; the worker is SIGKILLed once and hangs once (SIGSTOP for {settings.WorkerHang.TotalSeconds:F0} s).");
+        }
 
         var azurite = new Azurite { DataFolder = Path.Combine(settings.WorkFolder, "azurite") };
         Directory.CreateDirectory(azurite.DataFolder);
@@ -55,6 +61,42 @@ public static class TortureRun
         var hostUrl = $"http://127.0.0.1:{Azurite.FreePort()}";
         var hostDll = HostDll();
         var poisonHash = Corpus.Sha256(poison.Bytes);
+
+        // The scoring worker, in remote mode: the product's own build, started, restarted and signalled like the host.
+        // It keeps its port for restarts, as a service would.
+        var workerUrl = hostUrl;
+        while (workerUrl == hostUrl)
+        {
+            workerUrl = $"http://127.0.0.1:{Azurite.FreePort()}";
+        }
+
+        HostSupervisor? worker = null;
+        if (settings.Remote != RemoteScoring.Off)
+        {
+            var workerDll = WorkerDll();
+            worker = new HostSupervisor(
+                () =>
+                {
+                    var start = new ProcessStartInfo("dotnet", [workerDll])
+                    {
+                        UseShellExecute = false,
+                        RedirectStandardOutput = true,
+                        RedirectStandardError = true,
+                        WorkingDirectory = RepoPaths.Root,
+                    };
+                    start.Environment["Urls"] = workerUrl;
+                    start.Environment["WorkerAuth__DisabledForLocalDevelopment"] = "true"; // loopback only
+                    start.Environment["Models__ManifestPath"] = settings.Manifest;
+                    start.Environment["Logging__LogLevel__Default"] = "Warning";
+                    start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
+                    return start;
+                },
+                Path.Combine(settings.WorkFolder, "worker.log"),
+                "worker");
+            worker.Start();
+        }
+
+        await using var workerLifetime = worker;
         var supervisor = new HostSupervisor(
             () =>
             {
@@ -71,6 +113,14 @@ public static class TortureRun
                 start.Environment["ScanWatch__MaxAttempts"] = settings.MaxAttempts.ToString(CultureInfo.InvariantCulture);
                 start.Environment["Logging__LogLevel__Default"] = "Warning";
                 start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
+                if (settings.Remote != RemoteScoring.Off)
+                {
+                    start.Environment["Scoring__Mode"] = "Remote";
+                    start.Environment["Scoring__RemoteEndpoint"] = workerUrl;
+                    start.Environment["Scoring__FallbackToInProcess"] = settings.Remote == RemoteScoring.Fallback ? "true" : "false";
+                    start.Environment["Scoring__RemoteTimeoutSeconds"] = settings.RemoteTimeoutSeconds.ToString(CultureInfo.InvariantCulture);
+                }
+
                 return start;
             },
             Path.Combine(settings.WorkFolder, "host.log"));
@@ -87,6 +137,20 @@ public static class TortureRun
             .Order().ToList();
         var killDelays = killAt.Select(_ => TimeSpan.FromMilliseconds(random.Next(1000))).ToList();
         output.WriteLine($"torture: Azurite restarts after upload {azuriteAt:N0}; the host is killed at {string.Join(", ", killAt.Select(k => k.ToString("P0", CultureInfo.InvariantCulture)))} of the results.");
+
+        // The worker's faults, drawn after the others so that a run without a worker keeps its moments: its SIGKILL
+        // between 15% and 30% of the results, its hang between 35% and 50%, each once it has scored since its start.
+        var workerKillAt = 0.15 + (0.15 * random.NextDouble());
+        var workerHangAt = 0.35 + (0.15 * random.NextDouble());
+        if (worker is not null)
+        {
+            output.WriteLine($"torture: the worker is killed at {workerKillAt:P0} and hangs at {workerHangAt:P0} of the results.");
+        }
+
+        var workerScored = new Dictionary<int, long>(); // per worker process: requests it answered with a score
+        using var metrics = new HttpClient { BaseAddress = new Uri(workerUrl), Timeout = TimeSpan.FromSeconds(2) };
+        int? paused = null;
+        var resume = Task.CompletedTask;
 
         var clock = Stopwatch.StartNew();
         var versions = new ConcurrentDictionary<int, string>();
@@ -157,6 +221,34 @@ public static class TortureRun
                 }
             }
 
+            if (worker is not null && paused is null && resume.IsCompleted && worker.CurrentPid is { } workerPid)
+            {
+                // Each worker fault lands on a worker that has scored since its start, so that the host is using it.
+                var scoredSinceStart = await WorkerScoredAsync(metrics);
+                if (scoredSinceStart is { } scored)
+                {
+                    workerScored[workerPid] = scored;
+                }
+
+                if (scoredSinceStart > 0 && worker.Kills == 0 && messages >= workerKillAt * plan.Count && worker.Kill())
+                {
+                    output.WriteLine($"torture: SIGKILL of the worker at {clock.Elapsed.TotalSeconds:F1} s (it had scored {scoredSinceStart:N0} requests).");
+                }
+                else if (scoredSinceStart > 0 && worker.Hangs == 0 && messages >= workerHangAt * plan.Count && await worker.PauseAsync() is { } stopped)
+                {
+                    paused = stopped;
+                    output.WriteLine($"torture: the worker hangs (SIGSTOP) at {clock.Elapsed.TotalSeconds:F1} s for {settings.WorkerHang.TotalSeconds:F0} s.");
+                    resume = Task.Run(
+                        async () =>
+                        {
+                            await Task.Delay(settings.WorkerHang, CancellationToken.None);
+                            await worker.ResumeAsync(stopped);
+                            paused = null;
+                        },
+                        CancellationToken.None);
+                }
+            }
+
             if (deadline != TimeSpan.Zero && azuriteRestart.IsCompleted && clock.Elapsed - lastCheck > TimeSpan.FromSeconds(5))
             {
                 lastCheck = clock.Elapsed;
@@ -182,6 +274,21 @@ public static class TortureRun
         report.OtherHostExits = [.. supervisor.OtherExits];
         report.PeakHostBytes = supervisor.PeakHostBytes;
         await supervisor.DisposeAsync();
+        if (worker is not null)
+        {
+            await resume;
+            report.WorkerStarts = worker.Starts;
+            report.WorkerKills = worker.Kills;
+            report.WorkerHangs = worker.Hangs;
+            report.OtherWorkerExits = [.. worker.OtherExits];
+            report.WorkerScored = workerScored.Values.Sum();
+            report.PeakWorkerBytes = worker.PeakHostBytes;
+            await worker.DisposeAsync();
+            var hostLog = File.ReadAllLines(Path.Combine(settings.WorkFolder, "host.log"));
+            report.HostFallbacks = hostLog.Count(line => line.Contains(FallbackLogged, StringComparison.Ordinal));
+            report.HostScorerWaits = hostLog.Count(line => line.Contains(WaitLogged, StringComparison.Ordinal));
+        }
+
         await azuriteRestart;
         SampleAzurite(azurite, ref azuritePeak);
         report.PeakAzuriteBytes = azuritePeak;
@@ -189,6 +296,39 @@ public static class TortureRun
         await CheckAsync(clients, plan, versions, settings, report);
         Print(report, settings, output);
         return report;
+    }
+
+    /// <summary>What the host logs when the worker is unavailable and a scan goes to in-process scoring (RemoteScanScorer).</summary>
+    private const string FallbackLogged = "scoring in-process";
+
+    /// <summary>What the host logs when the scorer cannot take a scan now and it waits without using an attempt (ScanWatcher).</summary>
+    private const string WaitLogged = "without counting an attempt";
+
+    /// <summary>
+    /// The requests the worker process now running has answered with a score (its Prometheus counter); null when it
+    /// does not answer (starting, or stopped).
+    /// </summary>
+    private static async Task<long?> WorkerScoredAsync(HttpClient worker)
+    {
+        try
+        {
+            var text = await worker.GetStringAsync("metrics");
+            return text.Split('\n')
+                .Where(line => line.StartsWith("covidscan_worker_requests_total{", StringComparison.Ordinal) && line.Contains("outcome=\"scored\"", StringComparison.Ordinal))
+                .Sum(line => (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The scoring worker as the product builds it (src/CovidServerless.Worker; this project's build builds it too).</summary>
+    private static string WorkerDll()
+    {
+        var candidates = Configurations.Select(c => Path.Combine(RepoPaths.Root, "src", "CovidServerless.Worker", "bin", c, "net10.0", "linux-x64", "CovidServerless.Worker.dll"));
+        return candidates.FirstOrDefault(dll => File.Exists(dll) && File.Exists(Path.ChangeExtension(dll, ".runtimeconfig.json")))
+            ?? throw new InvalidOperationException("The scoring worker is not built: dotnet build src/CovidServerless.Worker -c Release");
     }
 
     /// <summary>The torture host: this program's own build (its "host" command), beside this assembly or in the project's bin folder.</summary>
@@ -301,6 +441,15 @@ public static class TortureRun
                 default: report.Failed++; report.ValidScansFailed += upload.Kind == UploadKind.Valid ? 1 : 0; break;
             }
 
+            // A real scan may end failed only when the hosts it was processed in died every time (beside the poison
+            // scan): never because the worker was down or hung, nor for any other reason.
+            var reason = mine[0].GetString("Reason") ?? string.Empty;
+            if (settings.Remote != RemoteScoring.Off && upload.Kind == UploadKind.Valid && status == ScanStatus.Failed && !reason.StartsWith(HostDeathsReason, StringComparison.Ordinal))
+            {
+                report.ValidScansFailedOtherwise++;
+                Violation(report, $"{Describe(upload)}: a real scan failed ({reason})");
+            }
+
             if (!index.TryGetValue(scanId, out var indexed) || indexed.Status != status)
             {
                 Violation(report, $"{Describe(upload)}: its scan-id index row is {(indexed is null ? "missing" : $"'{indexed.Status}'")}, its result '{status}'");
@@ -385,9 +534,11 @@ public static class TortureRun
             Violation(report, $"the poison scan ended '{report.PoisonStatus}', not failed");
         }
 
-        if (report.PoisonAttempts != settings.MaxAttempts + 1)
+        // Each attempt counted is a crash, the one that recorded it failed, or one that a SIGKILL of the run ended first
+        // (on a loaded machine a kill can land while a host starts on the poison scan, or records it).
+        if (report.PoisonAttempts < settings.MaxAttempts + 1 || report.PoisonAttempts > report.PoisonCrashes + report.HostKills + 1)
         {
-            Violation(report, $"the poison scan's attempts in storage are {report.PoisonAttempts}, not {settings.MaxAttempts} that crashed plus the one that recorded it failed");
+            Violation(report, $"the poison scan's attempts in storage are {report.PoisonAttempts}, not {settings.MaxAttempts} that crashed plus the one that recorded it failed (plus at most one per SIGKILL of the run)");
         }
 
         if (report.PoisonCrashes > settings.MaxAttempts)
@@ -404,7 +555,34 @@ public static class TortureRun
         {
             Violation(report, "Azurite was not restarted mid-burst");
         }
+
+        if (settings.Remote != RemoteScoring.Off)
+        {
+            if (report.WorkerKills != 1 || report.WorkerHangs != 1)
+            {
+                Violation(report, $"the worker was killed {report.WorkerKills} and hung {report.WorkerHangs} times, not once each, before the backlog drained");
+            }
+
+            if (report.WorkerScored == 0)
+            {
+                Violation(report, "the worker scored nothing: the host did not score through it");
+            }
+
+            var felt = settings.Remote == RemoteScoring.Fallback ? report.HostFallbacks : report.HostScorerWaits;
+            if (felt == 0)
+            {
+                Violation(report, $"the host never logged '{(settings.Remote == RemoteScoring.Fallback ? FallbackLogged : WaitLogged)}': it did not meet the worker's faults");
+            }
+
+            if (report.OtherWorkerExits.Count > 0)
+            {
+                Violation(report, $"the worker ended on its own {report.OtherWorkerExits.Count} times (exit codes {string.Join(", ", report.OtherWorkerExits)})");
+            }
+        }
     }
+
+    /// <summary>How the reason of a scan recorded failed after its hosts died during each attempt begins (ScanWatcher.DidNotFinish).</summary>
+    private static readonly string HostDeathsReason = ScanWatcher.DidNotFinish(0)[..ScanWatcher.DidNotFinish(0).IndexOf('0', StringComparison.Ordinal)];
 
     private static string Describe(PlannedUpload upload) => $"{upload.Modality.ToName()}/{upload.BlobName} ({upload.Kind}, {upload.Description})";
 
@@ -430,12 +608,18 @@ public static class TortureRun
         output.WriteLine("torture: summary");
         output.WriteLine($"  uploads            {r.Uploaded:N0} ({r.ValidScans:N0} real scans, {r.BadFiles:N0} bad files, 1 poison scan), seed {settings.Seed}");
         output.WriteLine($"  faults             {r.HostKills} SIGKILLs of the host, {r.PoisonCrashes} poison crashes (Environment.FailFast), {r.AzuriteRestarts} Azurite restart (down {r.AzuriteDown.TotalSeconds:F1} s); {r.HostStarts} host starts; other host exits: {(r.OtherHostExits.Count == 0 ? "none" : string.Join(", ", r.OtherHostExits))}");
-        output.WriteLine($"  final results      {r.FinalResults:N0} of {r.Uploaded:N0}: {r.Scored:N0} scored, {r.Rejected:N0} rejected, {r.Failed:N0} failed ({r.ValidScansFailed} of them real scans caught in a host's death)");
+        if (settings.Remote != RemoteScoring.Off)
+        {
+            output.WriteLine($"  worker             fallback {(settings.Remote == RemoteScoring.Fallback ? "on" : "off")}; {r.WorkerKills} SIGKILL, {r.WorkerHangs} hang (SIGSTOP {settings.WorkerHang.TotalSeconds:F0} s, then SIGCONT); {r.WorkerStarts} worker starts; other worker exits: {(r.OtherWorkerExits.Count == 0 ? "none" : string.Join(", ", r.OtherWorkerExits))}");
+            output.WriteLine($"  through the worker {r.WorkerScored:N0} requests scored by it (at least); host logged {r.HostFallbacks:N0} in-process fallbacks, {r.HostScorerWaits:N0} waits for the scorer (no attempt used)");
+        }
+
+        output.WriteLine($"  final results      {r.FinalResults:N0} of {r.Uploaded:N0}: {r.Scored:N0} scored, {r.Rejected:N0} rejected, {r.Failed:N0} failed (real scans among them: {r.ValidScansFailed - r.ValidScansFailedOtherwise} caught in their hosts' deaths{(settings.Remote == RemoteScoring.Off ? string.Empty : $", {r.ValidScansFailedOtherwise} for another reason")})");
         output.WriteLine($"  lost               {r.Lost}");
         output.WriteLine($"  messages           {r.Messages:N0}: identical duplicates {r.IdenticalDuplicates}, differing duplicates {r.DifferingDuplicates}; rows without message {r.RowsWithoutMessage}, messages without row {r.MessagesWithoutRow}");
         output.WriteLine($"  poison scan        {r.PoisonStatus} after {r.PoisonAttempts} attempts counted in storage (ScanWatch:MaxAttempts {settings.MaxAttempts})");
         output.WriteLine($"  time               uploads {r.UploadTime.TotalSeconds:F1} s; drained (every upload final) {r.DrainTime.TotalSeconds:F1} s after the first upload");
-        output.WriteLine($"  peak memory (RSS)  host {r.PeakHostBytes / MiB:F0} MiB (highest of its {r.HostStarts} processes), Azurite {r.PeakAzuriteBytes / MiB:F0} MiB");
+        output.WriteLine($"  peak memory (RSS)  host {r.PeakHostBytes / MiB:F0} MiB (highest of its {r.HostStarts} processes), Azurite {r.PeakAzuriteBytes / MiB:F0} MiB{(settings.Remote == RemoteScoring.Off ? string.Empty : $", worker {r.PeakWorkerBytes / MiB:F0} MiB (highest of its {r.WorkerStarts})")}");
         output.WriteLine(r.Violations.Count == 0 ? "torture: PASS" : $"torture: FAIL, {r.Violations.Count} violations:");
         foreach (var violation in r.Violations.Take(50))
         {

@@ -38,7 +38,10 @@ public sealed class ScanWatchOptions
     [Range(1, 8760)]
     public int LookbackHours { get; set; } = 24;
 
-    /// <summary>Failed ingestions of one scan version before it is recorded as <c>failed</c> (no poison loop).</summary>
+    /// <summary>
+    /// Failed ingestions of one scan version before it is recorded as <c>failed</c> (no poison loop). A scorer that
+    /// cannot take the scan now (the worker unavailable without fallback) costs no attempt: the scan waits for it.
+    /// </summary>
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 5;
 
@@ -54,6 +57,20 @@ public sealed class ScanWatchOptions
     }
 
     public static TimeSpan LongestRetryDelay => TimeSpan.FromHours(1);
+
+    /// <summary>The longest wait for a scorer that cannot take scans (the remote breaker stays open this long).</summary>
+    public static TimeSpan LongestScorerWait => TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The wait before trying a scan again after the scorer could not take it for the <paramref name="waits"/>th time
+    /// (1 for the first): <see cref="RetryDelayMilliseconds"/>, doubled each time, up to <see cref="LongestScorerWait"/>.
+    /// </summary>
+    public TimeSpan ScorerWaitBefore(int waits)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(waits, 1);
+        var doubled = RetryDelayMilliseconds * Math.Pow(2, Math.Min(waits - 1, 30));
+        return doubled < LongestScorerWait.TotalMilliseconds ? TimeSpan.FromMilliseconds(doubled) : LongestScorerWait;
+    }
 
     /// <summary>The wait before ingestion attempt <paramref name="attempt"/> (2 for the first retry).</summary>
     public TimeSpan RetryDelayBefore(int attempt)

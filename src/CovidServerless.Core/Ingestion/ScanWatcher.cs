@@ -181,12 +181,24 @@ public sealed class ScanWatcher(
             var blob = clients.Blobs.GetBlobContainerClient(ScanContainers.For(identity.Modality)).GetBlobClient(identity.BlobName);
             await ingestor.IngestAsync(identity.Modality, blob, stoppingToken).ConfigureAwait(false);
         }
+        catch (ScoringUnavailableException ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            // The scorer cannot take the scan now (the worker is down, hangs or is busy, with no fallback; or the pixel
+            // budget stayed full): not the scan's doing, so the attempt is given back and the scan waits for the
+            // scorer instead of ending as failed once a long outage has used up its attempts.
+            var wait = options.Value.ScorerWaitBefore(scan.ScorerWaits + 1);
+            logger.LogWarning(
+                "Scan {ScanId} could not be scored now ({Reason}); trying again in {Wait} without counting an attempt.",
+                identity.ScanId, ex.Message, wait);
+            await GiveBackAttemptAsync(identity, stoppingToken).ConfigureAwait(false);
+            _ = RetryLaterAsync(scan with { Attempt = attempt, ScorerWaits = scan.ScorerWaits + 1 }, wait, pending, stoppingToken);
+        }
         catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
             logger.LogWarning(ex, "Ingesting scan {ScanId} failed (attempt {Attempt} of {MaxAttempts}).", identity.ScanId, attempt, maxAttempts);
             if (attempt < maxAttempts)
             {
-                _ = RetryLaterAsync(scan with { Attempt = attempt + 1 }, pending, stoppingToken);
+                _ = RetryLaterAsync(scan with { Attempt = attempt + 1 }, options.Value.RetryDelayBefore(attempt + 1), pending, stoppingToken);
                 return;
             }
 
@@ -211,9 +223,21 @@ public sealed class ScanWatcher(
     public static string DidNotFinish(int attempts) =>
         $"Processing did not finish in {attempts} attempts: the host stopped or crashed during each (this scan may be what crashes it); upload it again to retry.";
 
-    private async Task RetryLaterAsync(PendingScan scan, ChannelWriter<PendingScan> pending, CancellationToken stoppingToken)
+    private async Task GiveBackAttemptAsync(ScanIdentity identity, CancellationToken stoppingToken)
     {
-        var delay = options.Value.RetryDelayBefore(scan.Attempt);
+        try
+        {
+            await store.GiveBackAttemptAsync(identity, stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not OutOfMemoryException)
+        {
+            // Storage is down too: the attempt stays counted, which only brings the scan's end as failed one attempt closer.
+            logger.LogWarning(ex, "Giving back an attempt of scan {ScanId} did not succeed.", identity.ScanId);
+        }
+    }
+
+    private async Task RetryLaterAsync(PendingScan scan, TimeSpan delay, ChannelWriter<PendingScan> pending, CancellationToken stoppingToken)
+    {
         try
         {
             await Task.Delay(delay, time, stoppingToken).ConfigureAwait(false);
@@ -225,5 +249,6 @@ public sealed class ScanWatcher(
         }
     }
 
-    private sealed record PendingScan(ScanIdentity Identity, int Attempt);
+    /// <param name="ScorerWaits">Times the scan was put back because the scorer could not take it (not counted as attempts).</param>
+    private sealed record PendingScan(ScanIdentity Identity, int Attempt, int ScorerWaits = 0);
 }

@@ -102,6 +102,37 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
         }
     }
 
+    /// <summary>
+    /// Takes back one attempt counted by <see cref="CountAttemptAsync"/>, for an attempt that ended without being the
+    /// scan's doing (the scorer could not take it); on the row's ETag, so a count written meanwhile is not lost.
+    /// </summary>
+    public async Task GiveBackAttemptAsync(ScanIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        var partition = ResultRows.AttemptsPartition(identity.ScanId);
+        while (true)
+        {
+            var existing = await results.GetEntityIfExistsAsync<TableEntity>(partition, ResultRows.AttemptsRowKey, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+            if (!existing.HasValue || existing.Value is not { } row || (row.GetInt32("Attempts") ?? 0) <= 0)
+            {
+                return;
+            }
+
+            row["Attempts"] = row.GetInt32("Attempts")!.Value - 1;
+            try
+            {
+                await results.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Azure.RequestFailedException ex) when (ex.Status is 404 or 412)
+            {
+                // Another counter wrote first: take back from its write.
+            }
+        }
+    }
+
     /// <summary>The attempts counted for a blob version (<see cref="CountAttemptAsync"/>), 0 when none.</summary>
     public async Task<int> AttemptsAsync(ScanIdentity identity, CancellationToken cancellationToken)
     {

@@ -13,7 +13,8 @@ namespace CovidServerless.Core.Scoring;
 /// follow it: no scan of its modality arrived within that window before it, and no batch of either modality is being
 /// scored (as a batch's results return, its callers send their next scans together; and while a batch is scored the
 /// cores or the GPU are busy anyway). Decoding and preprocessing happen on the callers' threads, so a bad scan is
-/// rejected at once and never holds up a batch, and the next batch is prepared while one is scored.
+/// rejected at once and never holds up a batch, and the next batch is prepared while one is scored. A scan whose
+/// caller's token is cancelled before its batch runs is dropped from the batch unscored.
 /// </summary>
 public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposable
 {
@@ -87,7 +88,11 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
 
             // Once queued, the batch loop owns the prepared scan and disposes of it after scoring, even if this caller
             // stops waiting: its tensors must not go back to the pool while a batch may still read them.
-            pending = new Pending(prepared, new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously), ArrivesAfterQuietSpell(modality));
+            pending = new Pending(
+                prepared,
+                new TaskCompletionSource<EnsembleScore>(TaskCreationOptions.RunContinuationsAsynchronously),
+                ArrivesAfterQuietSpell(modality),
+                cancellationToken);
             if (!queues[modality].Writer.TryWrite(pending))
             {
                 prepared.Dispose();
@@ -126,11 +131,30 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
                 }
             }
 
+            // A caller that left before its batch ran (the worker's client gave up or disconnected) is not scored: on a
+            // busy worker its share of the run would only delay the callers still waiting.
+            DropAbandoned(batch);
             if (batch.Count > 0)
             {
                 await ScoreAsync(modality, batch).ConfigureAwait(false);
             }
         }
+    }
+
+    private void DropAbandoned(List<Pending> batch)
+    {
+        var abandoned = batch.RemoveAll(p =>
+        {
+            if (!p.CallerLeft.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            p.Scan.Dispose();
+            p.Result.TrySetCanceled(p.CallerLeft);
+            return true;
+        });
+        Interlocked.Add(ref admitted, -abandoned);
     }
 
     private TimeSpan Window => TimeSpan.FromMilliseconds(options.MaxBatchDelayMilliseconds);
@@ -233,5 +257,5 @@ public sealed class BatchingScanScorer : IScanScorer, IAsyncDisposable, IDisposa
         await Task.WhenAll(loops).ConfigureAwait(false);
     }
 
-    private sealed record Pending(PreparedScan Scan, TaskCompletionSource<EnsembleScore> Result, bool AfterQuietSpell);
+    private sealed record Pending(PreparedScan Scan, TaskCompletionSource<EnsembleScore> Result, bool AfterQuietSpell, CancellationToken CallerLeft);
 }
