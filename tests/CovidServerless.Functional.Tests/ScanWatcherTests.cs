@@ -4,8 +4,8 @@ using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
 using CovidServerless.TestSupport;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
