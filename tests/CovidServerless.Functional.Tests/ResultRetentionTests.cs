@@ -134,7 +134,8 @@ public sealed class ResultRetentionTests(AzuriteFixture azurite) : IClassFixture
 
         public string Kind => PartitionKey switch
         {
-            "timeline" => "timeline",
+            // The timeline's shards (timeline-00..15) and its legacy single partition.
+            _ when PartitionKey == "timeline" || PartitionKey.StartsWith("timeline-", StringComparison.Ordinal) => "timeline",
             SeriesStore.PendingPartition => "series-pending",
             _ when PartitionKey.StartsWith("scan-", StringComparison.Ordinal) => "scan",
             _ when PartitionKey.StartsWith("attempts-", StringComparison.Ordinal) => "attempts",
