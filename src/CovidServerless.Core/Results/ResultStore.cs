@@ -71,42 +71,21 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
     /// update (a conflict with another counter is read again, so no attempt goes uncounted).
     /// </summary>
     /// <returns>The attempts counted so far, this one included.</returns>
-    public async Task<int> CountAttemptAsync(ScanIdentity identity, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(identity);
-        await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
-        var partition = ResultRows.AttemptsPartition(identity.ScanId);
-        while (true)
-        {
-            var existing = await results.GetEntityIfExistsAsync<TableEntity>(partition, ResultRows.AttemptsRowKey, cancellationToken: cancellationToken)
-                .ConfigureAwait(false);
-            try
-            {
-                if (!existing.HasValue || existing.Value is null)
-                {
-                    await results.AddEntityAsync(new TableEntity(partition, ResultRows.AttemptsRowKey) { ["Attempts"] = 1 }, cancellationToken)
-                        .ConfigureAwait(false);
-                    return 1;
-                }
-
-                var row = existing.Value;
-                var attempts = (row.GetInt32("Attempts") ?? 0) + 1;
-                row["Attempts"] = attempts;
-                await results.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                return attempts;
-            }
-            catch (Azure.RequestFailedException ex) when (ex.Status is 409 or 412)
-            {
-                // Another counter wrote first: count on top of its write.
-            }
-        }
-    }
+    public Task<int> CountAttemptAsync(ScanIdentity identity, CancellationToken cancellationToken) =>
+        AdjustAttemptsAsync(identity, +1, cancellationToken);
 
     /// <summary>
     /// Takes back one attempt counted by <see cref="CountAttemptAsync"/>, for an attempt that ended without being the
-    /// scan's doing (the scorer could not take it); on the row's ETag, so a count written meanwhile is not lost.
+    /// scan's doing (the scorer could not take it); never below 0.
     /// </summary>
-    public async Task GiveBackAttemptAsync(ScanIdentity identity, CancellationToken cancellationToken)
+    public Task GiveBackAttemptAsync(ScanIdentity identity, CancellationToken cancellationToken) =>
+        AdjustAttemptsAsync(identity, -1, cancellationToken);
+
+    /// <summary>
+    /// Adds <paramref name="delta"/> to the version's attempts row (at least 0), inserting it when missing, on the row's
+    /// ETag: a conflict with another counter is read again and applied on top of its write, so no change is lost.
+    /// </summary>
+    private async Task<int> AdjustAttemptsAsync(ScanIdentity identity, int delta, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identity);
         await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
@@ -115,20 +94,32 @@ public sealed class ResultStore(StorageClients clients, IOptions<StorageOptions>
         {
             var existing = await results.GetEntityIfExistsAsync<TableEntity>(partition, ResultRows.AttemptsRowKey, cancellationToken: cancellationToken)
                 .ConfigureAwait(false);
-            if (!existing.HasValue || existing.Value is not { } row || (row.GetInt32("Attempts") ?? 0) <= 0)
+            var row = existing.HasValue ? existing.Value : null;
+            var current = row?.GetInt32("Attempts") ?? 0;
+            var attempts = Math.Max(0, current + delta);
+            if (attempts == current)
             {
-                return;
+                return current;
             }
 
-            row["Attempts"] = row.GetInt32("Attempts")!.Value - 1;
             try
             {
-                await results.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-                return;
+                if (row is null)
+                {
+                    await results.AddEntityAsync(new TableEntity(partition, ResultRows.AttemptsRowKey) { ["Attempts"] = attempts }, cancellationToken)
+                        .ConfigureAwait(false);
+                }
+                else
+                {
+                    row["Attempts"] = attempts;
+                    await results.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                }
+
+                return attempts;
             }
-            catch (Azure.RequestFailedException ex) when (ex.Status is 404 or 412)
+            catch (Azure.RequestFailedException ex) when (ex.Status is 404 or 409 or 412)
             {
-                // Another counter wrote first: take back from its write.
+                // Another counter wrote (or the sweep deleted) first: read again and apply on top of that.
             }
         }
     }
