@@ -21,9 +21,7 @@ internal static class CrossValidateCommand
     {
         recipes = [.. recipes.Select(r => r with { EarlyStopping = false })];
         var modality = recipes[0].Modality;
-        var pooled = Pooled(dataRoot, modality);
-        var groups = DataManifest.Read(dataRoot).ToDictionary(r => r.File, r => r.Group);
-        var fold = PatientFolds.Assign(pooled.Scans, s => groups.GetValueOrDefault(RelativeFile(dataRoot, s.Path)), folds, recipes[0].Seed);
+        var (pooled, fold) = Folds(dataRoot, modality, folds, recipes[0].Seed);
         var path = OutOfFoldScores.PathFor(outDirectory, modality);
         OutOfFoldScores.Begin(path, $"{folds} folds by patient group (seed {recipes[0].Seed}); " +
             string.Join("; ", recipes.Select(r => $"{r.Architecture} width {r.WidthMultiplier}: {r.Recipe}")));
@@ -89,9 +87,7 @@ internal static class CrossValidateCommand
     /// <summary>Only the fine-tuned teachers of every fold (what <c>teacher-probe --fine-tune --folds</c> reports); their out-of-fold scores.</summary>
     public static List<OutOfFoldScore> RunTeacher(TrainingOptions recipe, int folds, string dataRoot, string outDirectory, Action<string> log)
     {
-        var pooled = Pooled(dataRoot, recipe.Modality);
-        var groups = DataManifest.Read(dataRoot).ToDictionary(r => r.File, r => r.Group);
-        var fold = PatientFolds.Assign(pooled.Scans, s => groups.GetValueOrDefault(RelativeFile(dataRoot, s.Path)), folds, recipe.Seed);
+        var (pooled, fold) = Folds(dataRoot, recipe.Modality, folds, recipe.Seed);
         var (pixels, labels) = ScanTensors.Load(pooled);
         using (pixels)
         using (labels)
@@ -134,6 +130,14 @@ internal static class CrossValidateCommand
         }
 
         return targets;
+    }
+
+    /// <summary>A modality's train + val pooled and each scan's fold, by patient group (the same for every command and seed).</summary>
+    private static (ScanFolder Pooled, int[] Fold) Folds(string dataRoot, string modality, int folds, int seed)
+    {
+        var pooled = Pooled(dataRoot, modality);
+        var groups = DataManifest.Read(dataRoot).ToDictionary(r => r.File, r => r.Group);
+        return (pooled, PatientFolds.Assign(pooled.Scans, s => groups.GetValueOrDefault(RelativeFile(dataRoot, s.Path)), folds, seed));
     }
 
     public static ScanFolder Pooled(string dataRoot, string modality) => ScanFolder.Pool(

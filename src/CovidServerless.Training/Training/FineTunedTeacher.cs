@@ -216,23 +216,14 @@ internal sealed class FineTunedTeacher : nn.Module<Tensor, (Tensor Logits, Tenso
         TeacherOptions options, Action<string> log)
     {
         var file = Path.Combine(cacheDirectory, $"teacher-ft-{key}-{options.Key}.bin");
-        var n = (int)targetPixels.shape[0];
-        var perScan = ImageNetTeacher.FeatureCount + 2;
-        if (File.Exists(file))
+        var rows = FloatRowsCache.Read(file, (int)targetPixels.shape[0], ImageNetTeacher.FeatureCount + 2);
+        if (rows is null)
         {
-            var flat = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(file)).ToArray();
-            if (flat.Length == n * perScan)
-            {
-                var rows = flat.Chunk(perScan).ToArray();
-                return new TeacherTargets([.. rows.Select(r => r[..ImageNetTeacher.FeatureCount])], [.. rows.Select(r => r[ImageNetTeacher.FeatureCount..])]);
-            }
+            var computed = FineTune(pixels, labels, targetPixels, options, log);
+            rows = FloatRowsCache.Write(file, [.. computed.Features.Zip(computed.Logits!, (f, l) => f.Concat(l).ToArray())]);
         }
 
-        var targets = FineTune(pixels, labels, targetPixels, options, log);
-        Directory.CreateDirectory(cacheDirectory);
-        var all = targets.Features.Zip(targets.Logits!, (f, l) => f.Concat(l)).SelectMany(v => v).ToArray();
-        File.WriteAllBytes(file, System.Runtime.InteropServices.MemoryMarshal.AsBytes(all.AsSpan()).ToArray());
-        return targets;
+        return new TeacherTargets([.. rows.Select(r => r[..ImageNetTeacher.FeatureCount])], [.. rows.Select(r => r[ImageNetTeacher.FeatureCount..])]);
     }
 }
 

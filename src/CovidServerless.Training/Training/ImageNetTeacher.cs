@@ -48,21 +48,13 @@ internal sealed class ImageNetTeacher : IDisposable
     public static float[][] FeaturesFor(ScanFolder folder, string cacheDirectory)
     {
         var cacheFile = Path.Combine(cacheDirectory, $"teacher-resnet18-{folder.Fingerprint[..16]}.bin");
-        if (File.Exists(cacheFile))
-        {
-            var bytes = File.ReadAllBytes(cacheFile);
-            var flat = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
-            if (flat.Length == folder.Scans.Count * FeatureCount)
-            {
-                return [.. flat.Chunk(FeatureCount)];
-            }
-        }
+        return FloatRowsCache.Read(cacheFile, folder.Scans.Count, FeatureCount) ?? FloatRowsCache.Write(cacheFile, Compute());
 
-        using var teacher = new ImageNetTeacher(DefaultModelsDirectory);
-        var features = folder.Scans.Select(s => teacher.Features(s.Path)).ToArray();
-        Directory.CreateDirectory(cacheDirectory);
-        File.WriteAllBytes(cacheFile, System.Runtime.InteropServices.MemoryMarshal.AsBytes(features.SelectMany(f => f).ToArray().AsSpan()).ToArray());
-        return features;
+        float[][] Compute()
+        {
+            using var teacher = new ImageNetTeacher(DefaultModelsDirectory);
+            return [.. folder.Scans.Select(s => teacher.Features(s.Path))];
+        }
     }
 
     public void Dispose()
