@@ -4,50 +4,19 @@ using CovidServerless.Core;
 using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Results;
 using CovidServerless.TestSupport;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CovidServerless.Cli.Tests;
 
 /// <summary><c>covidscan backlog</c>: the scans in storage that have no result, and re-queuing them, against Azurite.</summary>
 [Collection(ConsoleCapture.Collection)]
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "xunit disposes Azurite through IAsyncLifetime.DisposeAsync.")]
-public sealed class BacklogCommandTests : IAsyncLifetime
+public sealed class BacklogCommandTests : PipelineOnAzurite
 {
-    private readonly Azurite azurite = new();
-    private ServiceProvider? services;
-
-    public async Task InitializeAsync()
-    {
-        await azurite.StartAsync();
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection([new("AzureWebJobsStorage", azurite.ConnectionString)])
-            .Build();
-        services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddCovidPipeline(configuration).BuildServiceProvider();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (services is not null)
-        {
-            await services.DisposeAsync();
-        }
-
-        await azurite.DisposeAsync();
-    }
-
-    private BlobContainerClient Chest => new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient(ScanContainers.Chest);
-
-    private async Task<ScanIdentity> UploadAsync(string name, byte value)
-    {
-        await Chest.CreateIfNotExistsAsync();
-        var written = (await Chest.GetBlobClient(name).UploadAsync(new BinaryData(TestImages.Uniform(value)), overwrite: true)).Value;
-        return new ScanIdentity(Modality.Chest, name, written.ETag.ToString(), written.LastModified);
-    }
+    private BlobContainerClient Chest => new BlobServiceClient(Azurite.ConnectionString).GetBlobContainerClient(ScanContainers.Chest);
 
     private async Task<(int Exit, List<JsonElement> Lines, string Error)> BacklogAsync(params string[] options)
     {
-        Environment.SetEnvironmentVariable("AzureWebJobsStorage", azurite.ConnectionString);
+        Environment.SetEnvironmentVariable("AzureWebJobsStorage", Azurite.ConnectionString);
         try
         {
             var (exit, output, error) = await ConsoleCapture.RunAsync(["backlog", "-m", "chest", "--older-than-hours", "0", .. options]);
@@ -66,7 +35,7 @@ public sealed class BacklogCommandTests : IAsyncLifetime
         var answered = await UploadAsync("ward/answered.png", 10);
         var first = await UploadAsync("ward/unanswered-1.png", 20);
         var second = await UploadAsync("ward/unanswered-2.png", 30);
-        await services!.GetRequiredService<ResultStore>().SaveAsync(
+        await Services.GetRequiredService<ResultStore>().SaveAsync(
             new ScanResult
             {
                 ScanId = answered.ScanId,
@@ -113,7 +82,7 @@ public sealed class BacklogCommandTests : IAsyncLifetime
     public async Task A_scan_uploaded_again_after_it_was_listed_is_not_requeued_over_the_newer_version()
     {
         await UploadAsync("ward/replaced.png", 50);
-        var backlog = services!.GetRequiredService<ScanBacklog>();
+        var backlog = Services.GetRequiredService<ScanBacklog>();
         var listed = Assert.Single(await backlog.UnansweredAsync(Modality.Chest, TimeSpan.Zero, default));
         await UploadAsync("ward/replaced.png", 60);
         var newer = (await Chest.GetBlobClient(listed.BlobName).GetPropertiesAsync()).Value.ETag;
@@ -130,7 +99,7 @@ public sealed class BacklogCommandTests : IAsyncLifetime
     {
         await UploadAsync("ward/just-uploaded.png", 70);
 
-        Environment.SetEnvironmentVariable("AzureWebJobsStorage", azurite.ConnectionString);
+        Environment.SetEnvironmentVariable("AzureWebJobsStorage", Azurite.ConnectionString);
         try
         {
             var (exit, output, error) = await ConsoleCapture.RunAsync("backlog", "-m", "chest");

@@ -5,52 +5,20 @@ using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Storage;
 using CovidServerless.TestSupport;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CovidServerless.Cli.Tests;
 
 /// <summary><c>covidscan replay-poison</c>: the deliveries nothing retries, listed and handed to RecordFailedScan again, against Azurite.</summary>
 [Collection(ConsoleCapture.Collection)]
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "xunit disposes Azurite through IAsyncLifetime.DisposeAsync.")]
-public sealed class ReplayPoisonCommandTests : IAsyncLifetime
+public sealed class ReplayPoisonCommandTests : PipelineOnAzurite
 {
     private const string Stopped = "webjobs-blobtrigger-poison-poison-poison";
     private const string Poison = "webjobs-blobtrigger-poison";
 
-    private readonly Azurite azurite = new();
-    private ServiceProvider? services;
-
-    public async Task InitializeAsync()
-    {
-        await azurite.StartAsync();
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection([new("AzureWebJobsStorage", azurite.ConnectionString)])
-            .Build();
-        services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging().AddCovidPipeline(configuration).BuildServiceProvider();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (services is not null)
-        {
-            await services.DisposeAsync();
-        }
-
-        await azurite.DisposeAsync();
-    }
-
-    private StorageClients Clients => services!.GetRequiredService<StorageClients>();
+    private StorageClients Clients => Services.GetRequiredService<StorageClients>();
 
     private BlobContainerClient DeadLetters => Clients.Blobs.GetBlobContainerClient("eventgrid-deadletter");
-
-    private async Task<ScanIdentity> UploadAsync(string name, byte value)
-    {
-        var chest = Clients.Blobs.GetBlobContainerClient(ScanContainers.Chest);
-        await chest.CreateIfNotExistsAsync();
-        var written = (await chest.GetBlobClient(name).UploadAsync(new BinaryData(TestImages.Uniform(value)), overwrite: true)).Value;
-        return new ScanIdentity(Modality.Chest, name, written.ETag.ToString(), written.LastModified);
-    }
 
     /// <summary>A message as the host leaves it in the third poison queue: the blob trigger's poison message, base64.</summary>
     private async Task StopAsync(ScanIdentity scan)
@@ -97,7 +65,7 @@ public sealed class ReplayPoisonCommandTests : IAsyncLifetime
 
     private async Task<(int Exit, List<JsonElement> Lines, string Error)> ReplayAsync(params string[] options)
     {
-        Environment.SetEnvironmentVariable("AzureWebJobsStorage", azurite.ConnectionString);
+        Environment.SetEnvironmentVariable("AzureWebJobsStorage", Azurite.ConnectionString);
         try
         {
             var (exit, output, error) = await ConsoleCapture.RunAsync(["replay-poison", .. options]);
@@ -115,7 +83,7 @@ public sealed class ReplayPoisonCommandTests : IAsyncLifetime
     private async Task<List<ScanResult?>> RecordFailedScanAsync()
     {
         var queue = Clients.Queues.GetQueueClient(Poison);
-        var handler = services!.GetRequiredService<PoisonScanHandler>();
+        var handler = Services.GetRequiredService<PoisonScanHandler>();
         var results = new List<ScanResult?>();
         while ((await queue.ReceiveMessagesAsync(32)).Value is { Length: > 0 } messages)
         {
@@ -171,7 +139,7 @@ public sealed class ReplayPoisonCommandTests : IAsyncLifetime
         Assert.Contains($"3 message(s) moved to {Poison}", error, StringComparison.Ordinal);
         Assert.Equal(0, await WaitingAsync(Stopped));
         Assert.Equal(scans.Select(s => s.ScanId).Order(), recorded.Select(r => r!.ScanId).Order());
-        var store = services!.GetRequiredService<ResultStore>();
+        var store = Services.GetRequiredService<ResultStore>();
         foreach (var scan in scans)
         {
             Assert.Equal(ScanStatus.Failed, (await store.FindAsync(scan, default))?.Status);
@@ -218,7 +186,7 @@ public sealed class ReplayPoisonCommandTests : IAsyncLifetime
     public async Task A_scan_already_answered_keeps_its_result_when_its_stopped_message_is_replayed()
     {
         var scan = await UploadAsync("ward/answered.png", 100);
-        var store = services!.GetRequiredService<ResultStore>();
+        var store = Services.GetRequiredService<ResultStore>();
         var rejected = new ScanResult
         {
             ScanId = scan.ScanId,

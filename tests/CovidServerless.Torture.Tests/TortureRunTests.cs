@@ -14,31 +14,8 @@ public class TortureRunTests(ITestOutputHelper output)
     {
         Skip.If(RepoPaths.SharedData is null, RepoPaths.NoSharedDataMessage);
         var work = Directory.CreateTempSubdirectory("covidscan-torture-ci-");
-        var settings = new TortureSettings(
-            Scans: 200,
-            BadPercent: 5,
-            HostKills: 3,
-            Seed: 33,
-            MaxAttempts: 3,
-            Data: RepoPaths.SharedData,
-            Manifest: Path.Combine(RepoPaths.Root, "models", "manifest.json"),
-            WorkFolder: work.FullName,
-            DrainTimeout: TimeSpan.FromMinutes(3));
-        var printed = new StringWriter();
-        TortureReport report;
-        try
-        {
-            report = await TortureRun.RunAsync(settings, printed, CancellationToken.None);
-        }
-        finally
-        {
-            output.WriteLine(printed.ToString());
-        }
-
-        Assert.Empty(report.Violations);
-        Assert.Equal(0, report.Lost);
-        Assert.Equal(0, report.DifferingDuplicates);
-        Assert.Equal(report.Uploaded, report.FinalResults);
+        var settings = CiSize(work, scans: 200, seed: 33);
+        var report = await RunAsync(settings);
         Assert.Equal(3, report.HostKills);
         Assert.Equal(1, report.AzuriteRestarts);
         Assert.Equal("failed", report.PoisonStatus);
@@ -56,33 +33,8 @@ public class TortureRunTests(ITestOutputHelper output)
     {
         Skip.If(RepoPaths.SharedData is null, RepoPaths.NoSharedDataMessage);
         var work = Directory.CreateTempSubdirectory("covidscan-torture-remote-ci-");
-        var settings = new TortureSettings(
-            Scans: 120,
-            BadPercent: 5,
-            HostKills: 3,
-            Seed: 34,
-            MaxAttempts: 3,
-            Data: RepoPaths.SharedData,
-            Manifest: Path.Combine(RepoPaths.Root, "models", "manifest.json"),
-            WorkFolder: work.FullName,
-            DrainTimeout: TimeSpan.FromMinutes(3),
-            Remote: RemoteScoring.NoFallback,
-            RemoteTimeoutSeconds: 5);
-        var printed = new StringWriter();
-        TortureReport report;
-        try
-        {
-            report = await TortureRun.RunAsync(settings, printed, CancellationToken.None);
-        }
-        finally
-        {
-            output.WriteLine(printed.ToString());
-        }
-
-        Assert.Empty(report.Violations);
-        Assert.Equal(0, report.Lost);
-        Assert.Equal(0, report.DifferingDuplicates);
-        Assert.Equal(report.Uploaded, report.FinalResults);
+        var settings = CiSize(work, scans: 120, seed: 34) with { Remote = RemoteScoring.NoFallback, RemoteTimeoutSeconds = 5 };
+        var report = await RunAsync(settings);
         Assert.Equal(0, report.ValidScansFailedOtherwise);
         Assert.Equal(1, report.WorkerKills);
         Assert.Equal(1, report.WorkerHangs);
@@ -91,5 +43,36 @@ public class TortureRunTests(ITestOutputHelper output)
         Assert.Equal(3, report.HostKills);
         Assert.Equal("failed", report.PoisonStatus);
         work.Delete(recursive: true);
+    }
+
+    /// <summary>A CI-sized run: 5% bad files, 3 host kills, 3 attempts per scan, at most 3 minutes to drain.</summary>
+    private static TortureSettings CiSize(DirectoryInfo work, int scans, int seed) => new(
+        Scans: scans,
+        BadPercent: 5,
+        HostKills: 3,
+        Seed: seed,
+        MaxAttempts: 3,
+        Data: RepoPaths.SharedData!,
+        Manifest: Path.Combine(RepoPaths.Root, "models", "manifest.json"),
+        WorkFolder: work.FullName,
+        DrainTimeout: TimeSpan.FromMinutes(3));
+
+    /// <summary>Runs the torture (its printout goes to the test output) and asserts what every run must hold: nothing lost, nothing announced two ways.</summary>
+    private async Task<TortureReport> RunAsync(TortureSettings settings)
+    {
+        var printed = new StringWriter();
+        try
+        {
+            var report = await TortureRun.RunAsync(settings, printed, CancellationToken.None);
+            Assert.Empty(report.Violations);
+            Assert.Equal(0, report.Lost);
+            Assert.Equal(0, report.DifferingDuplicates);
+            Assert.Equal(report.Uploaded, report.FinalResults);
+            return report;
+        }
+        finally
+        {
+            output.WriteLine(printed.ToString());
+        }
     }
 }
