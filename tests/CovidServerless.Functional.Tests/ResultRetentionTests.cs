@@ -118,6 +118,21 @@ public sealed class ResultRetentionTests(AzuriteFixture azurite) : IClassFixture
         await loop;
     }
 
+    [Fact]
+    public async Task Stopping_the_loop_in_the_middle_of_a_sweep_ends_it_quietly()
+    {
+        await using var hanging = new SilentPort();
+        var tables = new Tables(StorageHarness.ClientsFor(hanging.StorageConnectionString));
+        using var stop = new CancellationTokenSource();
+
+        var loop = tables.Retention(TimeProvider.System, retentionDays: 30).RunAsync(stop.Token);
+        await hanging.FirstConnection.WaitAsync(TimeSpan.FromMinutes(1));
+        await stop.CancelAsync();
+
+        await loop.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(loop.IsCompletedSuccessfully);
+    }
+
     private static async Task Until(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);

@@ -157,14 +157,8 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
         // client's AggregateException ("Retry failed after 4 tries") escape. Nothing listens on a never-started
         // Azurite's ports, so every round fails that way.
         await using var down = new Azurite();
-        var clients = new StorageClients(
-            new ConfigurationBuilder().AddInMemoryCollection([new("AzureWebJobsStorage", down.ConnectionString)]).Build(),
-            Options.Create(new StorageOptions()));
-        var options = Options.Create(new StorageOptions());
         var logger = new FakeLogger<SeriesAggregator>();
-        var aggregator = new SeriesAggregator(
-            new SeriesStore(new ResultStore(clients, options)), new ResultNotifier(clients, options), Options.Create(new SeriesOptions { PollSeconds = 1 }),
-            Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), TimeProvider.System, logger);
+        var aggregator = Aggregator(StorageHarness.ClientsFor(down.ConnectionString), TimeProvider.System, logger);
         using var stop = new CancellationTokenSource();
 
         var loop = aggregator.RunAsync(stop.Token);
@@ -176,6 +170,46 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
         await stop.CancelAsync();
         await loop.WaitAsync(TimeSpan.FromMinutes(1));
         Assert.InRange(logger.Collector.GetSnapshot().Count(r => r.Message.Contains("Series aggregation failed this round", StringComparison.Ordinal)), 2, int.MaxValue);
+    }
+
+    [Fact]
+    public async Task Stopping_the_local_hosts_series_loop_in_the_middle_of_a_round_ends_it_quietly()
+    {
+        await using var hanging = new SilentPort();
+        models.Change("ct", m => m with { Series = new SeriesRuleEntry { TopFraction = 0.1 } });
+        var aggregator = Aggregator(StorageHarness.ClientsFor(hanging.StorageConnectionString), TimeProvider.System, NullLogger<SeriesAggregator>.Instance);
+        using var stop = new CancellationTokenSource();
+
+        var loop = aggregator.RunAsync(stop.Token);
+        await hanging.FirstConnection.WaitAsync(TimeSpan.FromMinutes(1));
+        await stop.CancelAsync();
+
+        await loop.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.True(loop.IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task Without_a_series_rule_the_local_hosts_loop_says_so_once_not_every_round()
+    {
+        models.Change("ct", m => m with { Series = null });
+        var clock = new CountingTimeProvider();
+        var logger = new FakeLogger<SeriesAggregator>();
+        var aggregator = Aggregator(storage.Clients, clock, logger);
+        using var stop = new CancellationTokenSource();
+
+        var loop = aggregator.RunAsync(stop.Token);
+        for (var round = 1; round <= 3; round++)
+        {
+            // Each round ends by starting its wait for the next poll.
+            await Until(() => clock.TimersCreated >= round);
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        await stop.CancelAsync();
+        await loop;
+        var said = logger.Collector.GetSnapshot().Where(r => r.Message.StartsWith("Series aggregation is off", StringComparison.Ordinal)).ToList();
+        Assert.Single(said);
+        Assert.Contains("states no series rule for ct", said[0].Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -200,6 +234,38 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
 
         Assert.Equal((SeriesRule.Name, 0.1), (rule.Rule, rule.TopFraction));
         Assert.False(string.IsNullOrWhiteSpace(rule.Rationale));
+    }
+
+    private SeriesAggregator Aggregator(StorageClients clients, TimeProvider clock, Microsoft.Extensions.Logging.ILogger<SeriesAggregator> logger)
+    {
+        var options = Options.Create(new StorageOptions { ResultsQueue = queue });
+        return new SeriesAggregator(
+            new SeriesStore(new ResultStore(clients, options)), new ResultNotifier(clients, options), Options.Create(new SeriesOptions { PollSeconds = 1 }),
+            Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), clock, logger);
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not come true within 30 s");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>A fake clock that counts the timers made on it: the loop's waits, so a test knows a round has ended.</summary>
+    private sealed class CountingTimeProvider() : FakeTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero))
+    {
+        private int timers;
+
+        public int TimersCreated => Volatile.Read(ref timers);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Interlocked.Increment(ref timers);
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
     }
 
     private (ScanProcessor Processor, SeriesAggregator Aggregator, ResultsApi Api) Pipeline(double topFraction)

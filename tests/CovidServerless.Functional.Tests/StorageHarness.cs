@@ -12,8 +12,10 @@ namespace CovidServerless.Functional.Tests;
 /// <summary>Direct access to the storage a test's pipeline writes, to check rows and messages as they really are.</summary>
 internal sealed class StorageHarness(Azurite azurite)
 {
-    public StorageClients Clients { get; } = new(
-        new ConfigurationBuilder().AddInMemoryCollection([new("AzureWebJobsStorage", azurite.ConnectionString)]).Build(),
+    public StorageClients Clients { get; } = ClientsFor(azurite.ConnectionString);
+
+    public static StorageClients ClientsFor(string connectionString) => new(
+        new ConfigurationBuilder().AddInMemoryCollection([new("AzureWebJobsStorage", connectionString)]).Build(),
         Options.Create(new StorageOptions()));
 
     public async Task<List<TableEntity>> RowsForBlobAsync(Modality modality, string blobName)

@@ -50,12 +50,15 @@ public class Azurite : IAsyncDisposable
 
     public int TablePort { get; private set; } = FreePort();
 
-    public string ConnectionString =>
+    public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
+
+    /// <summary>The development account's connection string for services on these loopback ports.</summary>
+    public static string ConnectionStringFor(int blobPort, int queuePort, int tablePort) =>
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
         $"AccountKey={Key};" +
-        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;" +
-        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;" +
-        $"TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+        $"BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;" +
+        $"QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;" +
+        $"TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
 
     public async Task StartAsync()
     {

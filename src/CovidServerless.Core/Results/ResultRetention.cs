@@ -60,26 +60,26 @@ public sealed class ResultRetention(ResultStore store, IOptions<ResultRetentionO
             return;
         }
 
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
+            while (true)
             {
-                await SweepAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is RequestFailedException or IOException or TimeoutException or AggregateException)
-            {
-                // Storage unreachable: expired rows stay until the next round. Escaping here would stop the local host.
-                logger.LogWarning("Result retention failed this round ({Error}); it is tried again.", ex.GetType().Name);
-            }
+                try
+                {
+                    await SweepAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is RequestFailedException or IOException or TimeoutException or AggregateException)
+                {
+                    // Storage unreachable: expired rows stay until the next round. Escaping here would stop the local host.
+                    logger.LogWarning("Result retention failed this round ({Error}); it is tried again.", ex.GetType().Name);
+                }
 
-            try
-            {
                 await Task.Delay(TimeSpan.FromHours(options.Value.SweepIntervalHours), time, stoppingToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopped, whether waiting or in the middle of a sweep: the rows not yet deleted go next time.
         }
     }
 

@@ -50,32 +50,38 @@ public sealed class SeriesAggregator(
     /// <summary>Looks for quiet series every <see cref="SeriesOptions.PollSeconds"/> until stopped (the local host's loop).</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        string? reported = null;
+        try
         {
-            try
+            while (true)
             {
-                await CompleteQuietSeriesAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is Azure.RequestFailedException or IOException or TimeoutException or AggregateException)
-            {
-                // Storage unreachable (an AggregateException once the storage client's own retries ran out): the
-                // pending rows stay, so the next round catches up. Escaping here would stop the whole local host.
-                logger.LogWarning("Series aggregation failed this round ({Error}); it is tried again.", ex.GetType().Name);
-            }
-            catch (InvalidDataException ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // No usable rule in the manifest: the pending rows stay until a host starts with one.
-                logger.LogError("Series aggregation is off: {Problem}", ex.Message);
-            }
+                try
+                {
+                    await CompleteQuietSeriesAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is Azure.RequestFailedException or IOException or TimeoutException or AggregateException)
+                {
+                    // Storage unreachable (an AggregateException once the storage client's own retries ran out): the
+                    // pending rows stay, so the next round catches up. Escaping here would stop the whole local host.
+                    logger.LogWarning("Series aggregation failed this round ({Error}); it is tried again.", ex.GetType().Name);
+                }
+                catch (InvalidDataException ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // No usable rule in the manifest: the pending rows stay until a host starts with one. Said once
+                    // per problem, not every poll.
+                    if (ex.Message != reported)
+                    {
+                        logger.LogError("Series aggregation is off: {Problem}", ex.Message);
+                        reported = ex.Message;
+                    }
+                }
 
-            try
-            {
                 await Task.Delay(TimeSpan.FromSeconds(options.Value.PollSeconds), time, stoppingToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopped, whether waiting or in the middle of a round: pending series stay pending for the next start.
         }
     }
 
