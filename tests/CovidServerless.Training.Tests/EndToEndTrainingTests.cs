@@ -47,7 +47,7 @@ public sealed class EndToEndTrainingTests : IDisposable
 
         // Score the val images again with a fresh ONNX Runtime session: probabilities, separating the classes.
         var val = ScanFolder.Open(Path.Combine(dataRoot, "ct", "val"));
-        using var scorer = new OnnxScorer(onnxPath, ScanTensors.SeedInput);
+        using var scorer = OnnxScorer.ForExport("ct", onnxPath);
         var scores = scorer.ScoreCovid([.. val.Scans.Select(s => s.Path)]);
         Assert.All(scores, p => Assert.InRange(p, 0.0, 1.0));
         var auc = BinaryMetrics.Auc(scores, [.. val.Scans.Select(s => s.Label == LabelledScan.Covid)]);

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using CovidServerless.Core.Gate;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -201,39 +200,11 @@ public sealed class ModelCatalog : IDisposable
         }
     }
 
-    private OnnxModel LoadModel(Modality modality, ModelEntry entry, string folder, ModelOptions settings)
-    {
-        var (session, sha256) = LoadSession(entry, folder, settings);
-        try
-        {
-            return new OnnxModel(modality, entry, sha256, session, fixedBatch: ModelContract.Check(entry, session));
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
-        }
-    }
+    private OnnxModel LoadModel(Modality modality, ModelEntry entry, string folder, ModelOptions settings) =>
+        OnnxModel.Open(modality, entry, folder, OnnxSessionFactory.CreateOptions(settings, OnCuda));
 
-    /// <summary>Reads a model file, checks it against the manifest's sha256 and opens its session.</summary>
-    private (InferenceSession Session, string Sha256) LoadSession(ModelEntry entry, string folder, ModelOptions settings)
-    {
-        entry.Input.Validate(entry.Name);
-        var path = Path.GetFullPath(Path.Combine(folder, entry.File));
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"model file is missing: {path}");
-        }
-
-        var bytes = File.ReadAllBytes(path);
-        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        if (entry.Sha256 is { Length: > 0 } expected && !string.Equals(expected, sha256, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException($"{path} has sha256 {sha256}, but the manifest expects {expected}.");
-        }
-
-        return (new InferenceSession(bytes, OnnxSessionFactory.CreateOptions(settings, OnCuda)), sha256);
-    }
+    private (InferenceSession Session, string Sha256) LoadSession(ModelEntry entry, string folder, ModelOptions settings) =>
+        OnnxModel.OpenSession(entry, folder, OnnxSessionFactory.CreateOptions(settings, OnCuda));
 
     public void Dispose()
     {

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using CovidServerless.Core.Heatmaps;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -9,6 +10,47 @@ namespace CovidServerless.Core.Models;
 public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256, InferenceSession session, int? fixedBatch = null) : IDisposable
 {
     public Modality Modality { get; } = modality;
+
+    /// <summary>
+    /// Opens a model the way the catalog does (and the trainer, to measure what it exported): the file checked against
+    /// the entry's sha256 where it states one, the session opened, the graph checked against the entry's contract.
+    /// </summary>
+    public static OnnxModel Open(Modality modality, ModelEntry entry, string folder, SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var (session, sha256) = OpenSession(entry, folder, options);
+        try
+        {
+            return new OnnxModel(modality, entry, sha256, session, fixedBatch: ModelContract.Check(entry, session));
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads a model file (<see cref="ModelEntry.File"/> under <paramref name="folder"/>), checks its sha256 and opens its session.</summary>
+    public static (InferenceSession Session, string Sha256) OpenSession(ModelEntry entry, string folder, SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        entry.Input.Validate(entry.Name);
+        var path = Path.GetFullPath(Path.Combine(folder, entry.File));
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"model file is missing: {path}");
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        if (entry.Sha256 is { Length: > 0 } expected && !string.Equals(expected, sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"{path} has sha256 {sha256}, but the manifest expects {expected}.");
+        }
+
+        return (new InferenceSession(bytes, options), sha256);
+    }
+
 
     public ModelEntry Entry { get; } = entry;
 

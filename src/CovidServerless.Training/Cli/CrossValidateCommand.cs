@@ -9,7 +9,7 @@ namespace CovidServerless.Training.Cli;
 /// <summary>
 /// Patient-grouped k-fold cross-validation of one recipe on a modality's train + val pooled: for each fold and
 /// architecture, trains on the other folds (all epochs, last kept: nothing is chosen on the held-out fold) and
-/// scores the held-out fold as is, re-encoded as JPEG q75 and as PNG. The scores go to models/cv/&lt;modality&gt;-oof.csv,
+/// scores the held-out fold as is, re-encoded as JPEG q75 and as PNG, and mirrored (test-time augmentation). The scores go to models/cv/&lt;modality&gt;-oof.csv,
 /// from which <c>calibrate</c> fits temperatures, threshold and abstention band, and reports.
 /// </summary>
 internal static class CrossValidateCommand
@@ -62,12 +62,24 @@ internal static class CrossValidateCommand
                     .Train(trainPixels, trainLabels, null, null, teacher?.Select(trainIndex));
                 using var model = result.Model;
                 var rows = new List<OutOfFoldScore>();
+                void Score(Tensor testPixels, string variant)
+                {
+                    var scores = Trainer.PredictCovid(model, testPixels);
+                    rows.AddRange(testIndex.Select((i, j) => new OutOfFoldScore(RelativeFile(dataRoot, pooled.Scans[i].Path), k,
+                        pooled.Scans[i].Label == LabelledScan.Covid, recipe.Architecture, variant, scores[j])));
+                }
+
                 for (var v = 0; v < Variants.Length; v++)
                 {
                     using var testPixels = variants[v].Pixels.index_select(0, testIdx);
-                    var scores = Trainer.PredictCovid(model, testPixels);
-                    rows.AddRange(testIndex.Select((i, j) => new OutOfFoldScore(RelativeFile(dataRoot, pooled.Scans[i].Path), k,
-                        pooled.Scans[i].Label == LabelledScan.Covid, recipe.Architecture, Variants[v].Name, scores[j])));
+                    Score(testPixels, Variants[v].Name);
+                }
+
+                // The original mirrored left to right (NHWC: the width axis), for test-time augmentation.
+                using (var testPixels = pixels.index_select(0, testIdx))
+                using (var mirrored = testPixels.flip(2))
+                {
+                    Score(mirrored, OutOfFoldScores.Mirrored);
                 }
 
                 OutOfFoldScores.Append(path, rows);

@@ -34,12 +34,12 @@ internal static class TrainCommand
 
         if (val is null)
         {
-            return Record(options, train, outDirectory, onnxPath, relativeFile, result, ExportCheck(model, train, onnxPath, log), $"{options.Modality}/train + {options.Modality}/val");
+            return Record(options, train, outDirectory, onnxPath, relativeFile, result, ExportCheck(options.Modality, model, train, onnxPath, log), $"{options.Modality}/train + {options.Modality}/val");
         }
 
         // The figures that go in the manifest come from the exported file, through ONNX Runtime and the core preprocessing.
         var isCovid = val.Scans.Select(s => s.Label == LabelledScan.Covid).ToArray();
-        using var scorer = new OnnxScorer(onnxPath, ScanTensors.SeedInput);
+        using var scorer = OnnxScorer.ForExport(options.Modality, onnxPath);
         var scores = scorer.ScoreCovid([.. val.Scans.Select(s => s.Path)]);
         var auc = BinaryMetrics.Auc(scores, isCovid);
         var accuracy = BinaryMetrics.Accuracy(scores, isCovid, 0.5);
@@ -76,7 +76,7 @@ internal static class TrainCommand
     /// The exported graph must compute what torch computed: pCovid of up to 32 training scans through ONNX Runtime and the
     /// core preprocessing against torch's, within 1e-3. Returns the manifest's placeholder validation until <c>calibrate</c> writes it.
     /// </summary>
-    private static System.Text.Json.Nodes.JsonObject ExportCheck(Architectures.CovidClassifier model, ScanFolder train, string onnxPath, Action<string> log)
+    private static System.Text.Json.Nodes.JsonObject ExportCheck(string modality, Architectures.CovidClassifier model, ScanFolder train, string onnxPath, Action<string> log)
     {
         var sample = train.Scans.Take(32).ToList();
         var (pixels, labels) = ScanTensors.Load(sample, p => ScanTensors.Preprocess(p, ScanTensors.SeedInput));
@@ -84,7 +84,7 @@ internal static class TrainCommand
         using (labels)
         {
             var torchScores = Trainer.PredictCovid(model, pixels);
-            using var scorer = new OnnxScorer(onnxPath, ScanTensors.SeedInput);
+            using var scorer = OnnxScorer.ForExport(modality, onnxPath);
             var onnxScores = scorer.ScoreCovid([.. sample.Select(s => s.Path)]);
             var gap = torchScores.Zip(onnxScores, (a, b) => Math.Abs(a - b)).Max();
             log($"{onnxPath}: ONNX Runtime and torch agree on {sample.Count} training scans within {gap:E1}");

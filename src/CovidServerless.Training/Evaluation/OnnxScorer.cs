@@ -1,38 +1,36 @@
+using CovidServerless.Core;
 using CovidServerless.Core.Models;
 using CovidServerless.Training.Data;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace CovidServerless.Training.Evaluation;
 
 /// <summary>
-/// Scores image files with an exported ONNX file through ONNX Runtime, the way serving does: the core's decoder
-/// and preprocessor with the model's declared input, output "probabilities", index 0 = COVID.
+/// Scores image files with an ONNX model the way serving does: the core's <see cref="OnnxModel"/> (opened as the
+/// catalog opens it: sha256, session options, contract check, output reading) on the core's decoder and preprocessor.
 /// </summary>
-internal sealed class OnnxScorer(string onnxPath, ModelInputSpec input, string outputName = "probabilities", int covidIndex = 0) : IDisposable
+internal sealed class OnnxScorer(Modality modality, ModelEntry entry, string folder) : IDisposable
 {
     private const int BatchSize = 16;
-    private readonly InferenceSession session = new(onnxPath, new SessionOptions { IntraOpNumThreads = 2 });
+
+    private readonly OnnxModel model = OnnxModel.Open(modality, entry, folder, OnnxSessionFactory.CreateOptions(new ModelOptions(), onCuda: false));
+
+    /// <summary>A file the trainer just exported, with the seed's input and output contract.</summary>
+    public static OnnxScorer ForExport(string modality, string onnxPath) => new(
+        ModalityNames.Parse(modality),
+        new ModelEntry { Name = Path.GetFileNameWithoutExtension(onnxPath), File = Path.GetFullPath(onnxPath), Input = ScanTensors.SeedInput },
+        folder: "");
 
     public double[] ScoreCovid(IReadOnlyList<string> paths)
     {
         var scores = new List<double>(paths.Count);
         foreach (var batch in paths.Chunk(BatchSize))
         {
-            var data = batch.SelectMany(p => ScanTensors.Preprocess(p, input)).ToArray();
-            int[] shape = input.Layout == TensorLayout.NHWC
-                ? [batch.Length, input.Height, input.Width, input.Channels]
-                : [batch.Length, input.Channels, input.Height, input.Width];
-            using var results = session.Run([NamedOnnxValue.CreateFromTensor(input.Name, new DenseTensor<float>(data, shape))], [outputName]);
-            var probabilities = results[0].AsTensor<float>();
-            for (var i = 0; i < batch.Length; i++)
-            {
-                scores.Add(probabilities[i, covidIndex]);
-            }
+            var data = batch.SelectMany(p => ScanTensors.Preprocess(p, model.Input)).ToArray();
+            scores.AddRange(model.PredictCovid(data, batch.Length).Select(p => (double)p));
         }
 
         return [.. scores];
     }
 
-    public void Dispose() => session.Dispose();
+    public void Dispose() => model.Dispose();
 }

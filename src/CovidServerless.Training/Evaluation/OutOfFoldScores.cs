@@ -4,7 +4,7 @@ namespace CovidServerless.Training.Evaluation;
 
 /// <summary>One out-of-fold score: a scan scored by the model of the fold that did not train on it.</summary>
 /// <param name="File">Path under the data folder, '/' separators.</param>
-/// <param name="Variant">"original", or the scan re-encoded first: "jpeg75" or "png" (the file-format check).</param>
+/// <param name="Variant">"original"; the scan re-encoded first, "jpeg75" or "png" (the file-format check); or "mirrored" (left-right, for test-time augmentation).</param>
 internal sealed record OutOfFoldScore(string File, int Fold, bool IsCovid, string Model, string Variant, double PCovid);
 
 /// <summary>
@@ -14,6 +14,7 @@ internal sealed record OutOfFoldScore(string File, int Fold, bool IsCovid, strin
 internal static class OutOfFoldScores
 {
     public const string Original = "original";
+    public const string Mirrored = "mirrored";
     private const string Header = "file,fold,label,model,variant,p_covid";
 
     public static string PathFor(string outDirectory, string modality) => Path.Combine(outDirectory, "cv", $"{modality}-oof.csv");
