@@ -41,7 +41,8 @@ public sealed class ProtocolTests : IDisposable
         CrossValidateCommand.Run([Recipe("vgg16"), Recipe("resnet50")], 3, dataRoot, outDirectory, _ => { });
 
         var scores = OutOfFoldScores.Read(OutOfFoldScores.PathFor(outDirectory, "ct"));
-        Assert.Equal(files.Count * 2 * CrossValidateCommand.Variants.Length, scores.Count);
+        Assert.Equal(["original", "jpeg75", "png", "mirrored"], scores.Select(s => s.Variant).Distinct());
+        Assert.Equal(files.Count * 2 * 4, scores.Count);
         Assert.All(scores.GroupBy(s => (s.File, s.Model, s.Variant)), g => Assert.Single(g));
         var foldOf = scores.GroupBy(s => s.File).ToDictionary(g => g.Key, g => Assert.Single(g.Select(s => s.Fold).Distinct()));
         Assert.All(files.Select((f, i) => (f, i)).GroupBy(x => x.i / 2), patient => Assert.Single(patient.Select(x => foldOf[x.f]).Distinct()));
@@ -68,7 +69,17 @@ public sealed class ProtocolTests : IDisposable
         Assert.NotNull(ct.Ensemble.Calibration);
         Assert.All(ct.Models, m => Assert.NotNull(m.Calibration));
         Assert.Empty(ct.Ensemble.Problems());
-        Assert.Contains("## Triage (cross-fitted)", File.ReadAllText(Path.Combine(outDirectory, "cv", "ct.md")), StringComparison.Ordinal);
+        var report = File.ReadAllText(Path.Combine(outDirectory, "cv", "ct.md"));
+        Assert.Contains("## Triage (cross-fitted)", report, StringComparison.Ordinal);
+
+        // Test-time augmentation: the soft vote of each member's mean over the scan and its mirror image, beside the scan alone.
+        var byFile = scores.GroupBy(s => s.File).ToList();
+        string[] members = ["vgg16", "resnet50"];
+        string Vote(params string[] variants) => Core.Evaluation.BinaryMetrics.AreaUnderRoc(
+            [.. byFile.Select(g => g.First().IsCovid)],
+            [.. byFile.Select(g => members.Average(m => g.Where(r => r.Model == m && variants.Contains(r.Variant)).Average(r => r.PCovid)))])
+            .ToString("F3", CultureInfo.InvariantCulture);
+        Assert.Contains($"| **ensemble** (soft vote) | {Vote("original")} | {Vote("original", "mirrored")} |", report, StringComparison.Ordinal);
     }
 
     public void Dispose()

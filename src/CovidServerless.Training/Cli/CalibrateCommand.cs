@@ -223,7 +223,7 @@ internal static class CalibrateCommand
             text.AppendLine("| variant | " + string.Join(" | ", models) + " | ensemble | ensemble change |");
             text.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", models.Length + 2)));
             var baseline = EnsembleAuc(original);
-            foreach (var variant in rows.Select(r => r.Variant).Distinct())
+            foreach (var variant in rows.Select(r => r.Variant).Distinct().Where(v => v != OutOfFoldScores.Mirrored))
             {
                 var scans = Scans(variant);
                 var labels = scans.Select(s => s.IsCovid).ToArray();
@@ -234,7 +234,53 @@ internal static class CalibrateCommand
                     $"{(change >= 0 ? "+" : "")}{F(change)}{(Math.Abs(change) > 0.02 ? " (over 0.02)" : "")} |");
             }
 
+            var mirrored = Scans(OutOfFoldScores.Mirrored);
+            if (mirrored.Count == original.Count)
+            {
+                WriteTestTimeAugmentation(text, original, mirrored);
+            }
+
             return text.ToString();
+        }
+
+        /// <summary>Each member's pCovid averaged over the scan and its mirror image, against the scan alone.</summary>
+        private void WriteTestTimeAugmentation(StringBuilder text, List<ScanScores> original, List<ScanScores> mirrored)
+        {
+            var averaged = original.Zip(mirrored, (o, m) => o with { Members = [.. o.Members.Zip(m.Members, (a, b) => (a + b) / 2)] }).ToList();
+            double[] FoldAucs(List<ScanScores> scans, Func<ScanScores, double> score) =>
+                [.. scans.GroupBy(s => s.Fold).OrderBy(g => g.Key).Select(g => Metrics.AreaUnderRoc([.. g.Select(s => s.IsCovid)], [.. g.Select(score)]))];
+            string Cell(Func<ScanScores, double> score)
+            {
+                var plain = Metrics.AreaUnderRoc([.. original.Select(s => s.IsCovid)], [.. original.Select(score)]);
+                var tta = Metrics.AreaUnderRoc([.. averaged.Select(s => s.IsCovid)], [.. averaged.Select(score)]);
+                var gains = FoldAucs(averaged, score).Zip(FoldAucs(original, score), (a, b) => a - b).ToArray();
+                return $"{F(plain)} | {F(tta)} | {(tta >= plain ? "+" : "")}{F(tta - plain)} | {gains.Count(g => g > 0)} of {gains.Length}";
+            }
+
+            text.AppendLine();
+            text.AppendLine("## Test-time augmentation (pooled out-of-fold AUC)");
+            text.AppendLine();
+            text.AppendLine("Each member's pCovid averaged over the scan and its left-right mirror image (the augmentation the models trained with), against the scan alone.");
+            text.AppendLine();
+            text.AppendLine("| model | scan alone | with mirror | change | folds improved |");
+            text.AppendLine("|---|---:|---:|---:|---:|");
+            foreach (var (model, m) in models.Select((n, i) => (n, i)))
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"| {model} | {Cell(s => s.Members[m])} |");
+            }
+
+            text.AppendLine(CultureInfo.InvariantCulture, $"| **ensemble** (soft vote) | {Cell(s => s.Members.Average())} |");
+            foreach (var (name, members) in Subgroups(original))
+            {
+                var files = members.Select(s => s.File).ToHashSet();
+                var labels = members.Select(s => s.IsCovid).ToArray();
+                if (labels.Distinct().Count() == 2)
+                {
+                    var plain = EnsembleAuc(members);
+                    var tta = EnsembleAuc([.. averaged.Where(s => files.Contains(s.File))]);
+                    text.AppendLine(CultureInfo.InvariantCulture, $"| ensemble, {name} | {F(plain)} | {F(tta)} | {(tta >= plain ? "+" : "")}{F(tta - plain)} | |");
+                }
+            }
         }
 
         private List<(string Name, List<ScanScores> Members)> Subgroups(List<ScanScores> scans)
