@@ -266,14 +266,9 @@ public sealed class HeatmapPipelineTests(HeatmapPipeline pipeline) : IClassFixtu
 public sealed class HeatmapProcessorTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IDisposable
 {
     private readonly StorageHarness storage = new(azurite);
-    private readonly ModelFolder models = ModelFolder.WithStandardEnsemblesAndHeatmaps();
-    private ModelCatalog? catalog;
+    private InProcessPipeline? pipeline;
 
-    public void Dispose()
-    {
-        catalog?.Dispose();
-        models.Dispose();
-    }
+    public void Dispose() => pipeline?.Dispose();
 
     [Fact]
     public async Task The_maps_in_the_result_row_are_bit_for_bit_those_the_scoring_run_returned_and_no_png_is_written()
@@ -363,14 +358,10 @@ public sealed class HeatmapProcessorTests(AzuriteFixture azurite) : IClassFixtur
 
     private (ScanProcessor Processor, BlobContainerClient Container, RecordingScorer Scorer) Processor(HeatmapOptions heatmaps)
     {
-        var options = Options.Create(new StorageOptions { ResultsQueue = $"heat-{Guid.NewGuid():N}" });
-        catalog ??= new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
-        var scorer = new RecordingScorer(new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions()), Options.Create(heatmaps))));
-        var store = new ResultStore(storage.Clients, options);
-        var processor = new ScanProcessor(
-            scorer, new ScanDecoder(), store, new SeriesStore(store), new ResultNotifier(storage.Clients, options), TimeProvider.System,
-            NullLogger<ScanProcessor>.Instance, new HeatmapStore(storage.Clients, new ScanDecoder(), Options.Create(heatmaps)));
-        return (processor, storage.Clients.Blobs.GetBlobContainerClient(heatmaps.Container), scorer);
+        pipeline ??= new InProcessPipeline(storage.Clients, ModelFolder.WithStandardEnsemblesAndHeatmaps());
+        var scorer = new RecordingScorer(pipeline.Scorer(heatmaps));
+        var wired = pipeline.Wire($"heat-{Guid.NewGuid():N}", scorer, heatmaps: heatmaps);
+        return (wired.Processor, storage.Clients.Blobs.GetBlobContainerClient(heatmaps.Container), scorer);
     }
 
     /// <summary>The real scorer, keeping what it returned.</summary>

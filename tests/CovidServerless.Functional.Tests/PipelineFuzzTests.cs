@@ -27,13 +27,9 @@ public sealed class PipelineFuzzTests(AzuriteFixture azurite) : IClassFixture<Az
     [Fact]
     public async Task Every_mutated_upload_is_recorded_and_announced_once_as_scored_or_rejected_and_none_throws()
     {
-        using var models = ModelFolder.WithStandardEnsembles();
-        using var catalog = new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
-        using var runner = new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions()));
-        var options = Options.Create(new StorageOptions { ResultsQueue = $"fuzz-{Guid.NewGuid():N}" });
-        var store = new ResultStore(storage.Clients, options);
-        var processor = new ScanProcessor(
-            new InProcessScanScorer(runner), new ScanDecoder(), store, new SeriesStore(store), new ResultNotifier(storage.Clients, options), TimeProvider.System, NullLogger<ScanProcessor>.Instance);
+        using var pipeline = new InProcessPipeline(storage.Clients, ModelFolder.WithStandardEnsembles());
+        var resultsQueue = $"fuzz-{Guid.NewGuid():N}";
+        var (processor, store, _, _) = pipeline.Wire(resultsQueue);
         var run = Guid.NewGuid().ToString("N");
 
         var answers = new Dictionary<string, (ScanIdentity Identity, ScanResult Result)>();
@@ -63,7 +59,7 @@ public sealed class PipelineFuzzTests(AzuriteFixture azurite) : IClassFixture<Az
             Assert.Equal((result.Status, result.Reason, result.PCovid), (stored?.Status, stored?.Reason, stored?.PCovid));
         }
 
-        var queue = storage.Clients.Queues.GetQueueClient(options.Value.ResultsQueue);
+        var queue = storage.Clients.Queues.GetQueueClient(resultsQueue);
         var announced = new List<ScanResult>();
         while ((await queue.ReceiveMessagesAsync(32)).Value is { Length: > 0 } messages)
         {

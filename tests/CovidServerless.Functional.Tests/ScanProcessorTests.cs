@@ -18,23 +18,19 @@ namespace CovidServerless.Functional.Tests;
 public sealed class ScanProcessorTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>, IDisposable
 {
     private readonly StorageHarness storage = new(azurite);
-    private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
-    private ModelCatalog? catalog;
+    private InProcessPipeline? pipeline;
 
-    public void Dispose()
-    {
-        catalog?.Dispose();
-        models.Dispose();
-    }
+    private InProcessPipeline Pipeline => pipeline ??= new InProcessPipeline(storage.Clients, ModelFolder.WithStandardEnsembles());
+
+    public void Dispose() => pipeline?.Dispose();
 
     [Fact]
     public async Task A_scan_scored_as_the_host_stops_is_still_recorded_and_announced()
     {
-        var options = Options.Create(new StorageOptions { ResultsQueue = $"stopping-{Guid.NewGuid():N}" });
-        using var catalog = new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
+        var queue = $"stopping-{Guid.NewGuid():N}";
         using var stopping = new CancellationTokenSource();
-        var scorer = new StopWhenScored(new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions()))), stopping);
-        var processor = Processor(scorer, options, NullLogger<ScanProcessor>.Instance);
+        var scorer = new StopWhenScored(Pipeline.Scorer(), stopping);
+        var (processor, store, _, _) = Pipeline.Wire(queue, scorer);
         var identity = new ScanIdentity(Modality.Chest, $"stopping/{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
 
         var result = await processor.ProcessAsync(new ScanUpload(identity, TestImages.Uniform(120)), stopping.Token);
@@ -42,9 +38,9 @@ public sealed class ScanProcessorTests(AzuriteFixture azurite) : IClassFixture<A
         Assert.True(stopping.IsCancellationRequested);
         Assert.Equal(ScanStatus.Scored, result.Status);
         Assert.Equal(5, (await storage.RowsForBlobAsync(Modality.Chest, identity.BlobName)).Count);
-        var message = Assert.Single((await storage.Clients.Queues.GetQueueClient(options.Value.ResultsQueue).PeekMessagesAsync(32)).Value);
+        var message = Assert.Single((await storage.Clients.Queues.GetQueueClient(queue).PeekMessagesAsync(32)).Value);
         Assert.Contains(identity.ScanId, message.Body.ToString(), StringComparison.Ordinal);
-        var recorded = await new ResultStore(storage.Clients, options).RecordedSinceAsync(Modality.Chest, identity.UploadedAt, default);
+        var recorded = await store.RecordedSinceAsync(Modality.Chest, identity.UploadedAt, default);
         Assert.True(recorded.Contains(identity), "the timeline row, written last, marks it complete");
     }
 
@@ -170,11 +166,9 @@ public sealed class ScanProcessorTests(AzuriteFixture azurite) : IClassFixture<A
 
     private (ScanProcessor Processor, CountingScorer Scorer, string Queue) CountingProcessor()
     {
-        var options = Options.Create(new StorageOptions { ResultsQueue = $"again-{Guid.NewGuid():N}" });
-        catalog ??= new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
-        var scorer = new CountingScorer(new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions()))));
-        var processor = Processor(scorer, options, NullLogger<ScanProcessor>.Instance);
-        return (processor, scorer, options.Value.ResultsQueue);
+        var queue = $"again-{Guid.NewGuid():N}";
+        var scorer = new CountingScorer(Pipeline.Scorer());
+        return (Pipeline.Wire(queue, scorer).Processor, scorer, queue);
     }
 
     private sealed class CountingScorer(IScanScorer inner) : IScanScorer
@@ -190,20 +184,7 @@ public sealed class ScanProcessorTests(AzuriteFixture azurite) : IClassFixture<A
         }
     }
 
-    private ScanProcessor ProcessorLoggingTo(ILogger<ScanProcessor> logger)
-    {
-        var options = Options.Create(new StorageOptions { ResultsQueue = $"logging-{Guid.NewGuid():N}" });
-        catalog ??= new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
-        var scorer = new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions())));
-        return Processor(scorer, options, logger);
-    }
-
-    private ScanProcessor Processor(IScanScorer scorer, IOptions<StorageOptions> options, ILogger<ScanProcessor> logger)
-    {
-        var store = new ResultStore(storage.Clients, options);
-        return new ScanProcessor(
-            scorer, new ScanDecoder(), store, new SeriesStore(store), new ResultNotifier(storage.Clients, options), TimeProvider.System, logger);
-    }
+    private ScanProcessor ProcessorLoggingTo(ILogger<ScanProcessor> logger) => Pipeline.Wire($"logging-{Guid.NewGuid():N}", logger: logger).Processor;
 
     private static void AssertNoPatientNameAtInformation(FakeLogger<ScanProcessor> logger)
     {

@@ -28,17 +28,13 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
 {
     private const int QuietSeconds = 120;
     private readonly StorageHarness storage = new(azurite);
-    private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
+    private readonly InProcessPipeline pipeline = new(StorageHarness.ClientsFor(azurite.ConnectionString), ModelFolder.WithStandardEnsembles());
     private readonly FakeTimeProvider time = new(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero));
     private readonly string queue = $"series-{Guid.NewGuid():N}";
     private readonly string seriesUid = $"1.2.826.0.1.3680043.2.1125.9.{RandomDigits()}";
-    private ModelCatalog? catalog;
+    private ModelFolder Models => pipeline.Models;
 
-    public void Dispose()
-    {
-        catalog?.Dispose();
-        models.Dispose();
-    }
+    public void Dispose() => pipeline.Dispose();
 
     [SkippableFact]
     public async Task Slices_of_one_series_get_a_series_result_from_the_mean_of_their_top_k_scores_once_the_series_is_quiet()
@@ -176,7 +172,7 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
     public async Task Stopping_the_local_hosts_series_loop_in_the_middle_of_a_round_ends_it_quietly()
     {
         await using var hanging = new SilentPort();
-        models.Change("ct", m => m with { Series = new SeriesRuleEntry { TopFraction = 0.1 } });
+        Models.Change("ct", m => m with { Series = new SeriesRuleEntry { TopFraction = 0.1 } });
         var aggregator = Aggregator(StorageHarness.ClientsFor(hanging.StorageConnectionString), TimeProvider.System, NullLogger<SeriesAggregator>.Instance);
         using var stop = new CancellationTokenSource();
 
@@ -191,7 +187,7 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
     [Fact]
     public async Task Without_a_series_rule_the_local_hosts_loop_says_so_once_not_every_round()
     {
-        models.Change("ct", m => m with { Series = null });
+        Models.Change("ct", m => m with { Series = null });
         var clock = new CountingTimeProvider();
         var logger = new FakeLogger<SeriesAggregator>();
         var aggregator = Aggregator(storage.Clients, clock, logger);
@@ -215,12 +211,12 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
     [Fact]
     public async Task Without_a_series_rule_in_the_manifest_no_series_is_completed_and_the_reason_names_the_missing_entry()
     {
-        models.Change("ct", m => m with { Series = null });
+        Models.Change("ct", m => m with { Series = null });
         var aggregator = new SeriesAggregator(
             new SeriesStore(new ResultStore(storage.Clients, Options.Create(new StorageOptions { ResultsQueue = queue }))),
             new ResultNotifier(storage.Clients, Options.Create(new StorageOptions { ResultsQueue = queue })),
             Options.Create(new SeriesOptions { QuietPeriodSeconds = QuietSeconds }),
-            Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), time, NullLogger<SeriesAggregator>.Instance);
+            Options.Create(new ModelOptions { ManifestPath = Models.ManifestPath }), time, NullLogger<SeriesAggregator>.Instance);
 
         var refusal = await Assert.ThrowsAsync<InvalidDataException>(() => aggregator.CompleteQuietSeriesAsync(default));
 
@@ -241,7 +237,7 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
         var options = Options.Create(new StorageOptions { ResultsQueue = queue });
         return new SeriesAggregator(
             new SeriesStore(new ResultStore(clients, options)), new ResultNotifier(clients, options), Options.Create(new SeriesOptions { PollSeconds = 1 }),
-            Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), clock, logger);
+            Options.Create(new ModelOptions { ManifestPath = Models.ManifestPath }), clock, logger);
     }
 
     private static async Task Until(Func<bool> condition)
@@ -270,20 +266,14 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
 
     private (ScanProcessor Processor, SeriesAggregator Aggregator, ResultsApi Api) Pipeline(double topFraction)
     {
-        var options = Options.Create(new StorageOptions { ResultsQueue = queue });
-        catalog ??= new ModelCatalog(Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), NullLogger<ModelCatalog>.Instance);
-        var scorer = new InProcessScanScorer(new EnsembleRunner(catalog, new ScanDecoder(), Options.Create(new ModelOptions())));
-        var store = new ResultStore(storage.Clients, options);
-        var series = new SeriesStore(store);
-        var notifier = new ResultNotifier(storage.Clients, options);
-        var processor = new ScanProcessor(scorer, new ScanDecoder(), store, series, notifier, time, NullLogger<ScanProcessor>.Instance);
+        var wired = pipeline.Wire(queue, time: time);
         // The rule is the manifest's, as in every host.
-        models.Change("ct", m => m with { Series = new SeriesRuleEntry { TopFraction = topFraction } });
+        Models.Change("ct", m => m with { Series = new SeriesRuleEntry { TopFraction = topFraction } });
         var aggregator = new SeriesAggregator(
-            series, notifier, Options.Create(new SeriesOptions { QuietPeriodSeconds = QuietSeconds }),
-            Options.Create(new ModelOptions { ManifestPath = models.ManifestPath }), time, NullLogger<SeriesAggregator>.Instance);
-        var api = new ResultsApi(new ResultsQuery(store), new LocalScoringStatus(catalog));
-        return (processor, aggregator, api);
+            wired.Series, wired.Notifier, Options.Create(new SeriesOptions { QuietPeriodSeconds = QuietSeconds }),
+            Options.Create(new ModelOptions { ManifestPath = Models.ManifestPath }), time, NullLogger<SeriesAggregator>.Instance);
+        var api = new ResultsApi(new ResultsQuery(wired.Store), new LocalScoringStatus(pipeline.Catalog));
+        return (wired.Processor, aggregator, api);
     }
 
     private async Task<ScanResult> ProcessAsync(ScanProcessor processor, string name, byte[] dicom)
