@@ -16,10 +16,9 @@ public sealed class LocalHostExposureTests(AzuriteFixture azurite) : IClassFixtu
     public async Task The_api_answers_only_requests_addressed_to_a_loopback_name_so_dns_rebinding_pages_cannot_read_it(string hostHeader, HttpStatusCode expected)
     {
         using var models = ModelFolder.WithStandardEnsembles();
-        var url = $"http://127.0.0.1:{Azurite.FreePort()}";
-        await using var app = LocalHostApp.Build([], Settings(url, models.ManifestPath));
+        await using var app = LocalHostApp.Build([], Settings("http://127.0.0.1:0", models.ManifestPath));
         await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/scans");
         request.Headers.Host = hostHeader;
 

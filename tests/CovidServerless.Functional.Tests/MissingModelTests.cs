@@ -13,16 +13,15 @@ public sealed class MissingModelTests(AzuriteFixture azurite) : IClassFixture<Az
     {
         using var models = ModelFolder.WithStandardEnsembles();
         File.Delete(Path.Combine(models.Root, "chest", "resnet50.onnx"));
-        var url = $"http://127.0.0.1:{Azurite.FreePort()}";
         await using var app = LocalHostApp.Build([], new Dictionary<string, string?>
         {
-            ["Urls"] = url,
+            ["Urls"] = "http://127.0.0.1:0",
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["Models:ManifestPath"] = models.ManifestPath,
             ["Logging:LogLevel:Default"] = "None",
         });
         await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
 
         var health = await http.GetAsync("/api/health");
         var body = await health.Content.ReadFromJsonAsync<JsonElement>();

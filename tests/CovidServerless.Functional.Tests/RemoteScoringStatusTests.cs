@@ -16,15 +16,15 @@ public sealed class RemoteScoringStatusTests
     public async Task Without_fallback_health_reports_the_worker_as_scoring_last_found_it_without_asking_it_and_models_are_the_workers()
     {
         using var models = ModelFolder.WithStandardEnsembles();
-        var workerUrl = $"http://127.0.0.1:{Azurite.FreePort()}";
         await using var worker = WorkerApp.Build([], new Dictionary<string, string?>
         {
-            ["Urls"] = workerUrl,
+            ["Urls"] = "http://127.0.0.1:0",
             ["WorkerAuth:DisabledForLocalDevelopment"] = "true",
             ["Models:ManifestPath"] = models.ManifestPath,
             ["Logging:LogLevel:Default"] = "Warning",
         });
         await worker.StartAsync();
+        var workerUrl = worker.Urls.Single();
 
         // The host has no models: had it loaded a catalog of its own to answer, it would report a missing manifest.
         await using var host = Host(workerUrl, fallback: false, manifestPath: "/nonexistent/manifest.json", timeoutSeconds: 30);

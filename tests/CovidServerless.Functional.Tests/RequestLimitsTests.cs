@@ -13,7 +13,6 @@ namespace CovidServerless.Functional.Tests;
 public sealed class RequestLimitsTests : IDisposable
 {
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
-    private readonly string url = $"http://127.0.0.1:{Azurite.FreePort()}";
 
     public void Dispose() => models.Dispose();
 
@@ -21,7 +20,7 @@ public sealed class RequestLimitsTests : IDisposable
     {
         var overrides = new Dictionary<string, string?>
         {
-            ["Urls"] = url,
+            ["Urls"] = "http://127.0.0.1:0", // bound at start: no other process can take the port in between
             ["WorkerAuth:DisabledForLocalDevelopment"] = "true",
             ["Models:ManifestPath"] = models.ManifestPath,
             ["Logging:LogLevel:Default"] = "Warning",
@@ -39,7 +38,7 @@ public sealed class RequestLimitsTests : IDisposable
     {
         await using var worker = Worker(("RequestLimits:PermitsPerClient", "2"), ("RequestLimits:WindowSeconds", "3600"));
         await worker.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        using var http = new HttpClient { BaseAddress = new Uri(worker.Urls.Single()) };
 
         var codes = new List<HttpStatusCode>();
         for (var i = 0; i < 3; i++)
@@ -64,7 +63,7 @@ public sealed class RequestLimitsTests : IDisposable
     {
         await using var worker = Worker(("RequestLimits:MaxConcurrentRequests", "1"), ("RequestLimits:QueuedRequests", "0"), ("Images:DecodeWaitSeconds", "600"));
         await worker.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        using var http = new HttpClient { BaseAddress = new Uri(worker.Urls.Single()) };
         var budget = worker.Services.GetRequiredService<DecodedPixelBudget>();
         var scorer = worker.Services.GetRequiredService<BatchingScanScorer>();
 
@@ -92,7 +91,7 @@ public sealed class RequestLimitsTests : IDisposable
     {
         await using var worker = Worker(("RequestLimits:TimeoutSeconds", "1"), ("Images:DecodeWaitSeconds", "600"));
         await worker.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+        using var http = new HttpClient { BaseAddress = new Uri(worker.Urls.Single()), Timeout = TimeSpan.FromSeconds(60) };
         var budget = worker.Services.GetRequiredService<DecodedPixelBudget>();
         var scorer = worker.Services.GetRequiredService<BatchingScanScorer>();
 
@@ -114,10 +113,9 @@ public sealed class LocalHostRequestLimitsTests(AzuriteFixture azurite) : IClass
     public async Task A_local_host_caller_past_its_permits_gets_429()
     {
         using var models = ModelFolder.WithStandardEnsembles();
-        var url = $"http://127.0.0.1:{Azurite.FreePort()}";
         await using var app = LocalHostApp.Build([], new Dictionary<string, string?>
         {
-            ["Urls"] = url,
+            ["Urls"] = "http://127.0.0.1:0",
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["Models:ManifestPath"] = models.ManifestPath,
             ["Logging:LogLevel:Default"] = "Warning",
@@ -125,7 +123,7 @@ public sealed class LocalHostRequestLimitsTests(AzuriteFixture azurite) : IClass
             ["RequestLimits:WindowSeconds"] = "3600",
         });
         await app.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
 
         using var first = await http.GetAsync(new Uri("/api/scans", UriKind.Relative));
         using var second = await http.GetAsync(new Uri("/api/scans", UriKind.Relative));

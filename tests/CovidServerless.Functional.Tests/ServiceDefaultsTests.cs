@@ -40,14 +40,14 @@ public sealed class ServiceDefaultsTests
     public async Task Traced_http_requests_keep_no_blob_name_in_their_urls()
     {
         var exported = new List<Activity>();
-        var url = $"http://127.0.0.1:{Azurite.FreePort()}";
         var builder = WebApplication.CreateBuilder();
-        builder.Configuration["Urls"] = url;
+        builder.Configuration["Urls"] = "http://127.0.0.1:0";
         builder.AddServiceDefaults();
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(exported));
         await using var app = builder.Build();
         app.MapGet("/api/scans/{modality}/{**blobName}", () => Results.NotFound());
         await app.StartAsync();
+        var url = app.Urls.Single();
 
         using (var http = new HttpClient())
         {

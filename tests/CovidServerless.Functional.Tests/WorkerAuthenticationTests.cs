@@ -20,7 +20,7 @@ public sealed class WorkerAuthenticationTests : IAsyncLifetime, IDisposable
 {
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
     private readonly TestTokens tokens = new();
-    private readonly string workerUrl = $"http://127.0.0.1:{Azurite.FreePort()}";
+    private string workerUrl = "http://127.0.0.1:0"; // bound at start: no other process can take the port in between
     private WebApplication worker = null!;
     private HttpClient http = null!;
 
@@ -28,6 +28,7 @@ public sealed class WorkerAuthenticationTests : IAsyncLifetime, IDisposable
     {
         worker = WorkerApp.Build([], Settings(workerUrl, TestTokens.WorkerSettings), tokens.Trust);
         await worker.StartAsync();
+        workerUrl = worker.Urls.Single();
         http = new HttpClient { BaseAddress = new Uri(workerUrl) };
     }
 
@@ -150,7 +151,7 @@ public sealed class WorkerAuthenticationTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task The_worker_refuses_to_start_with_auth_opted_out_on_a_non_loopback_address()
     {
-        await using var open = WorkerApp.Build([], Settings("http://0.0.0.0:" + Azurite.FreePort(), [new("WorkerAuth:DisabledForLocalDevelopment", "true")]));
+        await using var open = WorkerApp.Build([], Settings("http://0.0.0.0:0", [new("WorkerAuth:DisabledForLocalDevelopment", "true")]));
 
         var refusal = await Assert.ThrowsAsync<OptionsValidationException>(() => open.StartAsync());
 
@@ -161,7 +162,7 @@ public sealed class WorkerAuthenticationTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task The_worker_refuses_to_start_without_a_tenant_and_audience_unless_opted_out()
     {
-        await using var unconfigured = WorkerApp.Build([], Settings($"http://127.0.0.1:{Azurite.FreePort()}", []));
+        await using var unconfigured = WorkerApp.Build([], Settings("http://127.0.0.1:0", []));
 
         var refusal = await Assert.ThrowsAsync<OptionsValidationException>(() => unconfigured.StartAsync());
 
@@ -171,10 +172,9 @@ public sealed class WorkerAuthenticationTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task With_auth_opted_out_on_loopback_the_worker_scores_without_a_token()
     {
-        var url = $"http://127.0.0.1:{Azurite.FreePort()}";
-        await using var local = WorkerApp.Build([], Settings(url, [new("WorkerAuth:DisabledForLocalDevelopment", "true")]));
+        await using var local = WorkerApp.Build([], Settings("http://127.0.0.1:0", [new("WorkerAuth:DisabledForLocalDevelopment", "true")]));
         await local.StartAsync();
-        using var client = new HttpClient { BaseAddress = new Uri(url) };
+        using var client = new HttpClient { BaseAddress = new Uri(local.Urls.Single()) };
         using var body = new ByteArrayContent(TestImages.Uniform(100));
 
         using var response = await client.PostAsync(new Uri("/score/chest", UriKind.Relative), body);

@@ -26,7 +26,6 @@ public sealed class WorkerBoundedMemoryTests(ITestOutputHelper output) : IDispos
     /// </summary>
     private const long FixedOverheadBytes = 352L << 20;
     private readonly ModelFolder models = ModelFolder.WithStandardEnsembles();
-    private readonly string url = $"http://127.0.0.1:{Azurite.FreePort()}";
 
     public void Dispose() => models.Dispose();
 
@@ -34,7 +33,7 @@ public sealed class WorkerBoundedMemoryTests(ITestOutputHelper output) : IDispos
     {
         var overrides = new Dictionary<string, string?>
         {
-            ["Urls"] = url,
+            ["Urls"] = "http://127.0.0.1:0", // bound at start: no other process can take the port in between
             ["WorkerAuth:DisabledForLocalDevelopment"] = "true",
             ["Models:ManifestPath"] = models.ManifestPath,
             ["Logging:LogLevel:Default"] = "Warning",
@@ -54,7 +53,7 @@ public sealed class WorkerBoundedMemoryTests(ITestOutputHelper output) : IDispos
     {
         await using var worker = Worker();
         await worker.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(3) };
+        using var http = new HttpClient { BaseAddress = new Uri(worker.Urls.Single()), Timeout = TimeSpan.FromMinutes(3) };
         var bomb = TestImages.BlackPngBomb(Side, Side); // a few KB that decode to 16 MiB of RGBA
         var budget = worker.Services.GetRequiredService<DecodedPixelBudget>();
 
@@ -98,7 +97,7 @@ public sealed class WorkerBoundedMemoryTests(ITestOutputHelper output) : IDispos
     {
         await using var worker = Worker(("Images:DecodeWaitSeconds", "0"));
         await worker.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        using var http = new HttpClient { BaseAddress = new Uri(worker.Urls.Single()) };
         var budget = worker.Services.GetRequiredService<DecodedPixelBudget>();
 
         using (budget.Reserve(budget.Capacity))
@@ -119,7 +118,7 @@ public sealed class WorkerBoundedMemoryTests(ITestOutputHelper output) : IDispos
     {
         await using var worker = Worker(("Scoring:MaxQueuedScans", "1"), ("Images:DecodeWaitSeconds", "600"));
         await worker.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        using var http = new HttpClient { BaseAddress = new Uri(worker.Urls.Single()) };
         var budget = worker.Services.GetRequiredService<DecodedPixelBudget>();
         var scorer = worker.Services.GetRequiredService<BatchingScanScorer>();
         var image = TestImages.Uniform(120, 100, 100);

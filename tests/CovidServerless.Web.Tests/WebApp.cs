@@ -33,7 +33,8 @@ public class WebApp : IAsyncLifetime
 
     public Azurite Azurite { get; } = new();
 
-    public Uri BaseUrl { get; } = new($"http://127.0.0.1:{Azurite.FreePort()}");
+    /// <summary>The host's address: port 0 at bind time, so no other process can take the port in between.</summary>
+    public Uri BaseUrl { get; private set; } = null!;
 
     public IBrowser Browser { get; private set; } = null!;
 
@@ -53,12 +54,13 @@ public class WebApp : IAsyncLifetime
         await Azurite.StartAsync();
         app = LocalHostApp.Build([], new Dictionary<string, string?>
         {
-            ["Urls"] = BaseUrl.ToString().TrimEnd('/'),
+            ["Urls"] = "http://127.0.0.1:0",
             ["AzureWebJobsStorage"] = Azurite.ConnectionString,
             ["Models:ManifestPath"] = manifestPath,
             ["Logging:LogLevel:Default"] = "Warning",
         });
         await app.StartAsync();
+        BaseUrl = new Uri(app.Urls.Single());
         Http = new HttpClient { BaseAddress = BaseUrl };
 
         playwright = await Playwright.CreateAsync();
