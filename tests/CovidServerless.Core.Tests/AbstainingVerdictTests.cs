@@ -144,6 +144,39 @@ public class AbstainingVerdictTests
     }
 
     [Theory]
+    [InlineData(1.0, 0.0)]
+    [InlineData(0.63, 0.07)]
+    [InlineData(1.8, -1.4)]
+    public void Inverting_a_calibration_gives_back_the_probability_it_was_applied_to(double temperature, double bias)
+    {
+        var calibration = new ModelCalibration { Temperature = temperature, Bias = bias };
+
+        Assert.All([0.01, 0.163, 0.5, 0.9, 0.999], p => Assert.Equal(p, calibration.Invert(calibration.Apply(p)), 9));
+    }
+
+    [Fact]
+    public async Task Members_that_all_give_the_same_pCovid_each_get_the_ensembles_verdict_when_the_vote_is_calibrated()
+    {
+        using var folder = new ModelFolder();
+        var entry = folder.AddModelFile("chest", "vgg16", TinyOnnxModels.MeanIntensity(0f, 2f)); // member pCovid sigmoid(1) = 0.731 after T 2
+        var member = entry with { Calibration = new ModelCalibration { Temperature = 2 } };
+        folder.SetModality("chest", new ModalityManifest
+        {
+            // The vote's calibration moves 0.731 to sigmoid(1 - 1.5) = 0.378: below the threshold, though 0.731 is above it.
+            Ensemble = new EnsembleRule { Threshold = 0.5, Calibration = new ModelCalibration { Bias = -1.5 } },
+            Models = [member, member with { Name = "resnet50" }],
+        }).Write();
+        using var catalog = TestCatalogs.Load(folder.ManifestPath);
+        using var scorer = TestCatalogs.Scorer(catalog);
+
+        var score = await scorer.ScoreAsync(Modality.Chest, TestImages.Uniform(100), CancellationToken.None);
+
+        Assert.Equal(Verdicts.NonCovid, score.Verdict);
+        Assert.All(score.Models, m => Assert.Equal(1 / (1 + Math.Exp(-1)), m.PCovid, 5));
+        Assert.All(score.Models, m => Assert.Equal(Verdicts.NonCovid, m.Verdict));
+    }
+
+    [Theory]
     [InlineData(0.0, "threshold 0 is not inside (0, 1)")]
     [InlineData(1.0, "threshold 1 is not inside (0, 1)")]
     [InlineData(1.5, "threshold 1.5 is not inside (0, 1)")]

@@ -107,6 +107,14 @@ public sealed record EnsembleRule
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ModelCalibration? Calibration { get; init; }
 
+    /// <summary>
+    /// The threshold on a member's calibrated pCovid that corresponds to <see cref="Threshold"/>: the threshold taken
+    /// back through the vote's own <see cref="Calibration"/>, so members that all give the same pCovid each get the
+    /// ensemble's binary verdict. Members' verdicts use it; the ensemble's threshold is on the calibrated vote's scale.
+    /// </summary>
+    [JsonIgnore]
+    public double MemberThreshold => Calibration?.Invert(Threshold) ?? Threshold;
+
     /// <summary>The sensitivity the threshold was chosen for (out of fold), when it was chosen that way.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? TargetSensitivity { get; init; }
@@ -169,6 +177,13 @@ public sealed record ModelCalibration
     {
         var p = Math.Clamp(pCovid, Epsilon, 1 - Epsilon);
         return 1 / (1 + Math.Exp(-((Math.Log(p / (1 - p)) / Temperature) + Bias)));
+    }
+
+    /// <summary>The pCovid that <see cref="Apply"/> maps to <paramref name="calibrated"/>.</summary>
+    public double Invert(double calibrated)
+    {
+        var c = Math.Clamp(calibrated, Epsilon, 1 - Epsilon);
+        return 1 / (1 + Math.Exp(-((Math.Log(c / (1 - c)) - Bias) * Temperature)));
     }
 }
 

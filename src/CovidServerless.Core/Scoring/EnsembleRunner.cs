@@ -124,7 +124,7 @@ public sealed class EnsembleRunner(
         {
             var model = ensemble.Models[m];
             var pCovid = model.Entry.Calibration?.Apply(perModel[m].PCovid[i]) ?? perModel[m].PCovid[i];
-            return new ModelScore(model.Name, model.Entry.Version, pCovid, Verdicts.For(pCovid, rule.Threshold));
+            return new ModelScore(model.Name, model.Entry.Version, pCovid, Verdicts.For(pCovid, rule.MemberThreshold));
         }
 
         IReadOnlyList<MemberHeatmap>? Heatmaps(IReadOnlyList<ModelScore> members, int i) => withMaps

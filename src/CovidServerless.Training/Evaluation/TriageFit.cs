@@ -62,7 +62,7 @@ internal static class TriageFit
             {
                 var calibrated = parameters.Calibrated(s.Members);
                 var vote = Core.Scoring.EnsembleScore.SoftVote(Core.Modality.Ct,
-                    [.. calibrated.Select((p, m) => new Core.Scoring.ModelScore($"m{m}", "0", p, Core.Scoring.Verdicts.For(p, parameters.Threshold)))],
+                    [.. calibrated.Select((p, m) => new Core.Scoring.ModelScore($"m{m}", "0", p, Core.Scoring.Verdicts.For(p, parameters.Rule.MemberThreshold)))],
                     parameters.Rule);
                 return new JudgedScan(s, calibrated, vote.PCovid, vote.Verdict, parameters.Threshold);
             }));
