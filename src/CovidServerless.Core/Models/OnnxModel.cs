@@ -9,8 +9,6 @@ namespace CovidServerless.Core.Models;
 /// <param name="fixedBatch">The batch size the model was exported with, if fixed (a PyTorch export's default is 1); null when dynamic.</param>
 public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256, InferenceSession session, int? fixedBatch = null) : IDisposable
 {
-    public Modality Modality { get; } = modality;
-
     /// <summary>
     /// Opens a model the way the catalog does (and the trainer, to measure what it exported): the file checked against
     /// the entry's sha256 where it states one, the session opened, the graph checked against the entry's contract.
@@ -51,6 +49,7 @@ public sealed class OnnxModel(Modality modality, ModelEntry entry, string sha256
         return (new InferenceSession(bytes, options), sha256);
     }
 
+    public Modality Modality { get; } = modality;
 
     public ModelEntry Entry { get; } = entry;
 

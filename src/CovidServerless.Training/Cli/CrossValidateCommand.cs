@@ -9,8 +9,9 @@ namespace CovidServerless.Training.Cli;
 /// <summary>
 /// Patient-grouped k-fold cross-validation of one recipe on a modality's train + val pooled: for each fold and
 /// architecture, trains on the other folds (all epochs, last kept: nothing is chosen on the held-out fold) and
-/// scores the held-out fold as is, re-encoded as JPEG q75 and as PNG, and mirrored (test-time augmentation). The scores go to models/cv/&lt;modality&gt;-oof.csv,
-/// from which <c>calibrate</c> fits temperatures, threshold and abstention band, and reports.
+/// scores the held-out fold as is, re-encoded as JPEG q75 and as PNG, and mirrored (test-time augmentation). The
+/// scores go to models/cv/&lt;modality&gt;-oof.csv, from which <c>calibrate</c> fits temperatures, threshold and
+/// abstention band, and reports.
 /// </summary>
 internal static class CrossValidateCommand
 {
