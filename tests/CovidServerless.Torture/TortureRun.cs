@@ -204,14 +204,15 @@ public static class TortureRun
             }
 
             // A kill needs its share of the results and a host that has announced scans since it started: each kill
-            // lands while a host works through the backlog, not while it loads its models.
+            // lands while a host works through the backlog, not while it loads its models. None while the worker
+            // hangs: the host must meet the hang (its requests time out within it) rather than die before they do.
             var messages = await MessagesAsync(queue);
             if (supervisor.Starts != hostStart)
             {
                 (hostStart, messagesAtHostStart) = (supervisor.Starts, messages);
             }
 
-            if (kills < killAt.Count && messages >= killAt[kills] * plan.Count && messages > messagesAtHostStart)
+            if (kills < killAt.Count && messages >= killAt[kills] * plan.Count && messages > messagesAtHostStart && paused is null)
             {
                 await Task.Delay(killDelays[kills], cancellationToken);
                 if (supervisor.Kill())
@@ -223,18 +224,20 @@ public static class TortureRun
 
             if (worker is not null && paused is null && resume.IsCompleted && worker.CurrentPid is { } workerPid)
             {
-                // Each worker fault lands on a worker that has scored since its start, so that the host is using it.
+                // Each worker fault lands on a worker that has scored since its start and a host that has announced
+                // scans since its own, so that the host is using the worker when it fails.
                 var scoredSinceStart = await WorkerScoredAsync(metrics);
                 if (scoredSinceStart is { } scored)
                 {
                     workerScored[workerPid] = scored;
                 }
 
-                if (scoredSinceStart > 0 && worker.Kills == 0 && messages >= workerKillAt * plan.Count && worker.Kill())
+                var hostWorking = messages > messagesAtHostStart;
+                if (hostWorking && scoredSinceStart > 0 && worker.Kills == 0 && messages >= workerKillAt * plan.Count && worker.Kill())
                 {
                     output.WriteLine($"torture: SIGKILL of the worker at {clock.Elapsed.TotalSeconds:F1} s (it had scored {scoredSinceStart:N0} requests).");
                 }
-                else if (scoredSinceStart > 0 && worker.Hangs == 0 && messages >= workerHangAt * plan.Count && await worker.PauseAsync() is { } stopped)
+                else if (hostWorking && scoredSinceStart > 0 && worker.Hangs == 0 && messages >= workerHangAt * plan.Count && await worker.PauseAsync() is { } stopped)
                 {
                     paused = stopped;
                     output.WriteLine($"torture: the worker hangs (SIGSTOP) at {clock.Elapsed.TotalSeconds:F1} s for {settings.WorkerHang.TotalSeconds:F0} s.");
