@@ -1,3 +1,4 @@
+using System.Globalization;
 using CovidServerless.Training.Cli;
 using CovidServerless.Training.Data;
 using CovidServerless.Training.Evaluation;
@@ -42,12 +43,7 @@ public sealed class FineTunedTeacherTests : IDisposable
     {
         var dataRoot = Path.Combine(root, "data");
         SyntheticScans.Create(Path.Combine(dataRoot, "ct"), trainPerClass: 15, valPerClass: 5, seed: 9);
-        var files = Directory.EnumerateFiles(dataRoot, "*.png", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(dataRoot, f).Replace('\\', '/')).Order(StringComparer.Ordinal).ToList();
-        File.WriteAllLines(Path.Combine(dataRoot, "manifest.csv"), [
-            "file,modality,split,label,patient_group,licence",
-            .. files.Select((f, i) => $"{f},ct,{f.Split('/')[1]},{f.Split('/')[2]},{f.Split('/')[2]}-{i}"+ ",test"),
-        ]);
+        var files = SyntheticScans.WriteManifest(dataRoot, imagesPerPatient: 1);
         var outDirectory = Path.Combine(root, "models");
         var recipe = new TrainingOptions
         {
@@ -64,14 +60,9 @@ public sealed class FineTunedTeacherTests : IDisposable
             FineTuning = new TeacherOptions(Epochs: 3, Resolution: 64, LearningRate: 1e-3, BatchSize: 10, Seed: 3),
         };
         var log = new List<string>();
-        // Teachers are cached by data and fold: start without this data's, so the fine-tuning itself runs here.
-        var cached = $"teacher-ft-ct-{CrossValidateCommand.Pooled(dataRoot, "ct").Fingerprint[..16]}-";
-        foreach (var file in Directory.Exists(RepositoryPaths.Cache) ? Directory.EnumerateFiles(RepositoryPaths.Cache, cached + "*") : [])
-        {
-            File.Delete(file);
-        }
 
-        CrossValidateCommand.Run([recipe], 3, dataRoot, outDirectory, log.Add);
+        // A cache of this test's own, so the fine-tuning itself runs here.
+        CrossValidateCommand.Run([recipe], 3, dataRoot, outDirectory, log.Add, cacheDirectory: Path.Combine(root, "cache"));
 
         var students = OutOfFoldScores.Read(OutOfFoldScores.PathFor(outDirectory, "ct")).Where(s => s.Variant == OutOfFoldScores.Original).ToList();
         var teacher = OutOfFoldScores.Read(Path.Combine(outDirectory, "cv", "ct-teacher-oof.csv"));
@@ -79,10 +70,16 @@ public sealed class FineTunedTeacherTests : IDisposable
         // The same folds as the students': a fold's teacher never saw the scans its students are judged on.
         var studentFold = students.ToDictionary(s => s.File, s => s.Fold);
         Assert.All(teacher, t => Assert.Equal(studentFold[t.File], t.Fold));
-        Assert.Equal(3, log.Count(l => l.Contains("fine-tuning the teacher of fold", StringComparison.Ordinal)));
+        // Each fold's teacher trained on every scan but that fold's, and on no more.
+        Assert.Equal(
+            Enumerable.Range(0, 3).Select(k => $"fine-tuning the teacher of fold {k + 1}/3 on {files.Count - students.Count(s => s.Fold == k)} scans"),
+            log.Where(l => l.Contains("fine-tuning the teacher", StringComparison.Ordinal)).Select(l => l[(l.IndexOf("fine-tuning", StringComparison.Ordinal))..]));
         Assert.Equal(3, log.Count(l => l.Contains("teacher epoch  3/3", StringComparison.Ordinal)));
-        // Distillation ran: the students' epochs log a distillation loss.
-        Assert.Contains(log, l => l.Contains("vgg16 epoch", StringComparison.Ordinal) && l.Contains("distill", StringComparison.Ordinal));
+        // Both distillations ran: the students' epochs log a feature loss and a non-zero loss on the teacher's verdicts.
+        var epochs = log.Where(l => l.Contains("vgg16 epoch", StringComparison.Ordinal)).ToList();
+        Assert.All(epochs, l => Assert.Contains("(distill ", l, StringComparison.Ordinal));
+        Assert.All(epochs, l => Assert.True(
+            double.Parse(System.Text.RegularExpressions.Regex.Match(l, @"\(logits ([0-9.]+)\)").Groups[1].Value, CultureInfo.InvariantCulture) > 0, l));
         // The blobs are easy: a fine-tuned ImageNet network separates them on scans it did not train on.
         var auc = BinaryMetrics.Auc([.. teacher.Select(t => t.PCovid)], [.. teacher.Select(t => t.IsCovid)]);
         Assert.True(auc > 0.8, $"teacher's out-of-fold AUC {auc:F3}");

@@ -18,13 +18,7 @@ public sealed class ProtocolTests : IDisposable
         var dataRoot = Path.Combine(workDirectory, "data");
         SyntheticScans.Create(Path.Combine(dataRoot, "ct"), trainPerClass: 24, valPerClass: 6, seed: 5);
         // Two images per patient: the folds must keep them together.
-        var files = Directory.EnumerateFiles(dataRoot, "*.png", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(dataRoot, f).Replace('\\', '/')).Order(StringComparer.Ordinal).ToList();
-        File.WriteAllLines(Path.Combine(dataRoot, "manifest.csv"), [
-            "file,modality,split,label,patient_group,licence",
-            .. files.Select((f, i) => string.Create(CultureInfo.InvariantCulture,
-                $"{f},ct,{f.Split('/')[1]},{f.Split('/')[2]},{f.Split('/')[2]}-{i / 2},test")),
-        ]);
+        var files = SyntheticScans.WriteManifest(dataRoot, imagesPerPatient: 2);
         var outDirectory = Path.Combine(workDirectory, "models");
         TrainingOptions Recipe(string architecture) => new()
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SkiaSharp;
 
 namespace CovidServerless.Training.Tests;
@@ -26,6 +27,22 @@ internal static class SyntheticScans
         }
 
         return root;
+    }
+
+    /// <summary>
+    /// The shared data's manifest.csv for every image under <paramref name="dataRoot"/>, consecutive images (in path
+    /// order) grouped <paramref name="imagesPerPatient"/> to a patient; returns the images' paths relative to it.
+    /// </summary>
+    public static List<string> WriteManifest(string dataRoot, int imagesPerPatient)
+    {
+        var files = Directory.EnumerateFiles(dataRoot, "*.png", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(dataRoot, f).Replace('\\', '/')).Order(StringComparer.Ordinal).ToList();
+        File.WriteAllLines(Path.Combine(dataRoot, "manifest.csv"), [
+            "file,modality,split,label,patient_group,licence",
+            .. files.Select((f, i) => string.Create(CultureInfo.InvariantCulture,
+                $"{f},{f.Split('/')[0]},{f.Split('/')[1]},{f.Split('/')[2]},{f.Split('/')[2]}-{i / imagesPerPatient},test")),
+        ]);
+        return files;
     }
 
     private static byte[] Draw(Random random, bool covid)

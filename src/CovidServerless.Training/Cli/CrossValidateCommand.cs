@@ -18,8 +18,10 @@ internal static class CrossValidateCommand
     public static readonly (string Name, SKEncodedImageFormat? Format, int Quality)[] Variants =
         [(OutOfFoldScores.Original, null, 0), ("jpeg75", SKEncodedImageFormat.Jpeg, 75), ("png", SKEncodedImageFormat.Png, 100)];
 
-    public static void Run(IReadOnlyList<TrainingOptions> recipes, int folds, string dataRoot, string outDirectory, Action<string> log)
+    /// <param name="cacheDirectory">Where teacher features and fine-tuned teachers are cached (default: the repository's .cache).</param>
+    public static void Run(IReadOnlyList<TrainingOptions> recipes, int folds, string dataRoot, string outDirectory, Action<string> log, string? cacheDirectory = null)
     {
+        cacheDirectory ??= RepositoryPaths.Cache;
         recipes = [.. recipes.Select(r => r with { EarlyStopping = false })];
         var modality = recipes[0].Modality;
         var (pooled, fold) = Folds(dataRoot, modality, folds, recipes[0].Seed);
@@ -31,7 +33,7 @@ internal static class CrossValidateCommand
             string.Join("/", Enumerable.Range(0, folds).Select(k => fold.Count(f => f == k))) + $"; scores -> {path}");
 
         var imageNet = recipes.Any(r => r.UsesTeacher && r.Teacher == TeacherKind.ImageNet)
-            ? new TeacherTargets(ImageNetTeacher.FeaturesFor(pooled, RepositoryPaths.Cache), null)
+            ? new TeacherTargets(ImageNetTeacher.FeaturesFor(pooled, cacheDirectory), null)
             : null;
         var variants = Variants.Select(v => ScanTensors.Load(pooled.Scans, p => v.Format is { } format
             ? ScanTensors.PreprocessReencoded(p, format, v.Quality, ScanTensors.SeedInput)
@@ -58,7 +60,7 @@ internal static class CrossValidateCommand
                 var teacher = !recipe.UsesTeacher ? null
                     : recipe.Teacher == TeacherKind.ImageNet ? imageNet
                     : fineTuned.TryGetValue(recipe.FineTuning, out var known) ? known
-                    : fineTuned[recipe.FineTuning] = FoldTeacher(recipe, pooled, k, folds, trainPixels, trainLabels, pixels, testIndex, dataRoot, outDirectory, log);
+                    : fineTuned[recipe.FineTuning] = FoldTeacher(recipe, pooled, k, folds, trainIndex, trainPixels, trainLabels, pixels, testIndex, dataRoot, outDirectory, cacheDirectory, log);
                 var result = new Trainer(recipe, log)
                     .Train(trainPixels, trainLabels, null, null, teacher?.Select(trainIndex));
                 using var model = result.Model;
@@ -98,7 +100,7 @@ internal static class CrossValidateCommand
     }
 
     /// <summary>Only the fine-tuned teachers of every fold (what <c>teacher-probe --fine-tune --folds</c> reports); their out-of-fold scores.</summary>
-    public static List<OutOfFoldScore> RunTeacher(TrainingOptions recipe, int folds, string dataRoot, string outDirectory, Action<string> log)
+    public static List<OutOfFoldScore> RunTeacher(TrainingOptions recipe, int folds, string dataRoot, string outDirectory, Action<string> log, string? cacheDirectory = null)
     {
         var (pooled, fold) = Folds(dataRoot, recipe.Modality, folds, recipe.Seed);
         var (pixels, labels) = ScanTensors.Load(pooled);
@@ -107,11 +109,12 @@ internal static class CrossValidateCommand
         {
             for (var k = 0; k < folds; k++)
             {
-                using var trainIdx = tensor(Enumerable.Range(0, fold.Length).Where(i => fold[i] != k).Select(i => (long)i).ToArray());
+                var trainIndex = Enumerable.Range(0, fold.Length).Where(i => fold[i] != k).Select(i => (long)i).ToArray();
+                using var trainIdx = tensor(trainIndex);
                 using var trainPixels = pixels.index_select(0, trainIdx);
                 using var trainLabels = labels.index_select(0, trainIdx);
-                FoldTeacher(recipe, pooled, k, folds, trainPixels, trainLabels, pixels, [.. Enumerable.Range(0, fold.Length).Where(i => fold[i] == k)],
-                    dataRoot, outDirectory, log);
+                FoldTeacher(recipe, pooled, k, folds, trainIndex, trainPixels, trainLabels, pixels, [.. Enumerable.Range(0, fold.Length).Where(i => fold[i] == k)],
+                    dataRoot, outDirectory, cacheDirectory ?? RepositoryPaths.Cache, log);
             }
         }
 
@@ -124,11 +127,11 @@ internal static class CrossValidateCommand
     /// The fine-tuned teacher of fold <paramref name="k"/>: trained on that fold's training scans only (cached), its
     /// targets for every scan; its own held-out verdicts go to &lt;out&gt;/cv/&lt;modality&gt;-teacher-oof.csv for the record.
     /// </summary>
-    private static TeacherTargets FoldTeacher(TrainingOptions recipe, ScanFolder pooled, int k, int folds, Tensor trainPixels, Tensor trainLabels,
-        Tensor allPixels, int[] testIndex, string dataRoot, string outDirectory, Action<string> log)
+    private static TeacherTargets FoldTeacher(TrainingOptions recipe, ScanFolder pooled, int k, int folds, long[] trainIndex, Tensor trainPixels, Tensor trainLabels,
+        Tensor allPixels, int[] testIndex, string dataRoot, string outDirectory, string cacheDirectory, Action<string> log)
     {
-        log($"{recipe.Modality}: fine-tuning the teacher of fold {k + 1}/{folds}");
-        var targets = FineTunedTeacher.FineTuneCached(RepositoryPaths.Cache, $"{recipe.Modality}-{pooled.Fingerprint[..16]}-fold{k}of{folds}-s{recipe.Seed}",
+        log($"{recipe.Modality}: fine-tuning the teacher of fold {k + 1}/{folds} on {trainIndex.Length} scans");
+        var targets = FineTunedTeacher.FineTuneCached(cacheDirectory, recipe.Modality, pooled, trainIndex.Select(i => pooled.Scans[(int)i]),
             trainPixels, trainLabels, allPixels, recipe.FineTuning, log);
         var path = TeacherScoresPath(outDirectory, recipe.Modality);
         OutOfFoldScores.Begin(path, $"{folds} folds by patient group (seed {recipe.Seed}); {recipe.FineTuning}");

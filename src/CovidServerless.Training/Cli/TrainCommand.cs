@@ -67,8 +67,7 @@ internal static class TrainCommand
         using (pixels)
         using (labels)
         {
-            return FineTunedTeacher.FineTuneCached(RepositoryPaths.Cache, $"{options.Modality}-{train.Fingerprint[..16]}-all-s{options.Seed}",
-                pixels, labels, pixels, options.FineTuning, log);
+            return FineTunedTeacher.FineTuneCached(RepositoryPaths.Cache, options.Modality, train, train.Scans, pixels, labels, pixels, options.FineTuning, log);
         }
     }
 

@@ -21,8 +21,8 @@ internal sealed class ScanFolder
     {
         Root = root;
         Scans = scans;
-        Fingerprint = Convert.ToHexStringLower(SHA256.HashData(
-            System.Text.Encoding.ASCII.GetBytes(string.Join('\n', scans.Select(s => s.Sha256).Order(StringComparer.Ordinal)))));
+        Fingerprint = Hash(scans.Select(s => s.Sha256).Order(StringComparer.Ordinal));
+        RowsKey = Hash(scans.Select(s => $"{s.Sha256} {s.Label}"));
     }
 
     public string Root { get; }
@@ -31,6 +31,15 @@ internal sealed class ScanFolder
 
     /// <summary>sha256 (hex) of the sorted per-file sha256 hashes joined by newlines.</summary>
     public string Fingerprint { get; }
+
+    /// <summary>
+    /// sha256 (hex) of each scan's hash and label in listed order: what a cache of one row per scan depends on (a
+    /// renamed or relabelled file changes the rows' order or meaning, not <see cref="Fingerprint"/>).
+    /// </summary>
+    public string RowsKey { get; }
+
+    public static string Hash(IEnumerable<string> lines) =>
+        Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines))));
 
     public int CovidCount => Scans.Count(s => s.Label == LabelledScan.Covid);
 

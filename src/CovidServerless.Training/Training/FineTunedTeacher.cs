@@ -209,13 +209,15 @@ internal sealed class FineTunedTeacher : nn.Module<Tensor, (Tensor Logits, Tenso
     }
 
     /// <summary>
-    /// <see cref="FineTune"/>, cached on disk under <paramref name="key"/> (which must name everything that
-    /// determines the result: data, training subset, options), so resumed cross-validation does not repeat it.
+    /// <see cref="FineTune"/> on <paramref name="trainedOn"/> (the scans of <paramref name="pixels"/>), targets for every
+    /// scan of <paramref name="target"/>, cached on disk by both lists of scans (content and label, in order) and the
+    /// options, so resumed cross-validation does not repeat it and changed data or folds never reuse it.
     /// </summary>
-    public static TeacherTargets FineTuneCached(string cacheDirectory, string key, Tensor pixels, Tensor labels, Tensor targetPixels,
-        TeacherOptions options, Action<string> log)
+    public static TeacherTargets FineTuneCached(string cacheDirectory, string modality, ScanFolder target, IEnumerable<LabelledScan> trainedOn,
+        Tensor pixels, Tensor labels, Tensor targetPixels, TeacherOptions options, Action<string> log)
     {
-        var file = Path.Combine(cacheDirectory, $"teacher-ft-{key}-{options.Key}.bin");
+        var trainedOnKey = ScanFolder.Hash(trainedOn.Select(s => $"{s.Sha256} {s.Label}"));
+        var file = Path.Combine(cacheDirectory, $"teacher-ft-{modality}-{target.RowsKey[..16]}-on-{trainedOnKey[..16]}-{options.Key}.bin");
         var rows = FloatRowsCache.Read(file, (int)targetPixels.shape[0], ImageNetTeacher.FeatureCount + 2);
         if (rows is null)
         {

@@ -42,12 +42,12 @@ internal sealed class ImageNetTeacher : IDisposable
     }
 
     /// <summary>
-    /// Features for every scan of a folder, cached on disk by the folder's fingerprint (the teacher is fixed,
+    /// Features for every scan of a folder, cached on disk by the folder's scans in order (the teacher is fixed,
     /// so they never change and are computed once).
     /// </summary>
     public static float[][] FeaturesFor(ScanFolder folder, string cacheDirectory)
     {
-        var cacheFile = Path.Combine(cacheDirectory, $"teacher-resnet18-{folder.Fingerprint[..16]}.bin");
+        var cacheFile = Path.Combine(cacheDirectory, $"teacher-resnet18-{folder.RowsKey[..16]}.bin");
         return FloatRowsCache.Read(cacheFile, folder.Scans.Count, FeatureCount) ?? FloatRowsCache.Write(cacheFile, Compute());
 
         float[][] Compute()

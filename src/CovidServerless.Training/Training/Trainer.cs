@@ -78,7 +78,7 @@ internal sealed class Trainer(TrainingOptions options, Action<string> log)
         {
             SetLearningRate(optimizer, epoch);
             model.train();
-            double lossSum = 0, distillSum = 0;
+            double lossSum = 0, distillSum = 0, logitSum = 0;
             var batches = 0;
             using (var order = randperm(n))
             {
@@ -108,7 +108,7 @@ internal sealed class Trainer(TrainingOptions options, Action<string> log)
                         var target = teacherVerdicts.index_select(0, index);
                         var student = nn.functional.log_softmax(logits / DistillTemperature, 1);
                         var kl = (target * (target.clamp_min(1e-8).log() - student)).sum(1).mean() * (DistillTemperature * DistillTemperature);
-                        distillSum += kl.item<float>();
+                        logitSum += kl.item<float>();
                         loss = loss + (kl * options.LogitWeight);
                     }
 
@@ -121,7 +121,8 @@ internal sealed class Trainer(TrainingOptions options, Action<string> log)
             }
 
             var progress = $"{options.Modality}/{options.Architecture} epoch {epoch,3}/{options.MaxEpochs}  loss {lossSum / batches:F4}" +
-                (options.UsesTeacher ? $" (distill {distillSum / batches:F4})" : "");
+                (teacher is not null ? $" (distill {distillSum / batches:F4})" : "") +
+                (teacherVerdicts is not null ? $" (logits {logitSum / batches:F4})" : "");
             if (valPixels is null)
             {
                 bestEpoch = epoch;
