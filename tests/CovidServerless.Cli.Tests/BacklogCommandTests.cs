@@ -3,8 +3,11 @@ using Azure.Storage.Blobs;
 using CovidServerless.Core;
 using CovidServerless.Core.Ingestion;
 using CovidServerless.Core.Results;
+using CovidServerless.Core.Storage;
 using CovidServerless.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CovidServerless.Cli.Tests;
 
@@ -92,6 +95,19 @@ public sealed class BacklogCommandTests : PipelineOnAzurite
         Assert.Null(again);
         Assert.Equal(newer, (await Chest.GetBlobClient(listed.BlobName).GetPropertiesAsync()).Value.ETag);
         Assert.Equal(TestImages.Uniform(60), (await Chest.GetBlobClient(listed.BlobName).DownloadContentAsync()).Value.Content.ToArray());
+    }
+
+    [Fact]
+    public async Task Scans_older_than_the_result_retention_are_left_out_as_their_results_may_have_been_swept()
+    {
+        var expired = await UploadAsync("ward/expired.png", 80);
+        var twoDaysOn = new FakeTimeProvider(DateTimeOffset.UtcNow + TimeSpan.FromDays(2));
+        ScanBacklog Backlog(int retentionDays) => new(
+            Services.GetRequiredService<StorageClients>(), Services.GetRequiredService<ResultStore>(),
+            Options.Create(new ResultRetentionOptions { RetentionDays = retentionDays }), twoDaysOn);
+
+        Assert.Empty(await Backlog(retentionDays: 1).UnansweredAsync(Modality.Chest, TimeSpan.Zero, default));
+        Assert.Equal(expired.ScanId, Assert.Single(await Backlog(retentionDays: 0).UnansweredAsync(Modality.Chest, TimeSpan.Zero, default)).ScanId);
     }
 
     [Fact]

@@ -76,7 +76,7 @@ public sealed class HeatmapStore(StorageClients clients, ScanDecoder decoder, IO
     public async Task StoreAsync(string scanId, string member, byte[] png, CancellationToken cancellationToken)
     {
         var container = clients.Blobs.GetBlobContainerClient(settings.Container);
-        await created.RunAsync(() => container.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await created.RunAsync(() => CreateIfAllowed.RunAsync(() => container.CreateIfNotExistsAsync(cancellationToken: cancellationToken))).ConfigureAwait(false);
         await container.GetBlobClient(BlobName(scanId, member)).UploadAsync(
             BinaryData.FromBytes(png),
             new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "image/png" } },

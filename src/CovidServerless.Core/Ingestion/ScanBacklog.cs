@@ -2,6 +2,7 @@ using Azure;
 using Azure.Storage.Blobs.Models;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Storage;
+using Microsoft.Extensions.Options;
 
 namespace CovidServerless.Core.Ingestion;
 
@@ -10,20 +11,27 @@ namespace CovidServerless.Core.Ingestion;
 /// (<see cref="ScanWatchOptions.LookbackHours"/>) or a lost Event Grid delivery leaves behind. Lists them, each
 /// checked against the result store (one point query per blob, so an operator runs it, not the watcher), and
 /// re-queues them by writing the same bytes again: a new blob version, which every host picks up as a new scan.
+/// Scans older than the result retention are left out: their results may have been swept before the storage
+/// lifecycle deletes them, and writing them again would restart their retention and score them again.
 /// </summary>
-public sealed class ScanBacklog(StorageClients clients, ResultStore store, TimeProvider time)
+public sealed class ScanBacklog(StorageClients clients, ResultStore store, IOptions<ResultRetentionOptions> retention, TimeProvider time)
 {
-    /// <summary>The blob versions of <paramref name="modality"/> uploaded at least <paramref name="olderThan"/> ago that have no result, oldest first.</summary>
+    /// <summary>
+    /// The blob versions of <paramref name="modality"/> uploaded at least <paramref name="olderThan"/> ago, and within
+    /// the result retention, that have no result, oldest first.
+    /// </summary>
     public async Task<IReadOnlyList<ScanIdentity>> UnansweredAsync(Modality modality, TimeSpan olderThan, CancellationToken cancellationToken)
     {
-        var cutoff = time.GetUtcNow() - olderThan;
+        var now = time.GetUtcNow();
+        var cutoff = now - olderThan;
+        var expired = retention.Value.CutOff(now) ?? DateTimeOffset.MinValue;
         var container = clients.Blobs.GetBlobContainerClient(ScanContainers.For(modality));
         var unanswered = new List<ScanIdentity>();
         try
         {
             await foreach (var blob in container.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                if (blob.Properties.ETag?.ToString() is not { } version || blob.Properties.LastModified is not { } modified || modified > cutoff)
+                if (blob.Properties.ETag?.ToString() is not { } version || blob.Properties.LastModified is not { } modified || modified > cutoff || modified < expired)
                 {
                     continue;
                 }

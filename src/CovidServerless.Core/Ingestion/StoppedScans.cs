@@ -85,7 +85,7 @@ public sealed class StoppedScans(StorageClients clients)
     public async Task<ReplayCounts> ReplayAsync(string deadLetterContainer, int maxMessages, CancellationToken cancellationToken)
     {
         var target = clients.Queues.GetQueueClient(PoisonScanHandler.QueueName);
-        await target.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await CreateIfAllowed.RunAsync(() => target.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
 
         var moved = 0;
         var source = clients.Queues.GetQueueClient(StoppedQueueName);
