@@ -97,23 +97,24 @@ public sealed class ResultRetentionTests(AzuriteFixture azurite) : IClassFixture
     }
 
     [Fact]
-    public async Task The_loop_sweeps_at_start_and_again_after_each_interval()
+    public async Task The_loop_sweeps_at_start_and_again_once_each_interval_has_passed()
     {
         var tables = new Tables(storage.Clients);
         var (_, second) = await tables.WriteOldAndNewScansAsync();
 
-        // Started when only the first scan is past the retention.
-        var time = new FakeTimeProvider(second.Rows.Min(r => r.Timestamp) + TimeSpan.FromDays(30));
+        // Started when only the first scan is past the retention; each round ends by starting its wait (a timer).
+        var time = new CountingTimeProvider(second.Rows.Min(r => r.Timestamp) + TimeSpan.FromDays(30));
         using var stop = new CancellationTokenSource();
         var loop = tables.Retention(time, retentionDays: 30, sweepIntervalHours: 24).RunAsync(stop.Token);
 
-        await Until(async () => (await tables.AllRowsAsync()).Select(r => r.Key).Order().SequenceEqual(second.Rows.Select(r => r.Key).Order()));
-        await Until(async () =>
-        {
-            // Advanced again each round: the loop may not yet have begun its wait when time first moves.
-            time.Advance(TimeSpan.FromHours(24));
-            return (await tables.AllRowsAsync()).Count == 0;
-        });
+        await Eventually.UntilAsync(() => time.TimersCreated >= 1, "the first sweep");
+        Assert.Equal(second.Rows.Select(r => r.Key).Order(), (await tables.AllRowsAsync()).Select(r => r.Key).Order());
+        Assert.Equal(TimeSpan.FromHours(24), time.LastDueTime);
+
+        time.Advance(TimeSpan.FromHours(24));
+        await Eventually.UntilAsync(() => time.TimersCreated >= 2, "the second sweep");
+        Assert.Empty(await tables.AllRowsAsync());
+
         await stop.CancelAsync();
         await loop;
     }
@@ -131,16 +132,6 @@ public sealed class ResultRetentionTests(AzuriteFixture azurite) : IClassFixture
 
         await loop.WaitAsync(TimeSpan.FromMinutes(1));
         Assert.True(loop.IsCompletedSuccessfully);
-    }
-
-    private static async Task Until(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not come true within 30 s");
-            await Task.Delay(50);
-        }
     }
 
     internal sealed record Row(string Table, string PartitionKey, string RowKey, DateTimeOffset Timestamp)

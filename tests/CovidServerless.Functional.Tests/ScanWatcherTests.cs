@@ -250,10 +250,10 @@ public sealed class ScanWatcherTests : IAsyncLifetime
 
         // Azurite logs a request after answering it: counted before its line arrives, the listing that asked for the
         // wait would pass for the next one.
-        await UntilAsync(() => Listings(ScanContainers.Chest) >= 1, "the chest listing in Azurite's access log");
+        await Eventually.UntilAsync(() => Listings(ScanContainers.Chest) >= 1, "the chest listing in Azurite's access log");
         var listed = Listings(ScanContainers.Chest);
         time.Advance(TimeSpan.FromSeconds(3));
-        await UntilAsync(() => Listings(ScanContainers.Chest) > listed, "the chest container listed again once 3 s passed");
+        await Eventually.UntilAsync(() => Listings(ScanContainers.Chest) > listed, "the chest container listed again once 3 s passed");
     }
 
     [Fact]
@@ -420,23 +420,9 @@ public sealed class ScanWatcherTests : IAsyncLifetime
     private async Task ListedAgainAsync(int times)
     {
         var (chest, ct) = (Listings(ScanContainers.Chest), Listings(ScanContainers.Ct));
-        await UntilAsync(
+        await Eventually.UntilAsync(
             () => Listings(ScanContainers.Chest) >= chest + times && Listings(ScanContainers.Ct) >= ct + times,
             $"both containers listed {times} more times");
-    }
-
-    private static async Task UntilAsync(Func<bool> condition, string what, int withinSeconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(withinSeconds);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Not within {withinSeconds} s: {what}.");
-            }
-
-            await Task.Delay(20);
-        }
     }
 
     /// <summary>Fake time that records every delay asked of it, so a test can see how long the watcher means to wait.</summary>
@@ -463,7 +449,7 @@ public sealed class ScanWatcherTests : IAsyncLifetime
 
         public void Advance(TimeSpan by) => fake.Advance(by);
 
-        public Task UntilDelayedAsync(TimeSpan delay) => UntilAsync(() => delays.Contains(delay), $"a delay of {delay} asked for");
+        public Task UntilDelayedAsync(TimeSpan delay) => Eventually.UntilAsync(() => delays.Contains(delay), $"a delay of {delay} asked for");
     }
 
     private sealed class CountingScorer : IScanScorer

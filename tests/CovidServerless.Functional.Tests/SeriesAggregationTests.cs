@@ -188,7 +188,7 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
     public async Task Without_a_series_rule_the_local_hosts_loop_says_so_once_not_every_round()
     {
         Models.Change("ct", m => m with { Series = null });
-        var clock = new CountingTimeProvider();
+        var clock = new CountingTimeProvider(time.GetUtcNow());
         var logger = new FakeLogger<SeriesAggregator>();
         var aggregator = Aggregator(storage.Clients, clock, logger);
         using var stop = new CancellationTokenSource();
@@ -197,7 +197,7 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
         for (var round = 1; round <= 3; round++)
         {
             // Each round ends by starting its wait for the next poll.
-            await Until(() => clock.TimersCreated >= round);
+            await Eventually.UntilAsync(() => clock.TimersCreated >= round, $"round {round} of the loop");
             clock.Advance(TimeSpan.FromSeconds(1));
         }
 
@@ -238,30 +238,6 @@ public sealed class SeriesAggregationTests(AzuriteFixture azurite) : IClassFixtu
         return new SeriesAggregator(
             new SeriesStore(new ResultStore(clients, options)), new ResultNotifier(clients, options), Options.Create(new SeriesOptions { PollSeconds = 1 }),
             Options.Create(new ModelOptions { ManifestPath = Models.ManifestPath }), clock, logger);
-    }
-
-    private static async Task Until(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not come true within 30 s");
-            await Task.Delay(20);
-        }
-    }
-
-    /// <summary>A fake clock that counts the timers made on it: the loop's waits, so a test knows a round has ended.</summary>
-    private sealed class CountingTimeProvider() : FakeTimeProvider(new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero))
-    {
-        private int timers;
-
-        public int TimersCreated => Volatile.Read(ref timers);
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            Interlocked.Increment(ref timers);
-            return base.CreateTimer(callback, state, dueTime, period);
-        }
     }
 
     private (ScanProcessor Processor, SeriesAggregator Aggregator, ResultsApi Api) Pipeline(double topFraction)
