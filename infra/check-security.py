@@ -182,9 +182,12 @@ def check_storage_role_scopes(template, resources, check):
     kinds = (("container", "blobServices/containers'"), ("queue", "queueServices/queues'"), ("table", "tableServices/tables'"),
              ("account", "Microsoft.Storage/storageAccounts'"))
     scoped = set()
+    unknown = [r["scope"] for r in role_resources if not any(resource_type in r["scope"] for _, resource_type in kinds)]
+    check("storage roles: every storage-role.bicep assignment is scoped to a container, queue, table or the account",
+          not unknown)
     for r in role_resources:
-        kind = next(k for k, resource_type in kinds if resource_type in r["scope"])
-        if r.get("condition") == f"[equals(parameters('scopeKind'), '{kind}')]":
+        kind = next((k for k, resource_type in kinds if resource_type in r["scope"]), None)
+        if kind is not None and r.get("condition") == f"[equals(parameters('scopeKind'), '{kind}')]":
             scoped.add(kind)
     check("storage roles: storage-role.bicep scopes each assignment to the container, queue or table named (the account only for 'account')",
           scoped == {k for k, _ in kinds} and len(role_resources) == 4)

@@ -13,8 +13,10 @@
 //   Storage Table Data Contributor -> ScanResults, ScanTimeline (the host's own diagnostic-events
 //                                     tables, one new table a month, are switched off: functions.bicep)
 // Event Grid system topic: Storage Blob Data Contributor -> the dead-letter container only.
-// Deploying user (optional): Blob Data Contributor on chest/ct-scans (upload scans), Table Data
-//   Reader on the two result tables, Queue Data Reader on the results and poison queues.
+// Deploying user (optional): Blob Data Contributor on chest/ct-scans (upload scans, backlog --requeue),
+//   Table Data Reader on the two result tables, Queue Data Reader on the results queue; for
+//   covidscan replay-poison --move: Queue Data Contributor on the poison queue and its third poison
+//   queue, Blob Data Contributor on the dead-letter container.
 // Account-wide: only Storage Blob Data Owner with grantAccountWideBlobOwner (off by default), for
 //   a host that must create containers of its own.
 param storageAccountName string
@@ -68,7 +70,9 @@ var assignments = [
   { kind: 'table', name: 'ScanResults', role: roles.tableDataReader, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
   { kind: 'table', name: 'ScanTimeline', role: roles.tableDataReader, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
   { kind: 'queue', name: 'scan-results', role: roles.queueDataReader, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
-  { kind: 'queue', name: poisonQueue, role: roles.queueDataReader, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
+  { kind: 'queue', name: poisonQueue, role: roles.queueDataContributor, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
+  { kind: 'queue', name: '${poisonQueue}-poison-poison', role: roles.queueDataContributor, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
+  { kind: 'container', name: deadLetterContainerName, role: roles.blobDataContributor, principalId: user, type: '', seed: userPrincipalId, enabled: withUser }
 ]
 
 module roleAssignments 'storage-role.bicep' = [
