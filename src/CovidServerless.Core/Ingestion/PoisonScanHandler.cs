@@ -19,6 +19,22 @@ public sealed class PoisonScanHandler(ScanProcessor processor, StorageClients cl
 
     public async Task<ScanResult?> HandleAsync(string message, CancellationToken cancellationToken)
     {
+        if (ScanOf(message) is not { } scan)
+        {
+            logger.LogWarning("Ignoring a poison message that names no blob of the scan containers.");
+            return null;
+        }
+
+        var identity = scan with { UploadedAt = await UploadTimeAsync(scan, cancellationToken).ConfigureAwait(false) };
+        return await processor.RecordFailedAsync(identity, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The scan a poison message names (upload time unknown: default), or null when it names no blob of the scan
+    /// containers or is not a poison message at all.
+    /// </summary>
+    public static ScanIdentity? ScanOf(string message)
+    {
         PoisonMessage? poison;
         try
         {
@@ -29,25 +45,20 @@ public sealed class PoisonScanHandler(ScanProcessor processor, StorageClients cl
             poison = null;
         }
 
-        if (poison is null || string.IsNullOrEmpty(poison.BlobName) || !ScanContainers.TryGetModality(poison.ContainerName, out var modality))
-        {
-            logger.LogWarning("Ignoring a poison message that names no blob of the scan containers.");
-            return null;
-        }
-
-        var identity = new ScanIdentity(modality, poison.BlobName, poison.ETag ?? "unknown", await UploadTimeAsync(poison, cancellationToken).ConfigureAwait(false));
-        return await processor.RecordFailedAsync(identity, cancellationToken).ConfigureAwait(false);
+        return poison is not null && !string.IsNullOrEmpty(poison.BlobName) && ScanContainers.TryGetModality(poison.ContainerName, out var modality)
+            ? new ScanIdentity(modality, poison.BlobName, poison.ETag ?? "unknown", default)
+            : null;
     }
 
-    private async Task<DateTimeOffset> UploadTimeAsync(PoisonMessage poison, CancellationToken cancellationToken)
+    private async Task<DateTimeOffset> UploadTimeAsync(ScanIdentity scan, CancellationToken cancellationToken)
     {
         try
         {
-            var properties = (await clients.Blobs.GetBlobContainerClient(poison.ContainerName).GetBlobClient(poison.BlobName)
+            var properties = (await clients.Blobs.GetBlobContainerClient(ScanContainers.For(scan.Modality)).GetBlobClient(scan.BlobName)
                 .GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
 
             // Only the same version's upload time: a newer upload's would sort this failure as the latest result.
-            return properties.ETag.ToString().Trim('"') == poison.ETag?.Trim('"') ? properties.LastModified : DateTimeOffset.UnixEpoch;
+            return properties.ETag.ToString().Trim('"') == scan.ETag.Trim('"') ? properties.LastModified : DateTimeOffset.UnixEpoch;
         }
         catch (RequestFailedException)
         {

@@ -58,7 +58,7 @@ public sealed class StoppedScans(StorageClients clients)
         {
             foreach (var message in (await queue.PeekMessagesAsync(Batch, cancellationToken).ConfigureAwait(false)).Value)
             {
-                stopped.Add(new StoppedScan("queue", message.MessageId, ScanIdOf(message.Body), message.DequeueCount, null));
+                stopped.Add(new StoppedScan("queue", message.MessageId, PoisonScanHandler.ScanOf(message.Body.ToString())?.ScanId, message.DequeueCount, null));
             }
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
@@ -148,24 +148,6 @@ public sealed class StoppedScans(StorageClients clients)
     }
 
     private sealed record DeadLetteredEvent(PoisonMessage? Scan, long? Attempts, string? Reason);
-
-    private static string? ScanIdOf(BinaryData body)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            return root.ValueKind == JsonValueKind.Object
-                && Property(root, "ContainerName") is { } container && ScanContainers.TryGetModality(container, out var modality)
-                && Property(root, "BlobName") is { Length: > 0 } name
-                ? new ScanIdentity(modality, name, Property(root, "ETag") ?? "unknown", default).ScanId
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 
     /// <summary>Each dead-letter blob with its events; null events where the blob is too large or not an array of events.</summary>
     private async IAsyncEnumerable<(BlobItem Blob, List<DeadLetteredEvent>? Events)> DeadLettersAsync(
