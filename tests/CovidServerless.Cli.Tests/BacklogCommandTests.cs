@@ -15,22 +15,10 @@ namespace CovidServerless.Cli.Tests;
 [Collection(ConsoleCapture.Collection)]
 public sealed class BacklogCommandTests : PipelineOnAzurite
 {
-    private BlobContainerClient Chest => new BlobServiceClient(Azurite.ConnectionString).GetBlobContainerClient(ScanContainers.Chest);
+    private BlobContainerClient Chest => Services.GetRequiredService<StorageClients>().Blobs.GetBlobContainerClient(ScanContainers.Chest);
 
-    private async Task<(int Exit, List<JsonElement> Lines, string Error)> BacklogAsync(params string[] options)
-    {
-        Environment.SetEnvironmentVariable("AzureWebJobsStorage", Azurite.ConnectionString);
-        try
-        {
-            var (exit, output, error) = await ConsoleCapture.RunAsync(["backlog", "-m", "chest", "--older-than-hours", "0", .. options]);
-            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
-            return (exit, lines, error);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("AzureWebJobsStorage", null);
-        }
-    }
+    private Task<(int Exit, List<JsonElement> Lines, string Error)> BacklogAsync(params string[] options) =>
+        RunCliAsync(["backlog", "-m", "chest", "--older-than-hours", "0", .. options]);
 
     [Fact]
     public async Task Backlog_lists_the_scans_without_a_result_and_leaves_out_those_with_one()
@@ -38,20 +26,7 @@ public sealed class BacklogCommandTests : PipelineOnAzurite
         var answered = await UploadAsync("ward/answered.png", 10);
         var first = await UploadAsync("ward/unanswered-1.png", 20);
         var second = await UploadAsync("ward/unanswered-2.png", 30);
-        await Services.GetRequiredService<ResultStore>().SaveAsync(
-            new ScanResult
-            {
-                ScanId = answered.ScanId,
-                Modality = "chest",
-                BlobName = answered.BlobName,
-                BlobVersion = answered.BlobVersion,
-                Status = ScanStatus.Rejected,
-                Reason = "test",
-                UploadedAt = answered.UploadedAt,
-                ProcessedAt = DateTimeOffset.UtcNow,
-            },
-            answered,
-            default);
+        await SaveRejectedAsync(answered);
 
         var (exit, lines, error) = await BacklogAsync();
 

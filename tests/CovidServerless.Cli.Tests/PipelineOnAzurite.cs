@@ -1,3 +1,4 @@
+using System.Text.Json;
 using CovidServerless.Core;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Storage;
@@ -24,6 +25,38 @@ public abstract class PipelineOnAzurite : IAsyncLifetime
         await chest.CreateIfNotExistsAsync();
         var written = (await chest.GetBlobClient(name).UploadAsync(new BinaryData(TestImages.Uniform(value)), overwrite: true)).Value;
         return new ScanIdentity(Modality.Chest, name, written.ETag.ToString(), written.LastModified);
+    }
+
+    /// <summary>Records a final <c>rejected</c> result for <paramref name="scan"/>, as the pipeline would.</summary>
+    protected Task SaveRejectedAsync(ScanIdentity scan) => Services.GetRequiredService<ResultStore>().SaveAsync(
+        new ScanResult
+        {
+            ScanId = scan.ScanId,
+            Modality = scan.Modality.ToName(),
+            BlobName = scan.BlobName,
+            BlobVersion = scan.BlobVersion,
+            Status = ScanStatus.Rejected,
+            Reason = "test",
+            UploadedAt = scan.UploadedAt,
+            ProcessedAt = DateTimeOffset.UtcNow,
+        },
+        scan,
+        default);
+
+    /// <summary>Runs <c>covidscan</c> against this Azurite (AzureWebJobsStorage set for the run); its exit code, JSON lines and stderr.</summary>
+    protected async Task<(int Exit, List<JsonElement> Lines, string Error)> RunCliAsync(params string[] arguments)
+    {
+        Environment.SetEnvironmentVariable("AzureWebJobsStorage", Azurite.ConnectionString);
+        try
+        {
+            var (exit, output, error) = await ConsoleCapture.RunAsync(arguments);
+            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+            return (exit, lines, error);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("AzureWebJobsStorage", null);
+        }
     }
 
     public async Task InitializeAsync()

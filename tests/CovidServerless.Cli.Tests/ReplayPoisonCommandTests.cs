@@ -65,18 +65,10 @@ public sealed class ReplayPoisonCommandTests : PipelineOnAzurite
 
     private async Task<(int Exit, List<JsonElement> Lines, string Error)> ReplayAsync(params string[] options)
     {
-        Environment.SetEnvironmentVariable("AzureWebJobsStorage", Azurite.ConnectionString);
-        try
-        {
-            var (exit, output, error) = await ConsoleCapture.RunAsync(["replay-poison", .. options]);
-            Assert.DoesNotContain("ward", output + error, StringComparison.Ordinal); // no blob name leaves the command
-            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
-            return (exit, lines, error);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("AzureWebJobsStorage", null);
-        }
+        var (exit, lines, error) = await RunCliAsync(["replay-poison", .. options]);
+        // No blob name leaves the command.
+        Assert.DoesNotContain("ward", string.Join('\n', lines.Select(l => l.GetRawText())) + error, StringComparison.Ordinal);
+        return (exit, lines, error);
     }
 
     /// <summary>Hands every message of the first poison queue to the handler RecordFailedScan runs, as the host would.</summary>
@@ -187,18 +179,7 @@ public sealed class ReplayPoisonCommandTests : PipelineOnAzurite
     {
         var scan = await UploadAsync("ward/answered.png", 100);
         var store = Services.GetRequiredService<ResultStore>();
-        var rejected = new ScanResult
-        {
-            ScanId = scan.ScanId,
-            Modality = "chest",
-            BlobName = scan.BlobName,
-            BlobVersion = scan.BlobVersion,
-            Status = ScanStatus.Rejected,
-            Reason = "test",
-            UploadedAt = scan.UploadedAt,
-            ProcessedAt = DateTimeOffset.UtcNow,
-        };
-        await store.SaveAsync(rejected, scan, default);
+        await SaveRejectedAsync(scan);
         await StopAsync(scan);
 
         await ReplayAsync("--move");
