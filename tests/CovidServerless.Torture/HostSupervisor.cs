@@ -14,6 +14,8 @@ public sealed class HostSupervisor : IAsyncDisposable
     private readonly Func<ProcessStartInfo> startInfo;
     private readonly string name;
     private readonly StreamWriter log;
+    private readonly string[] counted;
+    private readonly int[] seen;
     private readonly Lock gate = new();
     private readonly CancellationTokenSource stopping = new(); // cancelled once, never disposed: DisposeAsync may run twice
     private Process? current;
@@ -21,10 +23,13 @@ public sealed class HostSupervisor : IAsyncDisposable
     private Task? loop;
     private Task? sampler;
 
-    public HostSupervisor(Func<ProcessStartInfo> startInfo, string logPath, string name = "host")
+    /// <param name="counted">Markers whose output lines <see cref="Seen"/> counts as they are written.</param>
+    public HostSupervisor(Func<ProcessStartInfo> startInfo, string logPath, string name = "host", params string[] counted)
     {
         this.startInfo = startInfo;
         this.name = name;
+        this.counted = counted;
+        seen = new int[counted.Length];
         log = new StreamWriter(logPath, append: false) { AutoFlush = true };
     }
 
@@ -77,6 +82,9 @@ public sealed class HostSupervisor : IAsyncDisposable
     }
 
     public int Hangs { get; private set; }
+
+    /// <summary>Output lines so far, of every process started, that contain <paramref name="marker"/> (one named at construction).</summary>
+    public int Seen(string marker) => Volatile.Read(ref seen[Array.IndexOf(counted, marker)]);
 
     /// <summary>Makes the running process hang (SIGSTOP: it keeps its sockets but answers nothing); its id, or null when none ran.</summary>
     public async Task<int?> PauseAsync()
@@ -197,6 +205,14 @@ public sealed class HostSupervisor : IAsyncDisposable
     {
         if (line is not null)
         {
+            for (var i = 0; i < counted.Length; i++)
+            {
+                if (line.Contains(counted[i], StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref seen[i]);
+                }
+            }
+
             lock (log)
             {
                 log.WriteLine(line);

@@ -123,7 +123,10 @@ public static class TortureRun
 
                 return start;
             },
-            Path.Combine(settings.WorkFolder, "host.log"));
+            Path.Combine(settings.WorkFolder, "host.log"),
+            "host",
+            FallbackLogged,
+            WaitLogged);
         await using var supervisorLifetime = supervisor;
         supervisor.Start();
 
@@ -151,6 +154,8 @@ public static class TortureRun
         using var metrics = new HttpClient { BaseAddress = new Uri(workerUrl), Timeout = TimeSpan.FromSeconds(2) };
         int? paused = null;
         var resume = Task.CompletedTask;
+        var felt = settings.Remote == RemoteScoring.Fallback ? FallbackLogged : WaitLogged;
+        (int Felt, TimeSpan At)? workerFault = null; // the host's lines saying it felt a worker fault, when the last one landed
 
         var clock = Stopwatch.StartNew();
         var versions = new ConcurrentDictionary<int, string>();
@@ -203,42 +208,34 @@ public static class TortureRun
                 output.WriteLine($"torture: {plan.Count:N0} uploads done in {report.UploadTime.TotalSeconds:F1} s.");
             }
 
-            // A kill needs its share of the results and a host that has announced scans since it started: each kill
-            // lands while a host works through the backlog, not while it loads its models. None while the worker
-            // hangs: the host must meet the hang (its requests time out within it) rather than die before they do.
+            // Every fault needs its share of the results and a host that has announced scans since it started: each
+            // lands while a host works through the backlog, not while it loads its models. At most one fault a round,
+            // the worker's first when both are due (the kills' shares overlap the worker's).
             var messages = await MessagesAsync(queue);
             if (supervisor.Starts != hostStart)
             {
                 (hostStart, messagesAtHostStart) = (supervisor.Starts, messages);
             }
 
-            if (kills < killAt.Count && messages >= killAt[kills] * plan.Count && messages > messagesAtHostStart && paused is null)
+            var hostWorking = messages > messagesAtHostStart && supervisor.CurrentPid is not null;
+            var workerFaulted = false;
+            if (worker is not null && hostWorking && paused is null && resume.IsCompleted && worker.CurrentPid is { } workerPid)
             {
-                await Task.Delay(killDelays[kills], cancellationToken);
-                if (supervisor.Kill())
-                {
-                    kills++;
-                    output.WriteLine($"torture: SIGKILL {kills} of the host at {clock.Elapsed.TotalSeconds:F1} s.");
-                }
-            }
-
-            if (worker is not null && paused is null && resume.IsCompleted && worker.CurrentPid is { } workerPid)
-            {
-                // Each worker fault lands on a worker that has scored since its start and a host that has announced
-                // scans since its own, so that the host is using the worker when it fails.
+                // Each worker fault lands on a worker that has scored since its start, so that the host is using it.
                 var scoredSinceStart = await WorkerScoredAsync(metrics);
                 if (scoredSinceStart is { } scored)
                 {
                     workerScored[workerPid] = scored;
                 }
 
-                var hostWorking = messages > messagesAtHostStart;
-                if (hostWorking && scoredSinceStart > 0 && worker.Kills == 0 && messages >= workerKillAt * plan.Count && worker.Kill())
+                if (scoredSinceStart > 0 && worker.Kills == 0 && messages >= workerKillAt * plan.Count && worker.Kill())
                 {
+                    workerFaulted = true;
                     output.WriteLine($"torture: SIGKILL of the worker at {clock.Elapsed.TotalSeconds:F1} s (it had scored {scoredSinceStart:N0} requests).");
                 }
-                else if (hostWorking && scoredSinceStart > 0 && worker.Hangs == 0 && messages >= workerHangAt * plan.Count && await worker.PauseAsync() is { } stopped)
+                else if (scoredSinceStart > 0 && worker.Hangs == 0 && messages >= workerHangAt * plan.Count && await worker.PauseAsync() is { } stopped)
                 {
+                    workerFaulted = true;
                     paused = stopped;
                     output.WriteLine($"torture: the worker hangs (SIGSTOP) at {clock.Elapsed.TotalSeconds:F1} s for {settings.WorkerHang.TotalSeconds:F0} s.");
                     resume = Task.Run(
@@ -249,6 +246,25 @@ public static class TortureRun
                             paused = null;
                         },
                         CancellationToken.None);
+                }
+
+                if (workerFaulted)
+                {
+                    workerFault = (supervisor.Seen(felt), clock.Elapsed);
+                }
+            }
+
+            // No kill while the worker hangs, nor until the host has felt the worker's latest fault (for at most 15 s):
+            // a host killed before its requests fail never meets the fault, and the next one may start after it.
+            var faultUnfelt = workerFault is { } fault && supervisor.Seen(felt) == fault.Felt && clock.Elapsed - fault.At < TimeSpan.FromSeconds(15);
+            if (!workerFaulted && hostWorking && kills < killAt.Count && messages >= killAt[kills] * plan.Count && paused is null && !faultUnfelt)
+            {
+                await Task.Delay(killDelays[kills], cancellationToken);
+                if (supervisor.Kill())
+                {
+                    kills++;
+                    messagesAtHostStart = int.MaxValue; // no host works until the next one has announced scans
+                    output.WriteLine($"torture: SIGKILL {kills} of the host at {clock.Elapsed.TotalSeconds:F1} s.");
                 }
             }
 
@@ -287,9 +303,8 @@ public static class TortureRun
             report.WorkerScored = workerScored.Values.Sum();
             report.PeakWorkerBytes = worker.PeakHostBytes;
             await worker.DisposeAsync();
-            var hostLog = File.ReadAllLines(Path.Combine(settings.WorkFolder, "host.log"));
-            report.HostFallbacks = hostLog.Count(line => line.Contains(FallbackLogged, StringComparison.Ordinal));
-            report.HostScorerWaits = hostLog.Count(line => line.Contains(WaitLogged, StringComparison.Ordinal));
+            report.HostFallbacks = supervisor.Seen(FallbackLogged);
+            report.HostScorerWaits = supervisor.Seen(WaitLogged);
         }
 
         await azuriteRestart;
