@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using CovidServerless.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -52,35 +53,21 @@ public sealed class ResultRetention(ResultStore store, IOptions<ResultRetentionO
     }
 
     /// <summary>Sweeps at start and every <see cref="ResultRetentionOptions.SweepIntervalHours"/> until stopped (the local host's loop).</summary>
-    public async Task RunAsync(CancellationToken stoppingToken)
+    public Task RunAsync(CancellationToken stoppingToken)
     {
         if (options.Value.RetentionDays == 0)
         {
             logger.LogInformation("Result retention is off (Results:RetentionDays = 0): result rows are kept forever");
-            return;
+            return Task.CompletedTask;
         }
 
-        try
-        {
-            while (true)
-            {
-                try
-                {
-                    await SweepAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is RequestFailedException or IOException or TimeoutException or AggregateException)
-                {
-                    // Storage unreachable: expired rows stay until the next round. Escaping here would stop the local host.
-                    logger.LogWarning("Result retention failed this round ({Error}); it is tried again.", ex.GetType().Name);
-                }
-
-                await Task.Delay(TimeSpan.FromHours(options.Value.SweepIntervalHours), time, stoppingToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopped, whether waiting or in the middle of a sweep: the rows not yet deleted go next time.
-        }
+        // Stopped mid-sweep or storage unreachable, the rows not yet deleted go next round.
+        return StorageRounds.RunAsync(
+            SweepAsync,
+            TimeSpan.FromHours(options.Value.SweepIntervalHours),
+            time,
+            ex => logger.LogWarning("Result retention failed this round ({Error}); it is tried again.", ex.GetType().Name),
+            stoppingToken);
     }
 
     private static async Task<(int Deleted, int Kept)> SweepTableAsync(TableClient table, DateTimeOffset cutOff, CancellationToken cancellationToken)

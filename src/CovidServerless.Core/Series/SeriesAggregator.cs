@@ -2,6 +2,7 @@ using Azure.Data.Tables;
 using CovidServerless.Core.Models;
 using CovidServerless.Core.Results;
 using CovidServerless.Core.Scoring;
+using CovidServerless.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -48,24 +49,20 @@ public sealed class SeriesAggregator(
     }
 
     /// <summary>Looks for quiet series every <see cref="SeriesOptions.PollSeconds"/> until stopped (the local host's loop).</summary>
-    public async Task RunAsync(CancellationToken stoppingToken)
+    public Task RunAsync(CancellationToken stoppingToken)
     {
         string? reported = null;
-        try
-        {
-            while (true)
+
+        // Stopped mid-round, pending series stay pending for the next start; storage unreachable, the pending rows stay
+        // and the next round catches up.
+        return StorageRounds.RunAsync(
+            async cancellationToken =>
             {
                 try
                 {
-                    await CompleteQuietSeriesAsync(stoppingToken).ConfigureAwait(false);
+                    await CompleteQuietSeriesAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is Azure.RequestFailedException or IOException or TimeoutException or AggregateException)
-                {
-                    // Storage unreachable (an AggregateException once the storage client's own retries ran out): the
-                    // pending rows stay, so the next round catches up. Escaping here would stop the whole local host.
-                    logger.LogWarning("Series aggregation failed this round ({Error}); it is tried again.", ex.GetType().Name);
-                }
-                catch (InvalidDataException ex) when (!stoppingToken.IsCancellationRequested)
+                catch (InvalidDataException ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     // No usable rule in the manifest: the pending rows stay until a host starts with one. Said once
                     // per problem, not every poll.
@@ -75,14 +72,11 @@ public sealed class SeriesAggregator(
                         reported = ex.Message;
                     }
                 }
-
-                await Task.Delay(TimeSpan.FromSeconds(options.Value.PollSeconds), time, stoppingToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopped, whether waiting or in the middle of a round: pending series stay pending for the next start.
-        }
+            },
+            TimeSpan.FromSeconds(options.Value.PollSeconds),
+            time,
+            ex => logger.LogWarning("Series aggregation failed this round ({Error}); it is tried again.", ex.GetType().Name),
+            stoppingToken);
     }
 
     /// <summary>The CT series rule the manifest at <paramref name="manifestPath"/> states; throws InvalidDataException where it has none or a bad one.</summary>
