@@ -87,27 +87,11 @@ public sealed class EndToEndTests(LocalPipeline pipeline)
         await pipeline.WaitForResultAsync("ct", "recent/a.png");
 
         // The listing's row is the last a result writes (after its rows and its message): wait for it to appear.
-        var items = await ListingOnceItHoldsAsync("/api/scans?modality=ct&top=50", "recent/a.png");
+        var items = await pipeline.ListedAsync("/api/scans?modality=ct&top=50", "blobName", "recent/a.png");
 
         Assert.All(items, i => Assert.Equal("ct", i.GetProperty("modality").GetString()));
         var uploaded = items.Select(i => i.GetProperty("uploadedAt").GetDateTimeOffset()).ToList();
         Assert.Equal(uploaded.OrderDescending(), uploaded);
-    }
-
-    private async Task<List<JsonElement>> ListingOnceItHoldsAsync(string path, string blobName)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var items = (await pipeline.GetJsonAsync(path)).GetProperty("items").EnumerateArray().ToList();
-            if (items.Any(i => i.GetProperty("blobName").GetString() == blobName))
-            {
-                return items;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"{blobName} not listed within 30 s");
-            await Task.Delay(50);
-        }
     }
 
     [Fact]

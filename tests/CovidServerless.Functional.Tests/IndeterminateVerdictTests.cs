@@ -43,12 +43,12 @@ public sealed class IndeterminateVerdictTests(AbstainingPipeline pipeline)
         Assert.Equal(Verdicts.NonCovid, ct.Verdict); // the same image, but CT's rule has no band
 
         // The listing row is the last a result writes: once the filter lists it, its rows and message exist too.
-        var indeterminate = await ListedAsync("/api/scans?verdict=indeterminate&top=50", unsure.ScanId);
+        var indeterminate = await pipeline.ListedAsync("/api/scans?verdict=indeterminate&top=50", "scanId", unsure.ScanId);
         Assert.Equal([unsure.ScanId], indeterminate.Select(i => i.GetProperty("scanId").GetString()));
         Assert.Equal("indeterminate", indeterminate[0].GetProperty("verdict").GetString());
-        var covid = await ListedAsync("/api/scans?verdict=covid&top=50", sure.ScanId);
+        var covid = await pipeline.ListedAsync("/api/scans?verdict=covid&top=50", "scanId", sure.ScanId);
         Assert.DoesNotContain(covid, i => i.GetProperty("scanId").GetString() == unsure.ScanId);
-        var chestIndeterminate = await ListedAsync("/api/scans?modality=chest&verdict=indeterminate", unsure.ScanId);
+        var chestIndeterminate = await pipeline.ListedAsync("/api/scans?modality=chest&verdict=indeterminate", "scanId", unsure.ScanId);
         Assert.Single(chestIndeterminate);
 
         // Stored: the ensemble row of the table says so; by scan id the API answers the same.
@@ -73,22 +73,5 @@ public sealed class IndeterminateVerdictTests(AbstainingPipeline pipeline)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString();
         Assert.Equal($"Unknown verdict '{verdict}': use 'covid', 'noncovid' or 'indeterminate'.", error);
-    }
-
-    /// <summary>Polls a listing until it holds <paramref name="scanId"/> (at most 30 s), then returns its items.</summary>
-    private async Task<List<JsonElement>> ListedAsync(string path, string scanId)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var items = (await pipeline.GetJsonAsync(path)).GetProperty("items").EnumerateArray().ToList();
-            if (items.Any(i => i.GetProperty("scanId").GetString() == scanId))
-            {
-                return items;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"{scanId} not listed by {path} within 30 s");
-            await Task.Delay(50);
-        }
     }
 }

@@ -124,6 +124,23 @@ public class LocalPipeline : IAsyncLifetime
 
     public async Task<JsonElement> GetJsonAsync(string path) =>
         await Http.GetFromJsonAsync<JsonElement>(path);
+
+    /// <summary>
+    /// Polls a listing (<c>/api/scans...</c>) until one of its items has <paramref name="value"/> in
+    /// <paramref name="property"/> (at most 30 s), then returns its items.
+    /// </summary>
+    public async Task<List<JsonElement>> ListedAsync(string path, string property, string value)
+    {
+        List<JsonElement> items = [];
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                items = (await GetJsonAsync(path)).GetProperty("items").EnumerateArray().ToList();
+                return items.Any(i => i.GetProperty(property).GetString() == value);
+            },
+            $"{property} {value} listed by {path}");
+        return items;
+    }
 }
 
 [CollectionDefinition(Name)]

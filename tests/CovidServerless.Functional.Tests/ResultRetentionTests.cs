@@ -83,7 +83,7 @@ public sealed class ResultRetentionTests(AzuriteFixture azurite) : IClassFixture
         for (var i = 0; i < 110; i++)
         {
             var id = new ScanIdentity(Modality.Chest, name, $"\"0x{i}\"", DateTimeOffset.UtcNow.AddMinutes(-i));
-            await tables.Store.SaveAsync(Tables.Scored(id), id, default);
+            await tables.Store.SaveAsync(ScoredResults.For(id), id, default);
         }
 
         var rows = await tables.AllRowsAsync();
@@ -168,22 +168,6 @@ public sealed class ResultRetentionTests(AzuriteFixture azurite) : IClassFixture
             time,
             NullLogger<ResultRetention>.Instance);
 
-        public static ScanResult Scored(ScanIdentity id, DicomUids? dicom = null) => new()
-        {
-            ScanId = id.ScanId,
-            Modality = id.Modality.ToName(),
-            BlobName = id.BlobName,
-            BlobVersion = id.BlobVersion,
-            Status = ScanStatus.Scored,
-            Verdict = Verdicts.For(0.8, 0.5),
-            PCovid = 0.8,
-            Threshold = 0.5,
-            Models = [new ModelScore("vgg16", "1", 0.8, Verdicts.For(0.8, 0.5)), new ModelScore("resnet50", "1", 0.8, Verdicts.For(0.8, 0.5))],
-            Dicom = dicom,
-            UploadedAt = id.UploadedAt,
-            ProcessedAt = DateTimeOffset.UtcNow,
-        };
-
         public sealed record Written(ScanIdentity Id, string SeriesUid, List<Row> Rows);
 
         /// <summary>A scan, then (once the service's clock has moved on) another: the rows of each, all older rows first.</summary>
@@ -203,7 +187,7 @@ public sealed class ResultRetentionTests(AzuriteFixture azurite) : IClassFixture
         public async Task<ScanIdentity> WriteScanAsync(string label, string seriesUid)
         {
             var id = new ScanIdentity(Modality.Ct, $"{label}-{Guid.NewGuid():N}.dcm", "\"0x1\"", DateTimeOffset.UtcNow);
-            var result = Scored(id, new DicomUids("1.2.826.99", seriesUid, $"{seriesUid}.1"));
+            var result = ScoredResults.For(id, dicom: new DicomUids("1.2.826.99", seriesUid, $"{seriesUid}.1"));
             var series = new SeriesStore(Store);
             await Store.CountAttemptAsync(id, default);
             await Store.SaveAsync(result, id, default);

@@ -20,21 +20,6 @@ public sealed class ResultStoreTests(AzuriteFixture azurite) : IClassFixture<Azu
         await Store.AddToTimelineAsync(result, id, cancellationToken);
     }
 
-    private static ScanResult ScoredResult(ScanIdentity id, double pCovid) => new()
-    {
-        ScanId = id.ScanId,
-        Modality = id.Modality.ToName(),
-        BlobName = id.BlobName,
-        BlobVersion = id.BlobVersion,
-        Status = ScanStatus.Scored,
-        Verdict = Verdicts.For(pCovid, 0.5),
-        PCovid = pCovid,
-        Threshold = 0.5,
-        Models = [new ModelScore("vgg16", "1", pCovid, Verdicts.For(pCovid, 0.5)), new ModelScore("resnet50", "1", pCovid, Verdicts.For(pCovid, 0.5))],
-        UploadedAt = id.UploadedAt,
-        ProcessedAt = DateTimeOffset.UtcNow,
-    };
-
     [Fact]
     public async Task Attempts_are_counted_per_blob_version_in_storage_and_none_is_lost_when_counted_at_once()
     {
@@ -56,8 +41,8 @@ public sealed class ResultStoreTests(AzuriteFixture azurite) : IClassFixture<Azu
     {
         var id = new ScanIdentity(Modality.Chest, "ward 3/Jane Doe #7?.png", "\"0x1\"", DateTimeOffset.UtcNow);
 
-        await SaveAsync(ScoredResult(id, 0.8), id, default);
-        await SaveAsync(ScoredResult(id, 0.8), id, default);
+        await SaveAsync(ScoredResults.For(id, 0.8), id, default);
+        await SaveAsync(ScoredResults.For(id, 0.8), id, default);
 
         var rows = await storage.RowsForBlobAsync(Modality.Chest, id.BlobName);
         Assert.Equal(3, rows.Count);
@@ -71,8 +56,8 @@ public sealed class ResultStoreTests(AzuriteFixture azurite) : IClassFixture<Azu
         var name = $"followup-{Guid.NewGuid():N}.png";
         var first = new ScanIdentity(Modality.Ct, name, "\"0xA\"", DateTimeOffset.UtcNow.AddMinutes(-5));
         var second = new ScanIdentity(Modality.Ct, name, "\"0xB\"", DateTimeOffset.UtcNow);
-        await SaveAsync(ScoredResult(first, 0.2), first, default);
-        await SaveAsync(ScoredResult(second, 0.9), second, default);
+        await SaveAsync(ScoredResults.For(first, 0.2), first, default);
+        await SaveAsync(ScoredResults.For(second, 0.9), second, default);
 
         var latest = await query.GetLatestAsync(Modality.Ct, name, default);
         var history = await query.GetVersionsAsync(Modality.Ct, name, 10, default);
@@ -95,8 +80,8 @@ public sealed class ResultStoreTests(AzuriteFixture azurite) : IClassFixture<Azu
         // alone would name the earlier version the latest.
         var later = Enumerable.Range(2, 100).Select(i => new ScanIdentity(Modality.Chest, name, $"\"0x{i}\"", second))
             .First(id => string.CompareOrdinal(id.VersionKey, earlier.VersionKey) > 0);
-        await SaveAsync(ScoredResult(earlier, 0.2), earlier, default);
-        await SaveAsync(ScoredResult(later, 0.9) with { ProcessedAt = DateTimeOffset.UtcNow.AddSeconds(1) }, later, default);
+        await SaveAsync(ScoredResults.For(earlier, 0.2), earlier, default);
+        await SaveAsync(ScoredResults.For(later, 0.9) with { ProcessedAt = DateTimeOffset.UtcNow.AddSeconds(1) }, later, default);
 
         var latest = await query.GetLatestAsync(Modality.Chest, name, default);
         var history = await query.GetVersionsAsync(Modality.Chest, name, 10, default);
@@ -110,8 +95,8 @@ public sealed class ResultStoreTests(AzuriteFixture azurite) : IClassFixture<Azu
     {
         // Scored and saved, then its message could not be sent on any retry: the final record is a failure.
         var id = new ScanIdentity(Modality.Ct, $"failed-after-scoring-{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
-        await SaveAsync(ScoredResult(id, 0.9), id, default);
-        var failed = ScoredResult(id, 0.9) with { Status = ScanStatus.Failed, Reason = "every retry failed", Verdict = null, PCovid = null, Models = [] };
+        await SaveAsync(ScoredResults.For(id, 0.9), id, default);
+        var failed = ScoredResults.For(id, 0.9) with { Status = ScanStatus.Failed, Reason = "every retry failed", Verdict = null, PCovid = null, Models = [] };
         await SaveAsync(failed, id, default);
 
         var latest = await new ResultsQuery(Store).GetLatestAsync(Modality.Ct, id.BlobName, default);
@@ -124,8 +109,8 @@ public sealed class ResultStoreTests(AzuriteFixture azurite) : IClassFixture<Azu
     public async Task A_version_scored_again_after_a_model_left_the_manifest_answers_only_the_models_that_scored_it_last()
     {
         var id = new ScanIdentity(Modality.Chest, $"rescored-{Guid.NewGuid():N}.png", "\"0x1\"", DateTimeOffset.UtcNow);
-        await SaveAsync(ScoredResult(id, 0.9), id, default);
-        var rescored = ScoredResult(id, 0.3) with { Models = [new ModelScore("vgg16", "2", 0.3, Verdicts.For(0.3, 0.5))], ProcessedAt = DateTimeOffset.UtcNow.AddSeconds(1) };
+        await SaveAsync(ScoredResults.For(id, 0.9), id, default);
+        var rescored = ScoredResults.For(id, 0.3) with { Models = [new ModelScore("vgg16", "2", 0.3, Verdicts.For(0.3, 0.5))], ProcessedAt = DateTimeOffset.UtcNow.AddSeconds(1) };
         await SaveAsync(rescored, id, default);
 
         var latest = await new ResultsQuery(Store).GetLatestAsync(Modality.Chest, id.BlobName, default);
@@ -146,10 +131,10 @@ public sealed class ResultStoreTests(AzuriteFixture azurite) : IClassFixture<Azu
         var savedNotListed = At(Modality.Chest, "unannounced", TimeSpan.FromMinutes(2));
         foreach (var id in new[] { atTheTime, later, before, otherModality })
         {
-            await SaveAsync(ScoredResult(id, 0.3), id, default);
+            await SaveAsync(ScoredResults.For(id, 0.3), id, default);
         }
 
-        await Store.SaveAsync(ScoredResult(savedNotListed, 0.3), savedNotListed, default); // its host died before the message
+        await Store.SaveAsync(ScoredResults.For(savedNotListed, 0.3), savedNotListed, default); // its host died before the message
 
         var recorded = await Store.RecordedSinceAsync(Modality.Chest, since, default);
 
@@ -172,7 +157,7 @@ public sealed class ResultStoreTests(AzuriteFixture azurite) : IClassFixture<Azu
         for (var i = 0; i < 3; i++)
         {
             var id = new ScanIdentity(Modality.Chest, $"paging-{i}.png", $"\"0x{i}\"", start.AddSeconds(i));
-            await SaveAsync(ScoredResult(id, 0.1 * i), id, default);
+            await SaveAsync(ScoredResults.For(id, 0.1 * i), id, default);
         }
 
         var page1 = await query.ListRecentAsync(Modality.Chest, 2, null, default);

@@ -25,27 +25,13 @@ public sealed class TimelineShardTests(AzuriteFixture azurite) : IClassFixture<A
     private static ScanIdentity Scan(Modality modality, int i) =>
         new(modality, $"shards/{modality.ToName()}-{i}.png", $"\"0x{i:X}\"", Start.AddSeconds(i));
 
-    private static ScanResult Scored(ScanIdentity id, double pCovid = 0.7) => new()
-    {
-        ScanId = id.ScanId,
-        Modality = id.Modality.ToName(),
-        BlobName = id.BlobName,
-        BlobVersion = id.BlobVersion,
-        Status = ScanStatus.Scored,
-        Verdict = Verdicts.For(pCovid, 0.5),
-        PCovid = pCovid,
-        Threshold = 0.5,
-        UploadedAt = id.UploadedAt,
-        ProcessedAt = id.UploadedAt.AddSeconds(2),
-    };
-
     /// <summary>Scans 0..count-1, uploaded a second apart, written to the timeline in a shuffled order.</summary>
     private async Task<List<ScanIdentity>> WriteAsync(int count, Func<int, Modality>? modalityOf = null)
     {
         var scans = Enumerable.Range(0, count).Select(i => Scan(modalityOf?.Invoke(i) ?? Modality.Chest, i)).ToList();
         foreach (var id in scans.OrderBy(id => id.ScanId, StringComparer.Ordinal))
         {
-            await Store.AddToTimelineAsync(Scored(id), id, default);
+            await Store.AddToTimelineAsync(ScoredResults.For(id, 0.7, id.UploadedAt.AddSeconds(2)), id, default);
         }
 
         return scans;
@@ -88,7 +74,7 @@ public sealed class TimelineShardTests(AzuriteFixture azurite) : IClassFixture<A
         var before = await RowsAsync();
 
         var again = scans[5];
-        await Store.AddToTimelineAsync(Scored(again, 0.2), again, default);
+        await Store.AddToTimelineAsync(ScoredResults.For(again, 0.2, again.UploadedAt.AddSeconds(2)), again, default);
         var after = await RowsAsync();
 
         Assert.Equal(48, before.Count);
@@ -150,12 +136,12 @@ public sealed class TimelineShardTests(AzuriteFixture azurite) : IClassFixture<A
         await Store.EnsureTablesAsync(default);
         foreach (var id in scans.Where((_, i) => i % 2 == 0))
         {
-            await Timeline.UpsertEntityAsync(LegacyRow(Scored(id, 0.9), id));
+            await Timeline.UpsertEntityAsync(LegacyRow(ScoredResults.For(id, 0.9, id.UploadedAt.AddSeconds(2)), id));
         }
 
         foreach (var id in scans.Where((_, i) => i % 2 == 1).Append(scans[4]))
         {
-            await Store.AddToTimelineAsync(Scored(id, 0.1), id, default);
+            await Store.AddToTimelineAsync(ScoredResults.For(id, 0.1, id.UploadedAt.AddSeconds(2)), id, default);
         }
 
         var pages = await AllPagesAsync(3);
