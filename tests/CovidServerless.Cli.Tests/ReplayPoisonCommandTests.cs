@@ -124,11 +124,12 @@ public sealed class ReplayPoisonCommandTests : PipelineOnAzurite
             await StopAsync(scan);
         }
 
-        var (exit, _, error) = await ReplayAsync("--move");
+        var (exit, lines, error) = await ReplayAsync("--move");
         var recorded = await RecordFailedScanAsync();
 
         Assert.Equal(0, exit);
         Assert.Contains($"3 message(s) moved to {Poison}", error, StringComparison.Ordinal);
+        Assert.Equal(scans.Select(s => ("queue", s.ScanId)).Order(), lines.Select(l => (l.GetProperty("source").GetString()!, l.GetProperty("scanId").GetString()!)).Order());
         Assert.Equal(0, await WaitingAsync(Stopped));
         Assert.Equal(scans.Select(s => s.ScanId).Order(), recorded.Select(r => r!.ScanId).Order());
         var store = Services.GetRequiredService<ResultStore>();
@@ -161,11 +162,13 @@ public sealed class ReplayPoisonCommandTests : PipelineOnAzurite
         var otherContainer = await DeadLetterAsync(BlobCreated("archive", "ward/x.png", "\"0x1\""));
         var notEvents = await DeadLetterAsync("{\"not\":\"an array\"}");
 
-        var (exit, _, error) = await ReplayAsync("--move");
+        var (exit, lines, error) = await ReplayAsync("--move");
         var recorded = await RecordFailedScanAsync();
 
         Assert.Equal(0, exit);
         Assert.Contains("1 dead-lettered event(s) from 1 blob(s) written there as poison messages; 2 dead-letter blob(s) left", error, StringComparison.Ordinal);
+        var line = Assert.Single(lines);
+        Assert.Equal(("dead-letter", replayed, lost.ScanId), (line.GetProperty("source").GetString(), line.GetProperty("id").GetString(), line.GetProperty("scanId").GetString()));
         var result = Assert.Single(recorded);
         Assert.Equal((lost.ScanId, ScanStatus.Failed), (result!.ScanId, result.Status));
         Assert.Equal(lost.UploadedAt, result.UploadedAt); // the handler found the same version in the container

@@ -9,7 +9,8 @@ namespace CovidServerless.Cli.Commands;
 
 /// <summary>
 /// <c>covidscan replay-poison [--move] [--max N] [--dead-letter-container C]</c>: the deliveries nothing retries (the
-/// third poison queue and Event Grid dead-letters), listed, and with --move handed to RecordFailedScan again.
+/// third poison queue and Event Grid dead-letters), listed; with --move handed to RecordFailedScan again, and those
+/// moved listed.
 /// </summary>
 internal static class ReplayPoisonCommand
 {
@@ -17,7 +18,7 @@ internal static class ReplayPoisonCommand
     {
         var move = new Option<bool>("--move")
         {
-            Description = $"Move the messages back to {PoisonScanHandler.QueueName} and write the dead-lettered events there as poison messages.",
+            Description = $"Move the messages back to {PoisonScanHandler.QueueName} and write the dead-lettered events there as poison messages; lists what it moved.",
         };
         var max = new Option<int>("--max")
         {
@@ -44,17 +45,12 @@ internal static class ReplayPoisonCommand
             var deadLetters = parse.GetValue(container)!;
             try
             {
-                var waiting = await stopped.CountStoppedMessagesAsync(cancellationToken);
-                var listed = await stopped.ListAsync(deadLetters, cancellationToken);
-                foreach (var scan in listed)
-                {
-                    // Ids and counts only: blob names are patient data.
-                    Console.WriteLine(JsonSerializer.Serialize(scan, ScanResult.JsonOptions));
-                }
-
-                var events = listed.Count(s => s.Source == "dead-letter");
                 if (!parse.GetValue(move))
                 {
+                    var waiting = await stopped.CountStoppedMessagesAsync(cancellationToken);
+                    var listed = await stopped.ListAsync(deadLetters, cancellationToken);
+                    Print(listed);
+                    var events = listed.Count(s => s.Source == StoppedScan.DeadLetter);
                     await Console.Error.WriteLineAsync(
                         $"{waiting} message(s) in {StoppedScans.StoppedQueueName} (at most the first 32 listed), {events} dead-lettered event(s)"
                         + (waiting + events > 0 ? "; --move replays them." : "."));
@@ -62,6 +58,7 @@ internal static class ReplayPoisonCommand
                 }
 
                 var replayed = await stopped.ReplayAsync(deadLetters, parse.GetValue(max), cancellationToken);
+                Print(replayed.Moved);
                 await Console.Error.WriteLineAsync(
                     $"{replayed.Messages} message(s) moved to {PoisonScanHandler.QueueName}; {replayed.Events} dead-lettered event(s) from "
                     + $"{replayed.DeadLetterBlobs} blob(s) written there as poison messages"
@@ -75,5 +72,14 @@ internal static class ReplayPoisonCommand
             }
         });
         return command;
+    }
+
+    /// <summary>One JSON line per delivery: ids, counts and reasons only (blob names are patient data).</summary>
+    private static void Print(IEnumerable<StoppedScan> scans)
+    {
+        foreach (var scan in scans)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(scan, ScanResult.JsonOptions));
+        }
     }
 }

@@ -10,10 +10,19 @@ namespace CovidServerless.Core.Ingestion;
 /// <summary>One stopped delivery: where it waits, its scan id when it names a scan version, and why it stopped.</summary>
 /// <param name="Source"><c>queue</c> (the third poison queue) or <c>dead-letter</c> (an Event Grid dead-letter blob).</param>
 /// <param name="Id">The queue message's id, or the dead-letter blob's name (topic, subscription, date and a GUID: no scan names).</param>
-public sealed record StoppedScan(string Source, string Id, string? ScanId, long? Attempts, string? Reason);
+public sealed record StoppedScan(string Source, string Id, string? ScanId, long? Attempts, string? Reason)
+{
+    public const string Queue = "queue";
+    public const string DeadLetter = "dead-letter";
+}
 
-/// <summary>What a replay moved: messages moved back, dead-lettered events written as poison messages, and blobs left alone.</summary>
-public sealed record ReplayCounts(int Messages, int Events, int DeadLetterBlobs, int DeadLetterBlobsLeft);
+/// <summary>What a replay moved (queue messages moved back, dead-lettered events written as poison messages), and the dead-letter blobs it emptied and left alone.</summary>
+public sealed record ReplayOutcome(IReadOnlyList<StoppedScan> Moved, int DeadLetterBlobs, int DeadLetterBlobsLeft)
+{
+    public int Messages => Moved.Count(m => m.Source == StoppedScan.Queue);
+
+    public int Events => Moved.Count(m => m.Source == StoppedScan.DeadLetter);
+}
 
 /// <summary>
 /// The deliveries that nothing retries on its own: messages in <see cref="StoppedQueueName"/> (their handling failed in
@@ -58,7 +67,7 @@ public sealed class StoppedScans(StorageClients clients)
         {
             foreach (var message in (await queue.PeekMessagesAsync(Batch, cancellationToken).ConfigureAwait(false)).Value)
             {
-                stopped.Add(new StoppedScan("queue", message.MessageId, PoisonScanHandler.ScanOf(message.Body.ToString())?.ScanId, message.DequeueCount, null));
+                stopped.Add(Listed(message.MessageId, message.Body, message.DequeueCount));
             }
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
@@ -70,7 +79,7 @@ public sealed class StoppedScans(StorageClients clients)
         {
             foreach (var e in events ?? [])
             {
-                stopped.Add(new StoppedScan("dead-letter", blob.Name, e.Scan?.ScanId, e.Attempts, e.Reason));
+                stopped.Add(new StoppedScan(StoppedScan.DeadLetter, blob.Name, e.Scan?.ScanId, e.Attempts, e.Reason));
             }
         }
 
@@ -82,19 +91,19 @@ public sealed class StoppedScans(StorageClients clients)
     /// every dead-lettered BlobCreated event of a scan container as a poison message and deletes its blob. A blob that
     /// is too large, not an array of events, or holds an event of no scan container is left where it is.
     /// </summary>
-    public async Task<ReplayCounts> ReplayAsync(string deadLetterContainer, int maxMessages, CancellationToken cancellationToken)
+    public async Task<ReplayOutcome> ReplayAsync(string deadLetterContainer, int maxMessages, CancellationToken cancellationToken)
     {
         var target = clients.Queues.GetQueueClient(PoisonScanHandler.QueueName);
         await CreateIfAllowed.RunAsync(() => target.CreateIfNotExistsAsync(cancellationToken: cancellationToken)).ConfigureAwait(false);
 
-        var moved = 0;
+        var moved = new List<StoppedScan>();
         var source = clients.Queues.GetQueueClient(StoppedQueueName);
         try
         {
-            while (moved < maxMessages)
+            while (moved.Count < maxMessages)
             {
                 var messages = (await source.ReceiveMessagesAsync(
-                    Math.Min(Batch, maxMessages - moved), TimeSpan.FromMinutes(5), cancellationToken).ConfigureAwait(false)).Value;
+                    Math.Min(Batch, maxMessages - moved.Count), TimeSpan.FromMinutes(5), cancellationToken).ConfigureAwait(false)).Value;
                 if (messages.Length == 0)
                 {
                     break;
@@ -105,7 +114,7 @@ public sealed class StoppedScans(StorageClients clients)
                     // The same client decodes and encodes, so the handler reads the very body the host wrote.
                     await target.SendMessageAsync(message.Body, cancellationToken: cancellationToken).ConfigureAwait(false);
                     await source.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
-                    moved++;
+                    moved.Add(Listed(message.MessageId, message.Body, message.DequeueCount));
                 }
             }
         }
@@ -114,7 +123,7 @@ public sealed class StoppedScans(StorageClients clients)
             // No queue: nothing ever stopped there.
         }
 
-        var (events, blobs, left) = (0, 0, 0);
+        var (blobs, left) = (0, 0);
         var container = clients.Blobs.GetBlobContainerClient(deadLetterContainer);
         await foreach (var (blob, found) in DeadLettersAsync(deadLetterContainer, cancellationToken).ConfigureAwait(false))
         {
@@ -127,7 +136,7 @@ public sealed class StoppedScans(StorageClients clients)
             foreach (var e in found)
             {
                 await target.SendMessageAsync(BinaryData.FromObjectAsJson(e.Scan), cancellationToken: cancellationToken).ConfigureAwait(false);
-                events++;
+                moved.Add(new StoppedScan(StoppedScan.DeadLetter, blob.Name, e.Scan!.ScanId, e.Attempts, e.Reason));
             }
 
             await container.GetBlobClient(blob.Name).DeleteIfExistsAsync(
@@ -135,8 +144,12 @@ public sealed class StoppedScans(StorageClients clients)
             blobs++;
         }
 
-        return new ReplayCounts(moved, events, blobs, left);
+        return new ReplayOutcome(moved, blobs, left);
     }
+
+    /// <summary>A message of the third poison queue as listed: its id, the scan it names (if any) and its deliveries there.</summary>
+    private static StoppedScan Listed(string messageId, BinaryData body, long dequeueCount) =>
+        new(StoppedScan.Queue, messageId, PoisonScanHandler.ScanOf(body.ToString())?.ScanId, dequeueCount, null);
 
     /// <summary>A poison message as the blob trigger writes it (the fields <see cref="PoisonScanHandler"/> reads).</summary>
     private sealed record PoisonMessage(string Type, string ContainerName, string BlobName, string ETag)
