@@ -40,7 +40,7 @@ public static class TortureCommand
             Description = "The host's Scoring:RemoteTimeoutSeconds in remote mode (one call's budget, retries included); the worker hangs 3 s longer.",
             DefaultValueFactory = _ => 10,
         };
-        var work = new Option<string?>("--work") { Description = "Folder for Azurite's data and the host's log (default: a new temporary folder).", HelpName = "FOLDER" };
+        var work = new Option<string?>("--work") { Description = "A new or empty folder for Azurite's data and the logs (default: a new temporary folder).", HelpName = "FOLDER" };
         var command = new RootCommand(
             "covidscan torture: uploads a burst of real scans and bad files to the local pipeline (local host + Azurite, and with --remote the scoring worker), " +
             "SIGKILLs the host, restarts Azurite, crashes the host with a poison scan (and kills and hangs the worker), then checks that every upload has " +
@@ -50,6 +50,13 @@ public static class TortureCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // A run is judged by everything its Azurite holds, so an earlier run's data would count as this run's.
+            if (parse.GetValue(work) is { } given && Directory.Exists(given) && Directory.EnumerateFileSystemEntries(given).Any())
+            {
+                await Console.Error.WriteLineAsync($"covidscan torture: --work {given} is not empty (an earlier run's storage would be checked as this run's); give a new or empty folder.");
+                return 2;
+            }
+
             var settings = new TortureSettings(
                 parse.GetValue(scans),
                 parse.GetValue(bad),
