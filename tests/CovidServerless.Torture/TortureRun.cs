@@ -254,10 +254,11 @@ public static class TortureRun
                 }
             }
 
-            // No kill while the worker hangs, nor until the host has felt the worker's latest fault (for at most 15 s):
-            // a host killed before its requests fail never meets the fault, and the next one may start after it.
+            // No kill until the host has felt the worker's latest fault (for at most 15 s): a host killed before its
+            // requests fail never meets the fault, and the next one may start after it. Once felt, a kill may land in
+            // the hang: held for all of it, a host scoring in-process (fallback) drained a small run first.
             var faultUnfelt = workerFault is { } fault && supervisor.Seen(felt) == fault.Felt && clock.Elapsed - fault.At < TimeSpan.FromSeconds(15);
-            if (!workerFaulted && hostWorking && kills < killAt.Count && messages >= killAt[kills] * plan.Count && paused is null && !faultUnfelt)
+            if (!workerFaulted && hostWorking && kills < killAt.Count && messages >= killAt[kills] * plan.Count && !faultUnfelt)
             {
                 await Task.Delay(killDelays[kills], cancellationToken);
                 if (supervisor.Kill())
@@ -280,7 +281,7 @@ public static class TortureRun
                 }
                 else if (!drained && clock.Elapsed > deadline)
                 {
-                    output.WriteLine($"torture: {missing:N0} uploads still without a final result, none answered in the last {settings.DrainTimeout.TotalMinutes:F0} min; giving up.");
+                    output.WriteLine($"torture: {missing:N0} uploads still without a final result recorded to the end, none answered in the last {settings.DrainTimeout.TotalMinutes:F0} min; giving up.");
                     break;
                 }
             }
@@ -402,12 +403,17 @@ public static class TortureRun
             .QueryAsync<TableEntity>(filter: "Member eq 'ensemble'", select: ["ScanId", "Status", "Reason", "BlobName", "BlobVersion"])
             .ToListAsync();
 
-    /// <returns>Uploads without a final result yet (all of them while storage cannot be read).</returns>
+    /// <returns>
+    /// Uploads whose final result is not yet recorded to the end (all of them while storage cannot be read). The
+    /// timeline row is a result's last write, after its result rows and its message: the run stops the host only
+    /// once every upload has one, or it would cut off a recording and count the host's unfinished work against it.
+    /// </returns>
     private static async Task<int> MissingAsync(StorageClients clients, IReadOnlyList<PlannedUpload> plan, ConcurrentDictionary<int, string> versions)
     {
         try
         {
-            var final = (await EnsembleRowsAsync(clients))
+            var final = (await clients.Tables.GetTableClient(new StorageOptions().TimelineTable)
+                    .QueryAsync<TableEntity>(select: ["ScanId", "Status"]).ToListAsync())
                 .Where(row => FinalStatuses.Contains(row.GetString("Status")))
                 .Select(row => row.GetString("ScanId"))
                 .ToHashSet();
