@@ -130,6 +130,7 @@ public sealed class ReplayPoisonCommandTests : PipelineOnAzurite
         Assert.Equal(0, exit);
         Assert.Contains($"3 message(s) moved to {Poison}", error, StringComparison.Ordinal);
         Assert.Equal(scans.Select(s => ("queue", s.ScanId)).Order(), lines.Select(l => (l.GetProperty("source").GetString()!, l.GetProperty("scanId").GetString()!)).Order());
+        Assert.All(lines, l => Assert.Equal(0, l.GetProperty("attempts").GetInt64())); // as a listing shows them: the move's own receive not counted
         Assert.Equal(0, await WaitingAsync(Stopped));
         Assert.Equal(scans.Select(s => s.ScanId).Order(), recorded.Select(r => r!.ScanId).Order());
         var store = Services.GetRequiredService<ResultStore>();

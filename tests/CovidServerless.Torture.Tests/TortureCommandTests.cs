@@ -1,7 +1,9 @@
+using CovidServerless.TestSupport;
 using CovidServerless.Torture;
 
 namespace CovidServerless.Torture.Tests;
 
+[Collection(ConsoleOutput.Collection)]
 public class TortureCommandTests
 {
     [Fact]
@@ -11,21 +13,13 @@ public class TortureCommandTests
         try
         {
             await File.WriteAllTextAsync(Path.Combine(work.FullName, "host.log"), "an earlier run");
-            var error = new StringWriter();
-            var previous = Console.Error;
-            Console.SetError(error);
-            int exit;
-            try
-            {
-                exit = await TortureCommand.Create(RepoPaths.Root).Parse(["--work", work.FullName]).InvokeAsync();
-            }
-            finally
-            {
-                Console.SetError(previous);
-            }
+
+            // --scans 1 is refused too, with another message: without the check the test fails at once, not after a run.
+            var (exit, _, error) = await ConsoleOutput.CaptureAsync(
+                () => TortureCommand.Create(RepoPaths.Root).Parse(["--work", work.FullName, "--scans", "1"]).InvokeAsync());
 
             Assert.Equal(2, exit);
-            Assert.Contains($"--work {work.FullName} is not empty", error.ToString(), StringComparison.Ordinal);
+            Assert.Contains($"--work {work.FullName} is not empty", error, StringComparison.Ordinal);
             Assert.Equal(["host.log"], work.EnumerateFileSystemInfos().Select(f => f.Name)); // no Azurite data, no logs
         }
         finally

@@ -131,14 +131,16 @@ public static class TortureRun
         supervisor.Start();
 
         // The faults' moments, from the seed: Azurite's restart once this share of the burst is uploaded, each kill once
-        // this share of the uploads has a message on the results queue (plus up to 1 s). The kills are spread over the
-        // first 60% of the results, each within 5 points of its even share, so that however fast the machine drains
-        // the rest, every kill lands while a host still has a backlog (kills drawn up to 80% were sometimes outrun).
+        // this share of the uploads has a message on the results queue (plus up to 0.25 s). The kills are spread over
+        // the first 45% of the results, each within 5 points of its even share, so that however fast the machine
+        // drains the rest, every kill lands while a host still has a backlog: a kill needs the next host to have
+        // announced scans, and a host announces a few dozen a second here, so kills land up to 30 points late (drawn
+        // up to 80%, or up to 60% with a delay of up to 1 s, the last kill was sometimes outrun).
         var azuriteAt = (int)(plan.Count * (0.3 + (0.3 * random.NextDouble())));
         var killAt = Enumerable.Range(0, settings.HostKills)
-            .Select(i => (0.6 * (i + 1) / (settings.HostKills + 1)) + (0.1 * (random.NextDouble() - 0.5)))
+            .Select(i => (0.45 * (i + 1) / (settings.HostKills + 1)) + (0.1 * (random.NextDouble() - 0.5)))
             .Order().ToList();
-        var killDelays = killAt.Select(_ => TimeSpan.FromMilliseconds(random.Next(1000))).ToList();
+        var killDelays = killAt.Select(_ => TimeSpan.FromMilliseconds(random.Next(250))).ToList();
         output.WriteLine($"torture: Azurite restarts after upload {azuriteAt:N0}; the host is killed at {string.Join(", ", killAt.Select(k => k.ToString("P0", CultureInfo.InvariantCulture)))} of the results.");
 
         // The worker's faults, drawn after the others so that a run without a worker keeps its moments: its SIGKILL
@@ -188,7 +190,12 @@ public static class TortureRun
         }
 
         var uploading = Task.WhenAll(Enumerable.Range(0, 4).Select(_ => UploadAsync()));
-        var queue = clients.Queues.GetQueueClient(new StorageOptions().ResultsQueue);
+        // The faults' clock reads the queue without retries: a client that retried through the Azurite outage held
+        // the loop for seconds while the host scored on, so the first kill once landed at 87 % instead of 18 %.
+        var queue = new Azure.Storage.Queues.QueueClient(
+            azurite.ConnectionString,
+            new StorageOptions().ResultsQueue,
+            new Azure.Storage.Queues.QueueClientOptions { Retry = { MaxRetries = 0, NetworkTimeout = TimeSpan.FromSeconds(2) } });
         var kills = 0;
         var (hostStart, messagesAtHostStart) = (0, 0);
         var drained = false;
@@ -211,7 +218,18 @@ public static class TortureRun
             // Every fault needs its share of the results and a host that has announced scans since it started: each
             // lands while a host works through the backlog, not while it loads its models. At most one fault a round,
             // the worker's first when both are due (the kills' shares overlap the worker's).
-            var messages = await MessagesAsync(queue);
+            if (await MessagesAsync(queue) is not { } messages)
+            {
+                // Storage down: no fault is timed, nor the drain checked, until it answers (or the run gives up).
+                if (deadline != TimeSpan.Zero && clock.Elapsed > deadline)
+                {
+                    output.WriteLine($"torture: storage has not answered for {settings.DrainTimeout.TotalMinutes:F0} min; giving up.");
+                    break;
+                }
+
+                continue;
+            }
+
             if (supervisor.Starts != hostStart)
             {
                 (hostStart, messagesAtHostStart) = (supervisor.Starts, messages);
@@ -254,10 +272,11 @@ public static class TortureRun
                 }
             }
 
-            // No kill until the host has felt the worker's latest fault (for at most 15 s): a host killed before its
-            // requests fail never meets the fault, and the next one may start after it. Once felt, a kill may land in
-            // the hang: held for all of it, a host scoring in-process (fallback) drained a small run first.
-            var faultUnfelt = workerFault is { } fault && supervisor.Seen(felt) == fault.Felt && clock.Elapsed - fault.At < TimeSpan.FromSeconds(15);
+            // No kill until the host has felt the worker's latest fault (for at most the hang and 5 s more, past a
+            // call's whole budget): a host killed before its requests fail never meets the fault, and the next one
+            // may start after it. Once felt, a kill may land in the hang: held for all of it, a host scoring
+            // in-process (fallback) drained a small run first.
+            var faultUnfelt = workerFault is { } fault && supervisor.Seen(felt) == fault.Felt && clock.Elapsed - fault.At < settings.WorkerHang + TimeSpan.FromSeconds(5);
             if (!workerFaulted && hostWorking && kills < killAt.Count && messages >= killAt[kills] * plan.Count && !faultUnfelt)
             {
                 await Task.Delay(killDelays[kills], cancellationToken);
@@ -265,7 +284,7 @@ public static class TortureRun
                 {
                     kills++;
                     messagesAtHostStart = int.MaxValue; // no host works until the next one has announced scans
-                    output.WriteLine($"torture: SIGKILL {kills} of the host at {clock.Elapsed.TotalSeconds:F1} s.");
+                    output.WriteLine($"torture: SIGKILL {kills} of the host at {clock.Elapsed.TotalSeconds:F1} s ({messages:N0} messages announced before it).");
                 }
             }
 
@@ -384,15 +403,20 @@ public static class TortureRun
         }
     }
 
-    private static async Task<int> MessagesAsync(Azure.Storage.Queues.QueueClient queue)
+    /// <returns>The messages on the results queue: 0 before it exists, null while storage does not answer (in time).</returns>
+    private static async Task<int?> MessagesAsync(Azure.Storage.Queues.QueueClient queue)
     {
         try
         {
             return (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
         }
-        catch (Exception ex) when (ex is RequestFailedException or AggregateException or HttpRequestException)
+        catch (RequestFailedException ex) when (ex.Status == 404)
         {
-            return 0; // not created yet, or storage is down (the client's retries ran out)
+            return 0;
+        }
+        catch (Exception ex) when (ex is RequestFailedException or AggregateException or HttpRequestException or OperationCanceledException)
+        {
+            return null;
         }
     }
 

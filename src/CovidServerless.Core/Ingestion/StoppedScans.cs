@@ -114,7 +114,7 @@ public sealed class StoppedScans(StorageClients clients)
                     // The same client decodes and encodes, so the handler reads the very body the host wrote.
                     await target.SendMessageAsync(message.Body, cancellationToken: cancellationToken).ConfigureAwait(false);
                     await source.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
-                    moved.Add(Listed(message.MessageId, message.Body, message.DequeueCount));
+                    moved.Add(Listed(message.MessageId, message.Body, message.DequeueCount - 1)); // as listed: before this receive
                 }
             }
         }
