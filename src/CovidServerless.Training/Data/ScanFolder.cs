@@ -22,7 +22,7 @@ internal sealed class ScanFolder
         Root = root;
         Scans = scans;
         Fingerprint = Hash(scans.Select(s => s.Sha256).Order(StringComparer.Ordinal));
-        RowsKey = Hash(scans.Select(s => $"{s.Sha256} {s.Label}"));
+        RowsKey = RowsKeyOf(scans);
     }
 
     public string Root { get; }
@@ -38,7 +38,10 @@ internal sealed class ScanFolder
     /// </summary>
     public string RowsKey { get; }
 
-    public static string Hash(IEnumerable<string> lines) =>
+    /// <summary>The <see cref="RowsKey"/> of any list of scans (e.g. the subset a teacher trained on).</summary>
+    public static string RowsKeyOf(IEnumerable<LabelledScan> scans) => Hash(scans.Select(s => $"{s.Sha256} {s.Label}"));
+
+    private static string Hash(IEnumerable<string> lines) =>
         Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines))));
 
     public int CovidCount => Scans.Count(s => s.Label == LabelledScan.Covid);

@@ -216,7 +216,7 @@ internal sealed class FineTunedTeacher : nn.Module<Tensor, (Tensor Logits, Tenso
     public static TeacherTargets FineTuneCached(string cacheDirectory, string modality, ScanFolder target, IEnumerable<LabelledScan> trainedOn,
         Tensor pixels, Tensor labels, Tensor targetPixels, TeacherOptions options, Action<string> log)
     {
-        var trainedOnKey = ScanFolder.Hash(trainedOn.Select(s => $"{s.Sha256} {s.Label}"));
+        var trainedOnKey = ScanFolder.RowsKeyOf(trainedOn);
         var file = Path.Combine(cacheDirectory, $"teacher-ft-{modality}-{target.RowsKey[..16]}-on-{trainedOnKey[..16]}-{options.Key}.bin");
         var rows = FloatRowsCache.Read(file, (int)targetPixels.shape[0], ImageNetTeacher.FeatureCount + 2);
         if (rows is null)
