@@ -134,8 +134,8 @@ public static class TortureRun
         // this share of the uploads has a message on the results queue (plus up to 0.25 s). The kills are spread over
         // the first 45% of the results, each within 5 points of its even share, so that however fast the machine
         // drains the rest, every kill lands while a host still has a backlog: a kill needs the next host to have
-        // announced scans, and a host announces a few dozen a second here, so kills land up to 30 points late (drawn
-        // up to 80%, or up to 60% with a delay of up to 1 s, the last kill was sometimes outrun).
+        // announced scans, and a host announces a few dozen a second here, so kills land later than drawn (a last kill
+        // drawn at 48% once landed at 85%; drawn up to 80%, or up to 60% with a delay of up to 1 s, it was outrun).
         var azuriteAt = (int)(plan.Count * (0.3 + (0.3 * random.NextDouble())));
         var killAt = Enumerable.Range(0, settings.HostKills)
             .Select(i => (0.45 * (i + 1) / (settings.HostKills + 1)) + (0.1 * (random.NextDouble() - 0.5)))
@@ -154,8 +154,7 @@ public static class TortureRun
 
         var workerScored = new Dictionary<int, long>(); // per worker process: requests it answered with a score
         using var metrics = new HttpClient { BaseAddress = new Uri(workerUrl), Timeout = TimeSpan.FromSeconds(2) };
-        int? paused = null;
-        var resume = Task.CompletedTask;
+        var resume = Task.CompletedTask; // the hang's end: the worker continued (SIGCONT)
         var felt = settings.Remote == RemoteScoring.Fallback ? FallbackLogged : WaitLogged;
         (int Felt, TimeSpan At)? workerFault = null; // the host's lines saying it felt a worker fault, when the last one landed
 
@@ -237,7 +236,7 @@ public static class TortureRun
 
             var hostWorking = messages > messagesAtHostStart && supervisor.CurrentPid is not null;
             var workerFaulted = false;
-            if (worker is not null && hostWorking && paused is null && resume.IsCompleted && worker.CurrentPid is { } workerPid)
+            if (worker is not null && hostWorking && resume.IsCompleted && worker.CurrentPid is { } workerPid)
             {
                 // Each worker fault lands on a worker that has scored since its start, so that the host is using it.
                 var scoredSinceStart = await WorkerScoredAsync(metrics);
@@ -254,14 +253,12 @@ public static class TortureRun
                 else if (scoredSinceStart > 0 && worker.Hangs == 0 && messages >= workerHangAt * plan.Count && await worker.PauseAsync() is { } stopped)
                 {
                     workerFaulted = true;
-                    paused = stopped;
                     output.WriteLine($"torture: the worker hangs (SIGSTOP) at {clock.Elapsed.TotalSeconds:F1} s for {settings.WorkerHang.TotalSeconds:F0} s.");
                     resume = Task.Run(
                         async () =>
                         {
                             await Task.Delay(settings.WorkerHang, CancellationToken.None);
                             await worker.ResumeAsync(stopped);
-                            paused = null;
                         },
                         CancellationToken.None);
                 }
